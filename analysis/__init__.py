@@ -1,0 +1,1 @@
+"""Coupon-use logistic-regression report for Tmall / ANT Credit Pay."""
