@@ -83,6 +83,8 @@ class CleanData:
     accounting: pd.DataFrame
     source: dict = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    #: customer IDs of the rows of ``data``, in order (ID is dropped from ``data`` but keys the split)
+    ids: np.ndarray | None = None
 
     @property
     def simulated(self) -> bool:
@@ -326,4 +328,5 @@ def load_clean(path: str | Path, max_age: int | None = None) -> CleanData:
             schema.RAW_RESPONSE, f"every used row has the same response ({only})", len(data),
             fix="A logistic regression needs customers who used the coupon and customers who did not.")],
             n_rows=len(frame))
-    return CleanData(data=data, accounting=accounting, source=file_provenance(path), notes=notes)
+    return CleanData(data=data, accounting=accounting, source=file_provenance(path), notes=notes,
+                     ids=kept[schema.ID].to_numpy())

@@ -1,0 +1,146 @@
+"""Command line: ``python -m analysis {fit,report,simulate}``.
+
+Exit codes: 0 success; 2 invalid input data, arguments or a model that cannot be estimated
+(message on stderr, no traceback); 1 anything else.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .data import DataValidationError
+from .model import ModelError
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
+
+
+class Progress:
+    """Progress lines on stderr, with the elapsed time, for steps that take a while."""
+
+    def __init__(self, quiet: bool = False):
+        self.quiet = quiet
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if not self.quiet:
+            print(f"[{time.perf_counter() - self.start:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+
+def _fraction(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), got {text}")
+    return value
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1), got {text}")
+    return value
+
+
+def _baseline(text: str) -> tuple[str, str]:
+    column, sep, level = text.partition("=")
+    if not sep or column not in ("job", "marriage") or not level:
+        raise argparse.ArgumentTypeError(f"expected job=LEVEL or marriage=LEVEL, got {text!r}")
+    return column, level
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis",
+        description="Coupon-use logistic regression (Tmall / ANT Credit Pay): validated data, stepwise "
+                    "Logit, odds ratios, evaluation, and a Quarto report.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_options(p):
+        p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                       help="input CSV (default: the embedded simulated sample %(default)s)")
+        p.add_argument("--out", type=Path, default=Path("_output"), help="output directory (default: %(default)s)")
+        p.add_argument("--test-size", type=_fraction, default=0.3,
+                       help="share of rows held out for evaluation, by a seeded hash of ID; 0 fits on all rows "
+                            "(default: %(default)s)")
+        p.add_argument("--seed", type=int, default=100, help="seed of the train/test split (default: %(default)s)")
+        p.add_argument("--max-age", type=int, default=None,
+                       help="exclude customers older than this (counted in the row accounting; default: off)")
+        p.add_argument("--select", choices=["both", "forward", "backward", "none"], default="both",
+                       help="stepwise direction; none keeps the full model (default: %(default)s)")
+        p.add_argument("--criterion", choices=["aic", "bic", "pvalue"], default="aic",
+                       help="aic/bic as R's step(); pvalue as SAS SELECTION=STEPWISE (default: %(default)s)")
+        p.add_argument("--slentry", type=_probability, default=0.05,
+                       help="p-value to enter, criterion pvalue (default: %(default)s)")
+        p.add_argument("--slstay", type=_probability, default=0.05,
+                       help="p-value to stay, criterion pvalue (default: %(default)s)")
+        p.add_argument("--baseline", type=_baseline, action="append", default=[], metavar="COLUMN=LEVEL",
+                       help="reference level of a categorical, e.g. job=admin. (default: first level alphabetically)")
+        p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+    fit = sub.add_parser("fit", help="compute tables, figures and metrics.json without rendering")
+    model_options(fit)
+    report = sub.add_parser("report", help="compute results and render report.html and report.pdf")
+    model_options(report)
+    report.add_argument("--engine", choices=["auto", "quarto", "python"], default="auto",
+                        help="auto: quarto if on PATH, else the built-in renderer (default: %(default)s)")
+    report.add_argument("--formats", default="html,pdf",
+                        help="comma-separated output formats (default: %(default)s)")
+
+    sim = sub.add_parser("simulate", help="write a simulated data set with the real data's schema")
+    sim.add_argument("--rows", type=int, default=25_000, help="number of rows (default: %(default)s)")
+    sim.add_argument("--seed", type=int, default=2024, help="random seed (default: %(default)s)")
+    sim.add_argument("--out", type=Path, required=True, help="output .csv or .parquet file")
+    sim.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    return parser
+
+
+def _config(args):
+    from .pipeline import RunConfig
+
+    return RunConfig(data=args.data, out=args.out, test_size=args.test_size, seed=args.seed,
+                     max_age=args.max_age, select=args.select, criterion=args.criterion,
+                     slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline))
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    progress = Progress(quiet=getattr(args, "quiet", False))
+    try:
+        if args.command == "simulate":
+            from .simulate import write_simulated
+
+            if args.rows < 1:
+                parser.error("--rows must be at least 1")
+            if args.out.suffix.lower() not in (".csv", ".parquet"):
+                parser.error(f"--out must end in .csv or .parquet, not {args.out.name!r}")
+            path = write_simulated(args.out, n_rows=args.rows, seed=args.seed, progress=progress)
+            progress(f"wrote {path}")
+            return EXIT_OK
+        from . import pipeline
+
+        config = _config(args)
+        results = pipeline.run(config, progress=progress)
+        pipeline.write_outputs(results, config.out, progress=progress)
+        if args.command == "report":
+            from .report import render_report
+
+            formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+            outputs = render_report(config.out, engine=args.engine, formats=formats, progress=progress)
+            for path in outputs.values():
+                progress(f"wrote {path}")
+        print(f"{results.metrics['model']['n_obs']:,} rows used; results in {config.out}", file=sys.stderr)
+        return EXIT_OK
+    except (DataValidationError, ModelError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return EXIT_ERROR
+    except Exception as err:  # noqa: BLE001 - last resort: one line, not a traceback
+        print(f"error: unexpected failure: {type(err).__name__}: {err}", file=sys.stderr)
+        print("Run with ANALYSIS_DEBUG=1 for the traceback.", file=sys.stderr)
+        if __import__("os").environ.get("ANALYSIS_DEBUG"):
+            raise
+        return EXIT_ERROR

@@ -1,0 +1,206 @@
+"""One run of the analysis: data -> split -> selection -> model -> diagnostics -> outputs.
+
+``run`` returns a ``Results`` object (tables as tidy DataFrames, metrics as a dict, figures);
+``write_outputs`` writes them under the output directory with fixed file names:
+``tables/*.csv``, ``figures/*.png`` and ``*.svg``, ``metrics.json`` and ``run.json``. The report
+reads those files back through ``analysis.results``; it computes nothing itself.
+"""
+from __future__ import annotations
+
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import evaluation, explore, model, plots, schema, split
+from .data import load_clean
+from .stepwise import stepwise
+from .vif import gvif_from_results
+
+PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    data: Path
+    out: Path = Path("_output")
+    test_size: float = 0.3
+    seed: int = 100
+    max_age: int | None = None
+    select: str = "both"
+    criterion: str = "aic"
+    slentry: float = 0.05
+    slstay: float = 0.05
+    baselines: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["data"], d["out"] = str(self.data), str(self.out)
+        return d
+
+
+@dataclass
+class Results:
+    tables: dict[str, pd.DataFrame]
+    metrics: dict
+    figures: dict  # name -> matplotlib Figure
+    run: dict
+
+
+def software_versions() -> dict:
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def _sample_frame(y, p) -> pd.DataFrame:
+    return pd.DataFrame({"y": np.asarray(y, dtype=float), "p": np.asarray(p, dtype=float)})
+
+
+def run(config: RunConfig, progress=lambda message: None) -> Results:
+    progress(f"reading {config.data}")
+    clean = load_clean(config.data, max_age=config.max_age)
+    data = clean.data
+    is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
+    train, test = data[~is_test].reset_index(drop=True), data[is_test].reset_index(drop=True)
+    if train[schema.RESPONSE].nunique() < 2:
+        raise model.ModelError("The training sample has only one response class; lower --test-size.")
+    accounting = clean.accounting
+    split_table = pd.DataFrame({
+        "sample": ["train", "test"],
+        "rows": [len(train), len(test)],
+        "events": [int(train[schema.RESPONSE].sum()), int(test[schema.RESPONSE].sum())],
+    })
+    split_table["event_rate"] = split_table["events"] / split_table["rows"].where(split_table["rows"] > 0)
+
+    terms = model.model_terms(config.baselines)
+    progress(f"fitting the full model on {len(train):,} training rows")
+    full = model.fit_logit(train, schema.RESPONSE, terms)
+
+    progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
+    selection = stepwise(train, schema.RESPONSE, terms, direction=config.select, criterion=config.criterion,
+                         slentry=config.slentry, slstay=config.slstay)
+    final = model.fit_logit(train, schema.RESPONSE, selection.terms)
+
+    progress("diagnostics")
+    tables = {
+        "row_accounting": accounting,
+        "split": split_table,
+        "class_balance": explore.class_balance(data),
+        "means_by_flag": explore.means_by_flag(data),
+        "rate_by_returned": explore.rate_by(data, "returned_yes"),
+        "rate_by_marriage": explore.rate_by(data, "marriage"),
+        "rate_by_job": explore.rate_by(data, "job"),
+        "rate_by_loan": explore.rate_by(data, "loan_yes"),
+        "rate_by_default": explore.rate_by(data, "default_yes"),
+        "rate_by_age_group": explore.age_groups(data),
+        "age_tail": explore.age_tail(data),
+        "correlations": explore.correlations(data),
+        "correlation_with_flag": explore.correlation_with_flag(data),
+        "coefficients": model.tidy(final),
+        "coefficients_full": model.tidy(full),
+        "type3_tests": model.type3_tests(final),
+        "marginal_effects": model.marginal_effects(final),
+        "vif": gvif_from_results(final) if len(selection.terms) >= 2 else _empty_vif(),
+        "stepwise": selection.path,
+    }
+
+    samples = {"train": _sample_frame(train[schema.RESPONSE], final.predict(train))}
+    if len(test):
+        samples["test"] = _sample_frame(test[schema.RESPONSE], final.predict(test))
+    metrics = {"model": model.glance(final), "full_model": model.glance(full)}
+    curves = {}
+    for name, s in samples.items():
+        m = evaluation.evaluate(s["p"], s["y"])
+        metrics[name] = m
+        curves[name] = {"roc": evaluation.roc_curve(s["p"], s["y"]), "ks": evaluation.ks_curve(s["p"], s["y"])}
+    evaluated = "test" if "test" in samples else "train"
+    s = samples[evaluated]
+    ks_threshold = metrics[evaluated]["ks_threshold"]
+    tables["classification"] = pd.concat(
+        [evaluation.classification_table(s2["p"], s2["y"], thresholds=(0.5, ks_threshold)).assign(sample=n)
+         for n, s2 in samples.items()], ignore_index=True)
+    tables["gains"] = evaluation.gains_table(s["p"], s["y"]).assign(sample=evaluated)
+    hl_stats, hl_table = evaluation.hosmer_lemeshow(s["p"], s["y"])
+    tables["hosmer_lemeshow"] = hl_table.assign(sample=evaluated)
+    tables["calibration"] = evaluation.calibration_table(s["p"], s["y"]).assign(sample=evaluated)
+    tables["roc_curve"] = pd.concat([c["roc"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
+    tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
+
+    metrics["evaluation_sample"] = evaluated
+    metrics["selected_terms"] = list(selection.terms)
+    metrics["formula"] = selection.formula
+    metrics["data"] = {**clean.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
+                       "rows_used": int(len(data)), "notes": list(clean.notes)}
+    metrics["split"] = {"test_size": config.test_size, "seed": config.seed, "stratified": False,
+                        "rule": "test if split_hash(ID, seed) < test_size (analysis.split)"}
+
+    progress("figures")
+    figures = _figures(data, tables, metrics, curves, evaluated)
+    run_info = {"config": config.as_dict(), "software": software_versions(),
+                "statsmodels_summary": str(final.summary()),
+                "full_model_summary": str(full.summary())}
+    return Results(tables=tables, metrics=metrics, figures=figures, run=run_info)
+
+
+def _empty_vif() -> pd.DataFrame:
+    return pd.DataFrame(columns=["term", "df", "gvif", "gvif_adj"])
+
+
+def _figures(data, tables, metrics, curves, evaluated) -> dict:
+    aucs = {n: metrics[n]["auc"] for n in curves}
+    m = metrics[evaluated]
+    return {
+        "rate_by_returned": plots.rate_plot(tables["rate_by_returned"], "Returned goods"),
+        "rate_by_marriage": plots.rate_plot(tables["rate_by_marriage"], "Marital status"),
+        "rate_by_job": plots.rate_plot(tables["rate_by_job"], "Job"),
+        "age_distribution": plots.age_distribution(data),
+        "rate_by_age_group": plots.rate_plot(tables["rate_by_age_group"], "Age group"),
+        "correlation_heatmap": plots.correlation_heatmap(tables["correlations"]),
+        "odds_ratios": plots.forest_plot(tables["coefficients"]),
+        "roc": plots.roc_plot({n: c["roc"] for n, c in curves.items()}, aucs),
+        "ks": plots.ks_plot(curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
+        "calibration": plots.calibration_plot(tables["calibration"]),
+        "gains": plots.gains_plot(tables["gains"]),
+    }
+
+
+def write_outputs(results: Results, out: Path, progress=lambda message: None) -> None:
+    out = Path(out)
+    (out / "tables").mkdir(parents=True, exist_ok=True)
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    for name, table in results.tables.items():
+        table.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+    for name, figure in results.figures.items():
+        plots.save_figure(figure, out / "figures", name)
+    (out / "metrics.json").write_text(json.dumps(_jsonable(results.metrics), indent=1, allow_nan=False) + "\n")
+    (out / "run.json").write_text(json.dumps(_jsonable(results.run), indent=1) + "\n")
+    marker = out / "DATA_ARE_SIMULATED.txt"
+    if results.metrics["data"].get("simulated"):
+        marker.write_text("The results in this folder were computed from SIMULATED data "
+                          f"({results.metrics['data']['file']}), not from real customers.\n")
+    elif marker.exists():
+        marker.unlink()
+    progress(f"wrote {len(results.tables)} tables and {len(results.figures)} figures to {out}")
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating, float)):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    return value

@@ -1,0 +1,50 @@
+"""Read a results directory written by ``pipeline.write_outputs`` (what the report shows).
+
+The report never recomputes: it loads the tables, metrics and figures of one run. When the
+directory has no results yet (``quarto render report.qmd`` on a fresh checkout), ``load_or_run``
+runs the pipeline first with the given parameters.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class RunResults:
+    directory: Path
+    tables: dict[str, pd.DataFrame]
+    metrics: dict
+    run: dict
+
+    def figure(self, name: str, ext: str = "png") -> Path:
+        path = self.directory / "figures" / f"{name}.{ext}"
+        if not path.exists():
+            raise FileNotFoundError(f"figure {path} was not produced by this run")
+        return path
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.metrics["data"].get("simulated"))
+
+
+def load(directory: str | Path) -> RunResults:
+    directory = Path(directory)
+    tables = {p.stem: pd.read_csv(p) for p in sorted((directory / "tables").glob("*.csv"))}
+    metrics = json.loads((directory / "metrics.json").read_text())
+    run = json.loads((directory / "run.json").read_text())
+    return RunResults(directory=directory, tables=tables, metrics=metrics, run=run)
+
+
+def load_or_run(directory: str | Path, data: str | None = None, **options) -> RunResults:
+    directory = Path(directory)
+    if not (directory / "metrics.json").exists():
+        from . import pipeline
+        from .cli import DEFAULT_DATA
+
+        config = pipeline.RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory, **options)
+        pipeline.write_outputs(pipeline.run(config), directory)
+    return load(directory)
