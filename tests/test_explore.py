@@ -1,0 +1,321 @@
+"""Exploratory tables against hand calculations and independent computations.
+
+Tiny frame: every expected number below was worked out by hand from the eight rows of
+``tiny()`` (the working is in the comments). Real data: counts and rates against
+``pandas.crosstab`` / numpy boolean masks, correlations against ``numpy.corrcoef`` and
+``scipy.stats.pearsonr``, Wilson intervals against the closed form, and the class counts
+against R's (``r_reference``).
+"""
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from analysis import explore
+
+Z = stats.norm.ppf(0.975)
+
+
+def wilson_closed_form(x, n, z=Z):
+    """(p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n), written out independently."""
+    x = np.asarray(x, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = x / n
+    centre = p + z**2 / (2 * n)
+    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2))
+    denom = 1 + z**2 / n
+    return (centre - half) / denom, (centre + half) / denom
+
+
+def tiny() -> pd.DataFrame:
+    #            0     1    2    3    4    5    6    7
+    return pd.DataFrame({
+        "age":      [17,   18,  29,  30,  45,  59,  60,  72],
+        "job":      ["a", "b", "a", "b", "a", "c", "c", "a"],
+        "marriage": ["married", "single", "single", "married", "divorced", "married",
+                     "single", "married"],
+        "coupon_used_in_last6_month": [0, 1, 2, 3, 0, 1, 4, 1],
+        "coupon_used_in_last_month":  [0, 0, 1, 1, 0, 0, 2, 1],
+        "default_yes":  [0, 0, 0, 1, 0, 0, 0, 0],
+        "returned_yes": [1, 0, 1, 0, 1, 1, 0, 0],
+        "loan_yes":     [0, 1, 0, 0, 0, 1, 0, 0],
+        "flag":         [0, 1, 0, 0, 0, 0, 1, 1],
+    })
+
+
+# ------------------------------------------------------------------------------------------
+# tiny frame, by hand
+
+
+def test_class_balance_by_hand():
+    out = explore.class_balance(tiny())
+    assert list(out.columns) == ["flag", "n", "share"]
+    assert out["flag"].tolist() == [0, 1]
+    assert out["n"].tolist() == [5, 3]                       # rows 1, 6, 7 have flag 1
+    np.testing.assert_allclose(out["share"], [5 / 8, 3 / 8], rtol=0, atol=1e-15)
+
+
+def test_class_balance_keeps_an_empty_class():
+    out = explore.class_balance(pd.DataFrame({"flag": [0, 0, 0]}))
+    assert out["n"].tolist() == [3, 0]
+    assert out["share"].tolist() == [1.0, 0.0]
+
+
+def test_response_must_be_binary():
+    with pytest.raises(ValueError):
+        explore.class_balance(pd.DataFrame({"flag": [0, 2]}))
+    with pytest.raises(ValueError):
+        explore.rate_by(pd.DataFrame({"flag": [0, np.nan], "x": [1, 2]}), "x")
+
+
+def test_means_by_flag_by_hand():
+    out = explore.means_by_flag(tiny()).set_index("variable")
+    assert list(out.reset_index().columns) == ["variable", "mean_flag_0", "mean_flag_1",
+                                               "difference"]
+    # numeric columns in frame order, response and strings left out
+    assert out.index.tolist() == ["age", "coupon_used_in_last6_month",
+                                  "coupon_used_in_last_month", "default_yes", "returned_yes",
+                                  "loan_yes"]
+    # flag 0: rows 0, 2, 3, 4, 5 -> ages 17 + 29 + 30 + 45 + 59 = 180, / 5 = 36
+    # flag 1: rows 1, 6, 7       -> ages 18 + 60 + 72 = 150, / 3 = 50
+    assert out.loc["age", "mean_flag_0"] == pytest.approx(36.0, abs=1e-12)
+    assert out.loc["age", "mean_flag_1"] == pytest.approx(50.0, abs=1e-12)
+    assert out.loc["age", "difference"] == pytest.approx(14.0, abs=1e-12)
+    # returned_yes: flag 0 rows -> 1, 1, 0, 1, 1 = 0.8; flag 1 rows -> 0, 0, 0 = 0
+    assert out.loc["returned_yes", "mean_flag_0"] == pytest.approx(0.8, abs=1e-12)
+    assert out.loc["returned_yes", "mean_flag_1"] == pytest.approx(0.0, abs=1e-12)
+    # coupon_used_in_last_month: flag 0 -> 0+1+1+0+0 = 2/5; flag 1 -> 0+2+1 = 3/3
+    assert out.loc["coupon_used_in_last_month", "mean_flag_0"] == pytest.approx(0.4, abs=1e-12)
+    assert out.loc["coupon_used_in_last_month", "mean_flag_1"] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_rate_by_by_hand():
+    out = explore.rate_by(tiny(), "returned_yes")
+    assert list(out.columns) == explore.RATE_COLUMNS
+    # returned = 0: rows 1, 3, 6, 7 with flags 1, 0, 1, 1 -> 3 / 4
+    # returned = 1: rows 0, 2, 4, 5 with flags 0, 0, 0, 0 -> 0 / 4
+    assert out["level"].tolist() == [0, 1]
+    assert out["n"].tolist() == [4, 4]
+    assert out["events"].tolist() == [3, 0]
+    np.testing.assert_allclose(out["rate"], [0.75, 0.0], atol=1e-15)
+    # Wilson with 0 events: lower 0, upper z²/(n + z²)
+    assert out.loc[1, "conf_low"] == pytest.approx(0.0, abs=1e-12)
+    assert out.loc[1, "conf_high"] == pytest.approx(Z**2 / (4 + Z**2), abs=1e-12)
+
+    job = explore.rate_by(tiny(), "job")
+    # a: rows 0, 2, 4, 7 -> flags 0, 0, 0, 1; b: rows 1, 3 -> 1, 0; c: rows 5, 6 -> 0, 1
+    assert job["level"].tolist() == ["a", "b", "c"]
+    assert job["n"].tolist() == [4, 2, 2]
+    assert job["events"].tolist() == [1, 1, 1]
+    np.testing.assert_allclose(job["rate"], [0.25, 0.5, 0.5], atol=1e-15)
+
+
+def test_rate_by_keeps_missing_level():
+    df = pd.DataFrame({"flag": [1, 0, 1, 0], "job": ["a", None, "b", "a"]})
+    out = explore.rate_by(df, "job")
+    assert out["n"].sum() == 4
+    assert out["level"].iloc[:2].tolist() == ["a", "b"]
+    assert pd.isna(out["level"].iloc[2])
+    assert out["events"].tolist() == [1, 1, 0]
+
+
+def test_wilson_interval_matches_closed_form():
+    x = np.array([0, 1, 3, 7, 50, 99, 100])
+    n = np.array([4, 4, 10, 7, 120, 100, 100])
+    low, high = explore.wilson_interval(x, n)
+    ref_low, ref_high = wilson_closed_form(x, n)
+    np.testing.assert_allclose(low, ref_low, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(high, ref_high, rtol=0, atol=1e-12)
+    # alpha changes z
+    low90, _ = explore.wilson_interval(3, 10, alpha=0.10)
+    assert low90 == pytest.approx(wilson_closed_form(3, 10, stats.norm.ppf(0.95))[0], abs=1e-12)
+    # n = 0 gives NaN, not an error
+    low0, high0 = explore.wilson_interval([0], [0])
+    assert np.isnan(low0[0]) and np.isnan(high0[0])
+
+
+def test_age_group_labels():
+    assert explore.age_group_labels() == ["18\u201329", "30\u201339", "40\u201349",
+                                          "50\u201359", "60+"]
+    assert explore.age_group_labels((18.5, 30, math.inf)) == ["[18.5, 30)", "30+"]
+
+
+def test_age_groups_by_hand():
+    out = explore.age_groups(tiny())
+    assert list(out.columns) == explore.RATE_COLUMNS
+    # 17 -> "<18" (below the first edge, kept); 18, 29 -> 18–29 (edge 18 inclusive);
+    # 30 -> 30–39 (edge 30 starts the next bin); 45 -> 40–49; 59 -> 50–59; 60, 72 -> 60+
+    assert out["level"].tolist() == ["<18", "18\u201329", "30\u201339", "40\u201349",
+                                     "50\u201359", "60+"]
+    assert out["n"].tolist() == [1, 2, 1, 1, 1, 2]
+    assert out["events"].tolist() == [0, 1, 0, 0, 0, 2]      # flags: 18, 60, 72 used it
+    np.testing.assert_allclose(out["rate"], [0, 0.5, 0, 0, 0, 1.0], atol=1e-15)
+    assert out["n"].sum() == len(tiny())
+
+
+def test_age_groups_extra_groups_and_empty_bins():
+    df = pd.DataFrame({"age": [10, 25, 80, np.nan], "flag": [1, 0, 1, 0]})
+    out = explore.age_groups(df, edges=(18, 30, 40, 70))
+    # below 18 -> "<18"; 25 -> 18–29; 30–39 empty (kept, n 0); 40–69 empty; 80 -> "70+"
+    assert out["level"].tolist() == ["<18", "18\u201329", "30\u201339", "40\u201369", "70+",
+                                     "missing"]
+    assert out["n"].tolist() == [1, 1, 0, 0, 1, 1]
+    assert out["events"].tolist() == [1, 0, 0, 0, 1, 0]
+    assert out.loc[2, ["rate", "conf_low", "conf_high"]].isna().all()
+    assert out["n"].sum() == len(df)
+    with pytest.raises(ValueError):
+        explore.age_groups(df, edges=(30, 18))
+
+
+def test_age_tail_by_hand():
+    out = explore.age_tail(tiny())
+    assert list(out.columns) == ["group", "n", "share", "events", "rate", "conf_low",
+                                 "conf_high", "age_min", "age_max"]
+    assert out["group"].tolist() == ["under 60", "60+"]
+    # under 60: ages 17..59 (6 rows), one event (age 18); 60+: ages 60 and 72, both events
+    assert out["n"].tolist() == [6, 2]
+    assert out["events"].tolist() == [1, 2]
+    np.testing.assert_allclose(out["share"], [0.75, 0.25], atol=1e-15)
+    np.testing.assert_allclose(out["rate"], [1 / 6, 1.0], atol=1e-15)
+    assert out["age_min"].tolist() == [17, 60]
+    assert out["age_max"].tolist() == [59, 72]
+    ref_low, ref_high = wilson_closed_form([1, 2], [6, 2])
+    np.testing.assert_allclose(out["conf_low"], ref_low, atol=1e-12)
+    np.testing.assert_allclose(out["conf_high"], ref_high, atol=1e-12)
+
+
+def test_correlations_by_hand():
+    corr = explore.correlations(tiny())
+    assert corr.columns[-1] == "flag" and corr.index.name == "variable"
+    assert "job" not in corr.columns and "marriage" not in corr.columns
+    # returned_yes vs flag is a phi coefficient: 2x2 counts (returned, flag):
+    # (1,1) = 0, (0,0) = 1 [row 3], (1,0) = 4 [rows 0, 2, 4, 5], (0,1) = 3 [rows 1, 6, 7]
+    # phi = (0·1 − 4·3) / sqrt(4·4·3·5) = −12 / sqrt(240)
+    assert corr.loc["returned_yes", "flag"] == pytest.approx(-12 / math.sqrt(240), abs=1e-12)
+    np.testing.assert_allclose(np.diag(corr), 1.0, atol=1e-12)
+    np.testing.assert_allclose(corr.to_numpy(), corr.to_numpy().T, atol=1e-15)
+
+
+def test_headline_sentences_by_hand():
+    out = explore.headline_sentences(tiny()).set_index("topic")["sentence"]
+    assert out.index.tolist() == ["class_balance", "returned", "loan", "default", "marriage",
+                                  "job", "age_group", "age_tail", "correlation"]
+    assert out["class_balance"] == "3 of 8 customers (37.5%) used the coupon."
+    assert out["returned"] == ("Customers who returned goods used the coupon at 0.0% versus "
+                               "75.0% for those who did not.")
+    # job: a 1/4 = 25.0% (n 4); b and c 1/2 = 50.0% (n 2): the first maximum (b) is named
+    assert out["job"] == ("By job, the coupon-use rate ranged from 25.0% (a, n = 4) "
+                          "to 50.0% (b, n = 2).")
+    assert out["age_tail"] == ("Customers aged 60 or over are 25.0% of customers (n = 2) and "
+                               "used the coupon at 100.0% versus 16.7% for younger customers.")
+    # strongest |r| with flag: returned_yes, −12/sqrt(240) = −0.7746
+    assert out["correlation"] == ("The strongest linear association with coupon use is "
+                                  "returned_yes (Pearson r = -0.775).")
+
+
+# ------------------------------------------------------------------------------------------
+# real data, against independent computations
+
+
+def test_class_balance_real(real_clean, r_reference):
+    out = explore.class_balance(real_clean)
+    counts = np.bincount(real_clean["flag"].to_numpy(), minlength=2)
+    assert out["n"].tolist() == counts.tolist()
+    assert out["n"].tolist() == [r_reference["info"]["n_nonevents"],
+                                 r_reference["info"]["n_events"]]
+    np.testing.assert_allclose(out["share"], counts / counts.sum(), rtol=0, atol=1e-15)
+
+
+@pytest.mark.parametrize("column", ["returned_yes", "marriage", "job", "loan_yes", "default_yes"])
+def test_rate_by_real_matches_crosstab(real_clean, column):
+    out = explore.rate_by(real_clean, column)
+    tab = pd.crosstab(real_clean[column], real_clean["flag"])
+    props = pd.crosstab(real_clean[column], real_clean["flag"], normalize="index")
+    assert out["level"].tolist() == tab.index.tolist()
+    assert out["n"].tolist() == tab.sum(axis=1).tolist()
+    assert out["events"].tolist() == tab[1].tolist()
+    np.testing.assert_allclose(out["rate"], props[1].to_numpy(), rtol=0, atol=1e-12)
+    ref_low, ref_high = wilson_closed_form(tab[1].to_numpy(), tab.sum(axis=1).to_numpy())
+    np.testing.assert_allclose(out["conf_low"], ref_low, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(out["conf_high"], ref_high, rtol=0, atol=1e-12)
+    assert out["n"].sum() == len(real_clean)
+
+
+def test_means_by_flag_real(real_clean):
+    out = explore.means_by_flag(real_clean).set_index("variable")
+    y = real_clean["flag"].to_numpy()
+    for var in out.index:
+        x = real_clean[var].to_numpy(dtype=float)
+        assert out.loc[var, "mean_flag_0"] == pytest.approx(np.mean(x[y == 0]), rel=1e-12)
+        assert out.loc[var, "mean_flag_1"] == pytest.approx(np.mean(x[y == 1]), rel=1e-12)
+        assert out.loc[var, "difference"] == pytest.approx(
+            np.mean(x[y == 1]) - np.mean(x[y == 0]), rel=1e-10, abs=1e-12)
+    # the original analysis' groupby('flag').mean(), transposed
+    g = real_clean.groupby("flag").mean(numeric_only=True).T
+    np.testing.assert_allclose(out[["mean_flag_0", "mean_flag_1"]].to_numpy(),
+                               g.loc[out.index, [0, 1]].to_numpy(), rtol=1e-12)
+
+
+def test_age_groups_real_matches_masks(real_clean):
+    out = explore.age_groups(real_clean)
+    age = real_clean["age"].to_numpy()
+    y = real_clean["flag"].to_numpy()
+    assert age.min() >= 18                      # so no "<18" group on the real data
+    bounds = [(18, 30), (30, 40), (40, 50), (50, 60), (60, np.inf)]
+    assert out["level"].tolist() == ["18\u201329", "30\u201339", "40\u201349", "50\u201359", "60+"]
+    for (lo, hi), (_, row) in zip(bounds, out.iterrows()):
+        mask = (age >= lo) & (age < hi)
+        assert row["n"] == mask.sum()
+        assert row["events"] == y[mask].sum()
+        assert row["rate"] == pytest.approx(y[mask].mean(), abs=1e-12)
+        low, high = wilson_closed_form(y[mask].sum(), mask.sum())
+        assert row["conf_low"] == pytest.approx(low, abs=1e-12)
+        assert row["conf_high"] == pytest.approx(high, abs=1e-12)
+    assert out["n"].sum() == len(real_clean)
+
+
+def test_age_tail_real(real_clean):
+    out = explore.age_tail(real_clean, cutoff=60)
+    age = real_clean["age"].to_numpy()
+    y = real_clean["flag"].to_numpy()
+    old = age >= 60
+    assert out["n"].tolist() == [(~old).sum(), old.sum()]
+    np.testing.assert_allclose(out["share"], [(~old).mean(), old.mean()], atol=1e-15)
+    np.testing.assert_allclose(out["rate"], [y[~old].mean(), y[old].mean()], atol=1e-12)
+    assert out["age_max"].iloc[0] == age[~old].max() and out["age_min"].iloc[1] == 60
+
+
+def test_correlations_real_match_numpy(real_clean):
+    corr = explore.correlations(real_clean)
+    cols = list(corr.columns)
+    assert set(cols) == {"age", "coupon_used_in_last6_month", "coupon_used_in_last_month",
+                         "default_yes", "returned_yes", "loan_yes", "flag"}
+    ref = np.corrcoef(real_clean[cols].to_numpy(dtype=float), rowvar=False)
+    np.testing.assert_allclose(corr.to_numpy(), ref, rtol=0, atol=1e-12)
+
+
+def test_correlation_with_flag_real_matches_scipy(real_clean):
+    out = explore.correlation_with_flag(real_clean)
+    assert list(out.columns) == ["variable", "correlation"]
+    assert "flag" not in out["variable"].tolist() and len(out) == 6
+    for var, r in zip(out["variable"], out["correlation"]):
+        assert r == pytest.approx(stats.pearsonr(real_clean[var], real_clean["flag"])[0],
+                                  abs=1e-12)
+    assert np.all(np.diff(out["correlation"].abs().to_numpy()) <= 0)
+
+
+def test_headline_sentences_real_use_table_numbers(real_clean):
+    out = explore.headline_sentences(real_clean).set_index("topic")["sentence"]
+    props = pd.crosstab(real_clean["returned_yes"], real_clean["flag"], normalize="index")[1]
+    assert out["returned"] == (f"Customers who returned goods used the coupon at "
+                               f"{100 * props[1]:.1f}% versus {100 * props[0]:.1f}% for those "
+                               f"who did not.")
+    n1 = int(real_clean["flag"].sum())
+    assert out["class_balance"].startswith(f"{n1:,} of {len(real_clean):,} customers")
+    job = pd.crosstab(real_clean["job"], real_clean["flag"], normalize="index")[1]
+    assert f"{100 * job.min():.1f}% ({job.idxmin()}," in out["job"]
+    assert f"{100 * job.max():.1f}% ({job.idxmax()}," in out["job"]
+    old = real_clean["age"] >= 60
+    assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["age_tail"]
