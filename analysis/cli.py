@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .data import DataValidationError
 from .model import ModelError
+from .stepwise import SeparationError
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
@@ -131,9 +132,10 @@ def main(argv=None) -> int:
             outputs = render_report(config.out, engine=args.engine, formats=formats, progress=progress)
             for path in outputs.values():
                 progress(f"wrote {path}")
-        print(f"{results.metrics['model']['n_obs']:,} rows used; results in {config.out}", file=sys.stderr)
+        used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]
+        print(f"{used:,} rows used ({fitted:,} to fit the model); results in {config.out}", file=sys.stderr)
         return EXIT_OK
-    except (DataValidationError, ModelError) as err:
+    except (DataValidationError, ModelError, SeparationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
     except KeyboardInterrupt:

@@ -131,6 +131,33 @@ def fit_logit(data: pd.DataFrame, response: str, terms) -> "sm.discrete.discrete
     return results
 
 
+def baseline_levels(data: pd.DataFrame, terms) -> dict[str, str]:
+    """Reference level of each categorical term: the explicit Treatment level, else the first sorted level."""
+    out = {}
+    for term in terms:
+        if term.startswith("C("):
+            column = term_column(term)
+            explicit = term.split("reference=")[1].rstrip(")")[1:-1] if "reference=" in term else None
+            out[column] = explicit or sorted(data[column].unique())[0]
+    return out
+
+
+def predict_by_pattern(results, data: pd.DataFrame) -> np.ndarray:
+    """Fitted probabilities, computed once per distinct covariate pattern and mapped back to rows.
+
+    Identical covariate rows then get bit-identical probabilities (row-wise prediction can differ in
+    the last bit through summation order, which splits ties and moves tie-aware statistics such as
+    the AUC by ~1e-8), and the per-row and pattern forms of every statistic agree exactly.
+    """
+    columns = sorted({term_column(t) for t in term_slices(results) if t != "Intercept"})
+    if not columns:
+        return np.full(len(data), float(results.predict(data.iloc[:1]).iloc[0]))
+    keys = data[columns]
+    codes = keys.groupby(columns, sort=False, observed=True).ngroup().to_numpy()  # first-appearance order
+    patterns = keys.drop_duplicates().reset_index(drop=True)  # same order
+    return np.asarray(results.predict(patterns), dtype=float)[codes]
+
+
 def tidy(results, conf_level: float = 0.95) -> pd.DataFrame:
     """Coefficient table (broom's tidy): Wald CIs as statsmodels' conf_int(), odds ratios = exp.
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import re
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -16,11 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import evaluation, explore, model, plots, schema, split
+from . import evaluation, explore, model, narrative, plots, schema, split
 from .data import load_clean
 from .stepwise import stepwise
 from .vif import gvif_from_results
 
+TOP_SHARE = 0.2  # the "top customers" of the conclusions: the highest-scored fifth
 PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib")
 
 
@@ -88,7 +90,10 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
     progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
     selection = stepwise(train, schema.RESPONSE, terms, direction=config.select, criterion=config.criterion,
                          slentry=config.slentry, slstay=config.slstay)
-    final = model.fit_logit(train, schema.RESPONSE, selection.terms)
+    final = model.fit_logit(train, schema.RESPONSE, selection.terms) if selection.terms else None
+    if final is None:
+        raise model.ModelError("Stepwise selection kept no term: no predictor is related to coupon use at the "
+                               "chosen criterion. Use --select none to see the full model.")
 
     progress("diagnostics")
     tables = {
@@ -113,10 +118,11 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
         "stepwise": selection.path,
     }
 
-    samples = {"train": _sample_frame(train[schema.RESPONSE], final.predict(train))}
+    samples = {"train": _sample_frame(train[schema.RESPONSE], model.predict_by_pattern(final, train))}
     if len(test):
-        samples["test"] = _sample_frame(test[schema.RESPONSE], final.predict(test))
-    metrics = {"model": model.glance(final), "full_model": model.glance(full)}
+        samples["test"] = _sample_frame(test[schema.RESPONSE], model.predict_by_pattern(final, test))
+    metrics = {"model": {**model.glance(final), "fitted_on": "train"},
+               "full_model": {**model.glance(full), "fitted_on": "train"}}
     curves = {}
     for name, s in samples.items():
         m = evaluation.evaluate(s["p"], s["y"])
@@ -124,7 +130,8 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
         curves[name] = {"roc": evaluation.roc_curve(s["p"], s["y"]), "ks": evaluation.ks_curve(s["p"], s["y"])}
     evaluated = "test" if "test" in samples else "train"
     s = samples[evaluated]
-    ks_threshold = metrics[evaluated]["ks_threshold"]
+    # the KS-optimal cut-off is chosen on the training rows and only applied to the test rows
+    ks_threshold = metrics["train"]["ks_threshold"]
     tables["classification"] = pd.concat(
         [evaluation.classification_table(s2["p"], s2["y"], thresholds=(0.5, ks_threshold)).assign(sample=n)
          for n, s2 in samples.items()], ignore_index=True)
@@ -136,6 +143,7 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
     tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
 
     metrics["evaluation_sample"] = evaluated
+    metrics["baselines"] = model.baseline_levels(train, terms)
     metrics["selected_terms"] = list(selection.terms)
     metrics["formula"] = selection.formula
     metrics["data"] = {**clean.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
@@ -143,12 +151,29 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
     metrics["split"] = {"test_size": config.test_size, "seed": config.seed, "stratified": False,
                         "rule": "test if split_hash(ID, seed) < test_size (analysis.split)"}
 
+    scores = model.predict_by_pattern(final, data)
+    profile = explore.profile_by_score(data, scores, top_share=TOP_SHARE)
+    metrics["profile"] = {**profile.attrs, "top_share": TOP_SHARE, "scored": "all rows used"}
+    profile.attrs = {}
+    tables["profile_top_customers"] = profile
+    tables["eda_sentences"] = explore.headline_sentences(data)
+    tables["odds_ratio_sentences"] = narrative.odds_ratio_sentences(tables["coefficients"], metrics["baselines"])
+    tables["conclusions"] = narrative.conclusions(
+        tables["coefficients"], profile, metrics["profile"], metrics, tables["gains"],
+        tables["classification"])
+
     progress("figures")
     figures = _figures(data, tables, metrics, curves, evaluated)
     run_info = {"config": config.as_dict(), "software": software_versions(),
-                "statsmodels_summary": str(final.summary()),
-                "full_model_summary": str(full.summary())}
+                "statsmodels_summary": undated(str(final.summary())),
+                "full_model_summary": undated(str(full.summary()))}
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info)
+
+
+def undated(summary: str) -> str:
+    """statsmodels' summary without its run date and time, so the same input gives the same report."""
+    summary = re.sub(r"(Date:\s+)\w{3}, \d{2} \w{3} \d{4}", lambda m: m.group(1) + "(omitted)".ljust(16), summary)
+    return re.sub(r"(Time:\s+)\d{2}:\d{2}:\d{2}", lambda m: m.group(1) + "(omitted)", summary)
 
 
 def _empty_vif() -> pd.DataFrame:
@@ -158,19 +183,20 @@ def _empty_vif() -> pd.DataFrame:
 def _figures(data, tables, metrics, curves, evaluated) -> dict:
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
-    return {
-        "rate_by_returned": plots.rate_plot(tables["rate_by_returned"], "Returned goods"),
-        "rate_by_marriage": plots.rate_plot(tables["rate_by_marriage"], "Marital status"),
-        "rate_by_job": plots.rate_plot(tables["rate_by_job"], "Job"),
-        "age_distribution": plots.age_distribution(data),
-        "rate_by_age_group": plots.rate_plot(tables["rate_by_age_group"], "Age group"),
-        "correlation_heatmap": plots.correlation_heatmap(tables["correlations"]),
-        "odds_ratios": plots.forest_plot(tables["coefficients"]),
-        "roc": plots.roc_plot({n: c["roc"] for n, c in curves.items()}, aucs),
-        "ks": plots.ks_plot(curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
-        "calibration": plots.calibration_plot(tables["calibration"]),
-        "gains": plots.gains_plot(tables["gains"]),
-    }
+    figures = plots.eda_figures(data)
+    figures.update({
+        "odds_ratios": plots.plot_odds_ratios(tables["coefficients"]),
+        "roc": plots.plot_roc({n: c["roc"] for n, c in curves.items()}, aucs),
+        "ks": plots.plot_ks(curves[evaluated]["ks"], m["ks"], m["ks_threshold"],
+                            title=f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)"),
+        "calibration": plots.plot_calibration(tables["calibration"]),
+        "gains": plots.plot_gains(tables["gains"]),
+        "lift": plots.plot_lift(tables["gains"]),
+    })
+    if metrics["data"].get("simulated"):
+        for figure in figures.values():
+            plots.mark_simulated(figure)
+    return figures
 
 
 def write_outputs(results: Results, out: Path, progress=lambda message: None) -> None:

@@ -740,3 +740,11 @@ def save_figure(
             fig.savefig(path, format=fmt, dpi=dpi, metadata=_metadata(fmt), facecolor="white")
             paths.append(path)
     return paths
+
+
+def mark_simulated(fig: Figure) -> Figure:
+    """Stamp a figure made from the simulated sample, so a pasted copy cannot pass for real data."""
+    # a figure-level x label is placed by constrained layout below the axes, so it never overlaps them
+    fig.supxlabel("SIMULATED DATA \u2013 not real customers", x=0.99, ha="right",
+                  fontsize=11, color="#B22222", fontweight="bold")
+    return fig

@@ -319,3 +319,31 @@ def test_headline_sentences_real_use_table_numbers(real_clean):
     assert f"{100 * job.max():.1f}% ({job.idxmax()}," in out["job"]
     old = real_clean["age"] >= 60
     assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["age_tail"]
+
+
+def test_profile_by_score_hand_calculation():
+    from analysis.explore import profile_by_score
+
+    df = pd.DataFrame({"job": ["a", "b", "a", "b", "a"], "marriage": ["x", "x", "y", "y", "y"],
+                       "returned_yes": [0, 1, 0, 1, 1], "age": [20, 30, 40, 50, 60], "flag": [1, 0, 1, 0, 0]})
+    p = [0.9, 0.1, 0.8, 0.2, 0.3]
+    # quantile(p, 0.6) with linear interpolation: sorted 0.1 0.2 0.3 0.8 0.9, position 2.4 -> 0.3 + 0.4*0.5 = 0.5
+    out = profile_by_score(df, p, top_share=0.4).set_index("characteristic")
+    assert out.attrs["threshold"] == pytest.approx(0.5) and out.attrs["n_top"] == 2
+    assert out.loc["coupon-use rate (observed)", ["top", "rest"]].tolist() == [1.0, 0.0]
+    assert out.loc["job: a", ["top", "rest"]].tolist() == [1.0, pytest.approx(1 / 3)]
+    assert out.loc["returned_yes", ["top", "rest"]].tolist() == [0.0, 1.0]
+    assert out.loc["age", ["top", "rest"]].tolist() == [30.0, pytest.approx(140 / 3)]
+    assert out.loc["age", "difference"] == pytest.approx(30 - 140 / 3)
+
+
+def test_profile_by_score_matches_groupby_on_real_data(real_clean):
+    from analysis.explore import profile_by_score
+
+    p = np.random.default_rng(3).random(len(real_clean))
+    out = profile_by_score(real_clean, p).set_index("characteristic")
+    top = p >= np.quantile(p, 0.8)
+    means = real_clean.assign(top=top).groupby("top")[["age", "flag", "loan_yes"]].mean()
+    assert out.loc["age", "top"] == pytest.approx(means.loc[True, "age"], rel=1e-12)
+    assert out.loc["coupon-use rate (observed)", "rest"] == pytest.approx(means.loc[False, "flag"], rel=1e-12)
+    assert out.loc["loan_yes", "top"] == pytest.approx(means.loc[True, "loan_yes"], rel=1e-12)
