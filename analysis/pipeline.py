@@ -40,8 +40,10 @@ class RunConfig:
     baselines: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
+        """The run parameters (the output folder is not one: it does not change any result)."""
         d = asdict(self)
-        d["data"], d["out"] = str(self.data), str(self.out)
+        d["data"] = str(self.data)
+        del d["out"]
         return d
 
 

@@ -1,0 +1,159 @@
+"""The command line end to end: exit codes, outputs with fixed names, numbers against R, reproducibility."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import cli
+
+ROOT = Path(__file__).resolve().parents[1]
+REL = 1e-6
+
+
+def run_cli(*args, cwd=ROOT):
+    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def full_data_run(real_data_path, tmp_path_factory):
+    """fit on all 25,317 rows, full model kept (no selection), as R's reference was computed."""
+    out = tmp_path_factory.mktemp("full")
+    proc = run_cli("fit", "--data", real_data_path, "--test-size", 0, "--select", "none", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_fit_reports_all_rows(full_data_run):
+    out, proc = full_data_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["model"]["n_obs"] == 25317 and metrics["data"]["rows_used"] == 25317
+    assert metrics["model"]["events"] == 2961
+    assert "25,317 rows used" in proc.stderr
+    assert "test" not in metrics and metrics["evaluation_sample"] == "train"
+    assert not (out / "DATA_ARE_SIMULATED.txt").exists()
+
+
+def test_output_files_have_fixed_names_and_columns(full_data_run):
+    out, _ = full_data_run
+    expected = {
+        "coefficients": ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
+                         "odds_ratio", "or_conf_low", "or_conf_high"],
+        "vif": ["term", "df", "gvif", "gvif_adj"],
+        "stepwise": ["step", "action", "term", "df", "criterion", "statistic", "p_value"],
+    }
+    for name, columns in expected.items():
+        assert list(pd.read_csv(out / "tables" / f"{name}.csv").columns) == columns
+    for name in ["coefficients_full", "type3_tests", "marginal_effects", "classification", "gains",
+                 "hosmer_lemeshow", "row_accounting"]:
+        assert (out / "tables" / f"{name}.csv").exists(), name
+    for name in ["roc", "ks", "odds_ratios", "calibration", "gains", "rate_by_returned", "rate_by_marriage",
+                 "rate_by_job", "age_distribution", "rate_by_age_group", "correlation_heatmap"]:
+        assert (out / "figures" / f"{name}.png").exists() and (out / "figures" / f"{name}.svg").exists(), name
+    metrics = json.loads((out / "metrics.json").read_text())
+    for key in ["n_obs", "events", "llf", "llnull", "aic", "bic", "lr_chi2", "lr_df", "lr_p", "pseudo_r2", "converged"]:
+        assert key in metrics["model"]
+    for key in ["n", "events", "auc", "auc_ci_low", "auc_ci_high", "ks", "ks_threshold", "somers_d", "gamma",
+                "tau_a", "c", "brier", "hl_chi2", "hl_df", "hl_p"]:
+        assert key in metrics["train"]
+
+
+def test_cli_numbers_match_r(full_data_run, r_reference):
+    """The written files carry R's numbers: coefficients, AIC, AUC with DeLong CI, KS, HL, GVIF."""
+    out, _ = full_data_run
+    metrics = json.loads((out / "metrics.json").read_text())
+    ref_fit = r_reference["1_full_model"]["fit"]
+    assert metrics["model"]["aic"] == pytest.approx(ref_fit["AIC"], rel=REL)
+    assert metrics["model"]["bic"] == pytest.approx(ref_fit["BIC"], rel=REL)
+    roc = r_reference["4_roc_auc_ks"]
+    train = metrics["train"]
+    assert train["auc"] == pytest.approx(roc["auc_pROC"], rel=REL)
+    assert train["auc_ci_low"] == pytest.approx(roc["auc_ci_delong"]["lower"], rel=REL)
+    assert train["auc_ci_high"] == pytest.approx(roc["auc_ci_delong"]["upper"], rel=REL)
+    assert train["ks"] == pytest.approx(roc["ks"]["statistic"], rel=REL)
+    assert train["ks_threshold"] == pytest.approx(roc["ks"]["threshold_fitted_value"], rel=REL)
+    hl = r_reference["5_hosmer_lemeshow"]
+    assert train["hl_chi2"] == pytest.approx(hl["chisq"], rel=REL)
+    coefs = pd.read_csv(out / "tables" / "coefficients.csv").set_index("term")
+    ref = r_reference["1_full_model"]["coefficients"]
+    assert coefs.loc["returned_yes", "estimate"] == pytest.approx(ref["returnedyes"]["estimate"], rel=REL)
+    assert coefs.loc["C(job)[T.retired]", "or_conf_high"] == pytest.approx(ref["jobretired"]["or_wald_ci_upper"], rel=REL)
+    vif = pd.read_csv(out / "tables" / "vif.csv").set_index("term")
+    assert vif.loc["C(job)", "gvif"] == pytest.approx(r_reference["3_vif"]["car_vif"]["job"]["GVIF"], rel=REL)
+
+
+def test_stepwise_run_matches_r_step(real_data_path, r_reference, tmp_path):
+    proc = run_cli("fit", "--data", real_data_path, "--test-size", 0, "--out", tmp_path, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    ref = r_reference["2_stepwise"]["both_AIC"]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["model"]["aic"] == pytest.approx(ref["final_AIC"], rel=REL)
+    names = {"C(job)": "job", "C(marriage)": "marriage", "default_yes": "default", "returned_yes": "returned",
+             "loan_yes": "loan"}
+    assert sorted(names.get(t, t) for t in metrics["selected_terms"]) == sorted(ref["final_terms"])
+
+
+def test_default_run_is_simulated_and_reproducible(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    for out in (a, b):
+        proc = run_cli("fit", "--out", out, "--quiet")
+        assert proc.returncode == 0, proc.stderr
+    assert (a / "DATA_ARE_SIMULATED.txt").exists()
+    assert json.loads((a / "metrics.json").read_text())["data"]["simulated"] is True
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert len(files) > 40
+    for rel in files:
+        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("ID,age\n1,2\n", "is missing from the header"),
+    ("", "is empty"),
+])
+def test_bad_data_exits_2_without_traceback(tmp_path, content, expected):
+    path = tmp_path / "bad.csv"
+    path.write_text(content)
+    proc = run_cli("fit", "--data", path, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2
+    assert expected in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_separated_level_exits_2_naming_the_term(real_data_path, tmp_path):
+    raw = pd.read_csv(real_data_path)
+    raw.loc[raw["job"] == "student", "coupon_ind"] = 0
+    path = tmp_path / "sep.csv"
+    raw.to_csv(path, index=False)
+    proc = run_cli("fit", "--data", path, "--test-size", 0, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert "C(job)" in proc.stderr and "student" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("args", [["fit", "--test-size", "1.5"], ["fit", "--select", "sideways"],
+                                  ["fit", "--baseline", "age=3"], ["simulate", "--out", "x.txt"]])
+def test_bad_arguments_exit_2(args):
+    with pytest.raises(SystemExit) as info:
+        cli.main(args)
+    assert info.value.code == 2
+
+
+def test_help_documents_every_option():
+    for command in ("fit", "report", "simulate"):
+        proc = run_cli(command, "--help")
+        assert proc.returncode == 0
+    text = run_cli("report", "--help").stdout
+    for option in ["--data", "--out", "--test-size", "--seed", "--max-age", "--select", "--criterion",
+                   "--slentry", "--slstay", "--baseline", "--engine", "--formats"]:
+        assert option in text
+
+
+def test_max_age_exclusion_reaches_metrics(real_data_path, tmp_path):
+    proc = run_cli("fit", "--data", real_data_path, "--max-age", 60, "--select", "none", "--test-size", 0,
+                   "--out", tmp_path, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    acc = pd.read_csv(tmp_path / "tables" / "row_accounting.csv")
+    raw = pd.read_csv(real_data_path)
+    assert acc["rows_excluded"].iloc[1] == (raw["age"] > 60).sum()
+    assert acc["rows_remaining"].iloc[-1] == (raw["age"] <= 60).sum()
