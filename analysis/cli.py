@@ -86,8 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     model_options(report)
     report.add_argument("--engine", choices=["auto", "quarto", "python"], default="auto",
                         help="auto: quarto if on PATH, else the built-in renderer (default: %(default)s)")
-    report.add_argument("--formats", default="html,pdf",
-                        help="comma-separated output formats (default: %(default)s)")
+    report.add_argument("--formats", default="html,pdf,pptx",
+                        help="comma-separated: html and pdf (report.qmd), pptx (slides.qmd); the workbook "
+                             "report_tables.xlsx is always written (default: %(default)s)")
 
     sim = sub.add_parser("simulate", help="write a simulated data set with the real data's schema")
     sim.add_argument("--rows", type=int, default=25_000, help="number of rows (default: %(default)s)")

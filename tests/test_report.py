@@ -75,3 +75,34 @@ def test_row_count_and_conclusions_in_report(real_report):
     html = plain_html(real_report / "report.html")
     for sentence in conclusions["sentence"]:
         assert sentence[:60].replace('"', "&quot;") in html or sentence[:60] in html
+
+
+def test_workbook_has_every_table_with_number_formats(simulated_report):
+    import openpyxl
+
+    wb = openpyxl.load_workbook(simulated_report / "report_tables.xlsx")
+    assert "SIMULATED DATA" in wb["contents"]["A1"].value
+    ws = wb["coefficients"]
+    coefs = pd.read_csv(simulated_report / "tables" / "coefficients.csv")
+    header = [c.value for c in ws[1]]
+    assert header == list(coefs.columns)
+    col = header.index("odds_ratio") + 1
+    values = [ws.cell(row=i + 2, column=col).value for i in range(len(coefs))]
+    assert values == pytest.approx(coefs["odds_ratio"].tolist(), rel=1e-12)
+    assert ws.cell(row=2, column=col).number_format == "0.00"
+    assert ws.cell(row=2, column=header.index("p_value") + 1).number_format.startswith("[<0.001]")
+    for name in ("gains", "vif", "type3_tests", "marginal_effects", "classification", "stepwise"):
+        assert name in wb.sheetnames
+
+
+def test_slides_have_the_key_figures_and_conclusions(simulated_report):
+    from pptx import Presentation
+
+    deck = Presentation(simulated_report / "slides.pptx")
+    titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
+    for title in ("Key odds ratios", "How well it ranks customers", "Gains", "Conclusions"):
+        assert title in titles
+    pictures = sum(1 for s in deck.slides for sh in s.shapes if sh.shape_type == 13)
+    assert pictures == 5
+    text = " ".join(sh.text_frame.text for s in deck.slides for sh in s.shapes if sh.has_text_frame)
+    assert "SIMULATED DATA" in text
