@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from . import evaluation, explore, model, narrative, plots, schema, split
 from .data import load_clean
@@ -51,7 +52,7 @@ class RunConfig:
 class Results:
     tables: dict[str, pd.DataFrame]
     metrics: dict
-    figures: dict  # name -> matplotlib Figure
+    figures: dict  # name -> (plot function, args, kwargs), drawn by write_outputs
     run: dict
 
 
@@ -70,6 +71,17 @@ def _sample_frame(y, p) -> pd.DataFrame:
 
 
 def run(config: RunConfig, progress=lambda message: None) -> Results:
+    """The whole analysis, with BLAS limited to one thread.
+
+    The matrices here are small (a few thousand rows by twenty columns), so threads buy nothing and,
+    on a busy machine, OpenBLAS threads spinning against other processes made fits 50x slower; a
+    fixed thread count also makes results bit-identical between machines with different core counts.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run(config, progress)
+
+
+def _run(config: RunConfig, progress) -> Results:
     progress(f"reading {config.data}")
     clean = load_clean(config.data, max_age=config.max_age)
     data = clean.data
@@ -164,8 +176,7 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
         tables["coefficients"], profile, metrics["profile"], metrics, tables["gains"],
         tables["classification"])
 
-    progress("figures")
-    figures = _figures(data, tables, metrics, curves, evaluated)
+    figures = _figure_specs(data, tables, metrics, curves, evaluated)
     run_info = {"config": config.as_dict(), "software": software_versions(),
                 "statsmodels_summary": undated(str(final.summary())),
                 "full_model_summary": undated(str(full.summary()))}
@@ -182,23 +193,27 @@ def _empty_vif() -> pd.DataFrame:
     return pd.DataFrame(columns=["term", "df", "gvif", "gvif_adj"])
 
 
-def _figures(data, tables, metrics, curves, evaluated) -> dict:
+def _figure_specs(data, tables, metrics, curves, evaluated) -> dict:
+    """name -> (plot function, args, kwargs); drawn and saved by ``plots.draw_and_save``."""
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
-    figures = plots.eda_figures(data)
-    figures.update({
-        "odds_ratios": plots.plot_odds_ratios(tables["coefficients"]),
-        "roc": plots.plot_roc({n: c["roc"] for n, c in curves.items()}, aucs),
-        "ks": plots.plot_ks(curves[evaluated]["ks"], m["ks"], m["ks_threshold"],
-                            title=f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)"),
-        "calibration": plots.plot_calibration(tables["calibration"]),
-        "gains": plots.plot_gains(tables["gains"]),
-        "lift": plots.plot_lift(tables["gains"]),
-    })
-    if metrics["data"].get("simulated"):
-        for figure in figures.values():
-            plots.mark_simulated(figure)
-    return figures
+    return {
+        "rate_by_returned": (plots.plot_rate_by, (data, "returned_yes"), {}),
+        "rate_by_marriage": (plots.plot_rate_by, (data, "marriage"), {}),
+        "rate_by_job": (plots.plot_rate_by, (data, "job"), {}),
+        "rate_by_loan": (plots.plot_rate_by, (data, "loan_yes"), {}),
+        "rate_by_default": (plots.plot_rate_by, (data, "default_yes"), {}),
+        "age_distribution": (plots.plot_age_distribution, (data,), {}),
+        "rate_by_age_group": (plots.plot_rate_by_age_group, (data,), {}),
+        "correlation_heatmap": (plots.plot_correlation_heatmap, (tables["correlations"],), {}),
+        "odds_ratios": (plots.plot_odds_ratios, (tables["coefficients"],), {}),
+        "roc": (plots.plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {}),
+        "ks": (plots.plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
+               {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)"}),
+        "calibration": (plots.plot_calibration, (tables["calibration"],), {}),
+        "gains": (plots.plot_gains, (tables["gains"],), {}),
+        "lift": (plots.plot_lift, (tables["gains"],), {}),
+    }
 
 
 def write_outputs(results: Results, out: Path, progress=lambda message: None) -> None:
@@ -207,8 +222,8 @@ def write_outputs(results: Results, out: Path, progress=lambda message: None) ->
     (out / "figures").mkdir(parents=True, exist_ok=True)
     for name, table in results.tables.items():
         table.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
-    for name, figure in results.figures.items():
-        plots.save_figure(figure, out / "figures", name)
+    progress(f"drawing {len(results.figures)} figures")
+    plots.draw_and_save(results.figures, out / "figures", simulated=bool(results.metrics["data"].get("simulated")))
     (out / "metrics.json").write_text(json.dumps(_jsonable(results.metrics), indent=1, allow_nan=False) + "\n")
     (out / "run.json").write_text(json.dumps(_jsonable(results.run), indent=1) + "\n")
     marker = out / "DATA_ARE_SIMULATED.txt"
