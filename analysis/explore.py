@@ -6,6 +6,21 @@ returns a tidy :class:`pandas.DataFrame` with stable snake_case columns and a fr
 ``RangeIndex`` (except :func:`correlations`, which is a square matrix). Nothing is modified in
 place and no row is ever dropped silently.
 
+Three equivalent forms of the data are accepted by every table function (:func:`weighted_rows`):
+
+- rows: one customer per row (the default);
+- weighted rows: ``weights=`` the name of a column of counts, or one count per row: each row
+  stands for that many customers with its values (a row with weight 0 stands for none);
+- a covariate-pattern table (``analysis.patterns``): columns ``trials`` and ``events`` instead of
+  the response; a pattern stands for ``events`` customers with response 1 and ``trials - events``
+  with response 0.
+
+Each result is the result on the expanded rows. Sums are exact: the weighted sums of integer-valued
+columns (all columns of the coupon data) are added in integer arithmetic, so counts, means, shares,
+correlations and quantiles are functions of exact integers and come out bit-identical on the three
+forms, whatever the order or grouping of the rows (non-integer columns use floating point sums,
+equal to 1e-12). Tested on the real data: patterns against expanded rows against the original rows.
+
 Confidence intervals for a rate are Wilson score intervals (``proportion_confint(...,
 method="wilson")`` from statsmodels), which stay inside [0, 1] and behave well for the small
 groups (e.g. 163 customers with job "unknown") where the Wald interval does not.
@@ -17,12 +32,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from . import schema
 
 RESPONSE = schema.RESPONSE
+TRIALS = "trials"
+EVENTS = "events"
 
 #: default age-group edges: [18, 30), [30, 40), [40, 50), [50, 60), [60, inf)
 AGE_EDGES = (18, 30, 40, 50, 60, math.inf)
@@ -54,6 +72,161 @@ def _check_response(df: pd.DataFrame, response: str) -> pd.Series:
     if not values <= {0, 1} or not np.array_equal(y.astype("int64"), y):
         raise ValueError(f"response column {response!r} must be 0/1, found {sorted(values)}")
     return y.astype("int64")
+
+
+#: integer sums stay in int64 below this bound (above it, floating point sums are used)
+_INT_SUM_LIMIT = 2**62
+
+
+@dataclass(frozen=True)
+class WeightedRows:
+    """Rows with a 0/1 response and a positive integer count of the customers each stands for.
+
+    ``frame``: the data columns (a weights column or ``trials``/``events`` removed) with the response
+    last; ``y``: the response (int64 0/1); ``w``: the counts (int64 > 0); ``origin``: for each row, the
+    position of the input row it comes from (a pattern gives up to two rows: its events and non-events).
+    """
+
+    frame: pd.DataFrame
+    y: np.ndarray
+    w: np.ndarray
+    origin: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.w.sum())
+
+
+def is_pattern_table(df: pd.DataFrame, response: str = RESPONSE) -> bool:
+    """A covariate-pattern table: ``trials`` and ``events`` columns and no response column."""
+    return response not in df.columns and TRIALS in df.columns and EVENTS in df.columns
+
+
+def _as_counts(values, what: str) -> np.ndarray:
+    v = pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    if not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v != np.floor(v)):
+        raise ValueError(f"{what} must be non-negative whole numbers (counts of customers)")
+    return v.astype("int64")
+
+
+def weighted_rows(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> WeightedRows:
+    """The per-row content of any of the three forms (see the module docstring), without expanding it.
+
+    ``weights``: None, the name of a column of ``df``, or an array with one count per row; not allowed
+    with a pattern table (its counts are ``trials``/``events``). Rows of weight 0 are left out (they stand
+    for no customer). Raises ValueError on a response other than 0/1, negative or fractional counts, or
+    ``events > trials``.
+    """
+    if is_pattern_table(df, response):
+        if weights is not None:
+            raise ValueError("a pattern table carries its own counts (trials, events); do not pass weights")
+        trials = _as_counts(df[TRIALS], "trials")
+        events = _as_counts(df[EVENTS], "events")
+        if np.any(events > trials):
+            raise ValueError("events cannot exceed trials")
+        base = df.drop(columns=[TRIALS, EVENTS]).reset_index(drop=True)
+        pos = np.flatnonzero(events > 0)
+        neg = np.flatnonzero(trials - events > 0)
+        origin = np.concatenate([pos, neg])
+        y = np.concatenate([np.ones(len(pos), "int64"), np.zeros(len(neg), "int64")])
+        w = np.concatenate([events[pos], (trials - events)[neg]])
+        frame = base.iloc[origin].reset_index(drop=True)
+        frame[response] = y
+        return WeightedRows(frame, y, w, origin)
+    y = _check_response(df, response).to_numpy()
+    frame = df
+    if weights is None:
+        w = np.ones(len(df), "int64")
+    elif isinstance(weights, str):
+        if weights not in df.columns:
+            raise KeyError(f"weights column {weights!r} not in the data frame")
+        w = _as_counts(df[weights], "weights")
+        frame = df.drop(columns=[weights])
+    else:
+        w = _as_counts(weights, "weights")
+        if len(w) != len(df):
+            raise ValueError(f"weights has {len(w)} values for {len(df)} rows")
+    keep = np.flatnonzero(w > 0)
+    if len(keep) == len(df):
+        return WeightedRows(frame.reset_index(drop=True), y, w, np.arange(len(df)))
+    return WeightedRows(frame.iloc[keep].reset_index(drop=True), y[keep], w[keep], keep)
+
+
+def _integer_values(x: np.ndarray) -> np.ndarray | None:
+    """``x`` as int64 if every value is a whole number (bool and integer columns included), else None."""
+    if x.dtype.kind in "biu":
+        return x.astype("int64")
+    if x.dtype.kind == "f" and np.all(np.isfinite(x)) and np.all(x == np.floor(x)) and np.all(np.abs(x) < 2**52):
+        return x.astype("int64")
+    return None
+
+
+def _wsum(w: np.ndarray, *xs: np.ndarray):
+    """sum(w * x1 * x2 ...): an exact Python int when every x is whole and the sum cannot overflow int64,
+    else a float (numpy dot product)."""
+    ints = [_integer_values(np.asarray(x)) for x in xs]
+    if all(v is not None for v in ints):
+        bound = int(w.sum()) if len(w) else 0
+        for v in ints:
+            bound *= int(np.abs(v).max()) if len(v) else 0
+        if bound < _INT_SUM_LIMIT:
+            prod = w.astype("int64")
+            for v in ints:
+                prod = prod * v
+            return int(prod.sum())
+    prod = w.astype("float64")
+    for x in xs:
+        prod = prod * np.asarray(x, dtype="float64")
+    return float(prod.sum())
+
+
+def _values(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A numeric column as numpy: bool and integer columns as they are, others as float64 (NA -> NaN)."""
+    x = frame[column]
+    if pd.api.types.is_bool_dtype(x.dtype) and not x.isna().any():
+        return x.to_numpy(dtype=bool)
+    if pd.api.types.is_integer_dtype(x.dtype) and not x.isna().any():
+        return x.to_numpy(dtype="int64")
+    return x.to_numpy(dtype="float64", na_value=np.nan)
+
+
+def _wmean(x: np.ndarray, w: np.ndarray) -> float:
+    """Weighted mean sum(w x) / sum(w) (NaN when sum(w) = 0; missing x left out, as pandas' mean);
+    correctly rounded for whole numbers, so it equals pandas' mean of the expanded column bit for bit."""
+    if x.dtype.kind == "f" and np.isnan(x).any():
+        keep = ~np.isnan(x)
+        x, w = x[keep], w[keep]
+    total = int(w.sum())
+    if total == 0:
+        return float("nan")
+    return float(_wsum(w, x) / total)
+
+
+def weighted_quantile(x, w, q: float) -> float:
+    """numpy's default (linear, "type 7") quantile of ``x`` repeated ``w`` times, without repeating it.
+
+    With N = sum(w) and h = (N - 1) q (computed as numpy computes its virtual index), the result
+    interpolates between the floor(h)-th and the next order statistic of the expanded values, which
+    are read off the cumulative counts; the interpolation itself is numpy's (``numpy.quantile`` of those
+    two values at h - floor(h)), so the result is bit-identical to
+    ``numpy.quantile(numpy.repeat(x, w), q)`` (tested on random data with ties, 0 < q < 1).
+    """
+    x = np.asarray(x, dtype="float64")
+    w = np.asarray(w, dtype="int64")
+    keep = w > 0
+    x, w = x[keep], w[keep]
+    if not len(x):
+        raise ValueError("quantile of no values")
+    order = np.argsort(x, kind="stable")
+    xs, cum = x[order], np.cumsum(w[order])
+    n = int(cum[-1])
+    h = (n - 1) * q
+    if h >= n - 1:
+        return float(xs[-1])
+    k = math.floor(h)
+    a = xs[np.searchsorted(cum, k, side="right")]           # k-th order statistic (0-based)
+    b = xs[np.searchsorted(cum, k + 1, side="right")]
+    return float(np.quantile(np.array([a, b]), h - k))
 
 
 def wilson_interval(events, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
@@ -99,45 +272,64 @@ def _rate_table(levels, n, events, alpha: float) -> pd.DataFrame:
 # tables
 
 
-def class_balance(df: pd.DataFrame, response: str = RESPONSE) -> pd.DataFrame:
+def overall_rate(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> float:
+    """Share of customers who used the coupon (events / customers), on any of the three forms; equal to
+    ``df[response].mean()`` on rows bit for bit (both are the correctly rounded ratio of two integers)."""
+    r = weighted_rows(df, response, weights)
+    return _wmean(r.y, r.w)
+
+
+def class_balance(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
     """How many customers did / did not use the coupon.
 
     Returns ``DataFrame[flag, n, share]`` with exactly two rows, flag 0 then 1 (a class with no
-    rows still appears, with n = 0); ``share = n / len(df)``. The first column is named after
-    ``response``.
+    rows still appears, with n = 0); ``share = n / number of customers``. The first column is named
+    after ``response``. ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
-    Tested against a hand count on a tiny frame and ``numpy.bincount`` on the real data (exact).
+    Tested against a hand count on a tiny frame, ``numpy.bincount`` on the real data (exact), and on
+    the pattern table of the real data against the expanded rows (identical).
     """
-    y = _check_response(df, response)
-    counts = np.bincount(y.to_numpy(), minlength=2)[:2] if len(y) else np.zeros(2, "int64")
-    total = counts.sum()
+    r = weighted_rows(df, response, weights)
+    counts = np.array([_wsum(r.w, r.y == 0), _wsum(r.w, r.y == 1)], dtype="int64")
+    total = int(counts.sum())
     return pd.DataFrame({
         response: np.array([0, 1], dtype="int64"),
-        "n": counts.astype("int64"),
+        "n": counts,
         "share": counts / total if total else np.full(2, np.nan),
     })
 
 
-def means_by_flag(df: pd.DataFrame, response: str = RESPONSE) -> pd.DataFrame:
+def means_by_flag(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
     """Mean of every numeric variable (dummies included) among non-users and users of the coupon.
 
     The original analysis' ``df.groupby('flag').mean()``, transposed into a tidy table:
     ``DataFrame[variable, mean_flag_0, mean_flag_1, difference]`` with one row per numeric
-    column other than the response, in column order; ``difference = mean_flag_1 - mean_flag_0``.
-    The mean of a 0/1 dummy is the share of customers with that attribute.
+    column other than the response (and the counts), in column order;
+    ``difference = mean_flag_1 - mean_flag_0``. The mean of a 0/1 dummy is the share of customers
+    with that attribute. Weighted forms give weighted means (the means of the expanded rows).
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand-computed means on a tiny frame and numpy means over boolean masks on the
-    real data (1e-12).
+    real data (1e-12), and on the pattern table against the expanded rows (identical).
     """
-    y = _check_response(df, response)
-    variables = [c for c in _numeric_columns(df) if c != response]
+    r = weighted_rows(df, response, weights)
+    variables = [c for c in _numeric_columns(r.frame) if c != response]
+    w0 = np.where(r.y == 0, r.w, 0)
+    w1 = np.where(r.y == 1, r.w, 0)
     rows = []
     for var in variables:
-        x = df[var].astype("float64")
-        rows.append((var, x[y == 0].mean(), x[y == 1].mean()))
+        x = _values(r.frame, var)
+        rows.append((var, _wmean(x, w0), _wmean(x, w1)))
     out = pd.DataFrame(rows, columns=["variable", "mean_flag_0", "mean_flag_1"])
     out["difference"] = out["mean_flag_1"] - out["mean_flag_0"]
     return out
+
+
+def _grouped_counts(keys: pd.Series, r: WeightedRows) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+    """Customers and events per value of ``keys`` (one key per weighted row), sorted, missing last."""
+    counts = pd.DataFrame({"n": r.w, "events": r.w * r.y}).groupby(
+        keys, sort=True, dropna=False, observed=True).sum()
+    return counts.index, counts["n"].to_numpy(dtype="int64"), counts["events"].to_numpy(dtype="int64")
 
 
 def rate_by(
@@ -145,25 +337,26 @@ def rate_by(
     column: str,
     response: str = RESPONSE,
     alpha: float = 0.05,
+    weights=None,
 ) -> pd.DataFrame:
     """Coupon-use rate for each level of ``column``, with a Wilson (1 - alpha) interval.
 
     Returns ``DataFrame[level, n, events, rate, conf_low, conf_high]``, one row per observed
     level in sorted order (0 before 1 for a dummy; alphabetical for a string). ``n`` is the
     number of customers at the level, ``events`` how many used the coupon, ``rate = events / n``.
-    A missing value of ``column`` forms its own level (NaN, last), so ``n`` always sums to
-    ``len(df)``. Used for returned_yes, marriage, job, loan_yes and default_yes.
+    A missing value of ``column`` forms its own level (NaN, last), so ``n`` always sums to the
+    number of customers. Used for returned_yes, marriage, job, loan_yes and default_yes.
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against a hand calculation on a tiny frame, ``pandas.crosstab`` counts and row
-    proportions on the real data (exact / 1e-12), and the Wilson closed form (1e-12).
+    proportions on the real data (exact / 1e-12), the Wilson closed form (1e-12), and on the pattern
+    table against the expanded rows (identical).
     """
-    y = _check_response(df, response)
-    if column not in df.columns:
+    r = weighted_rows(df, response, weights)
+    if column not in r.frame.columns:
         raise KeyError(f"column {column!r} not in the data frame")
-    grouped = y.groupby(df[column], sort=True, dropna=False, observed=True)
-    n = grouped.size()
-    events = grouped.sum()
-    return _rate_table(n.index, n.to_numpy(), events.reindex(n.index).to_numpy(), alpha)
+    levels, n, events = _grouped_counts(r.frame[column], r)
+    return _rate_table(levels, n, events, alpha)
 
 
 def age_group_labels(edges: Sequence[float] = AGE_EDGES) -> list[str]:
@@ -209,6 +402,7 @@ def age_groups(
     column: str = "age",
     response: str = RESPONSE,
     alpha: float = 0.05,
+    weights=None,
 ) -> pd.DataFrame:
     """Coupon-use rate by age group, same columns as :func:`rate_by`.
 
@@ -218,25 +412,26 @@ def age_groups(
     "<18" (named after the first edge), ages at or above a finite last edge in an extra last
     group (e.g. "70+" for a last edge of 70) and missing ages in a group "missing". An extra
     group appears only when it has rows; the regular groups always appear (an empty one has
-    n = 0 and NaN rate and bounds). ``n`` therefore always sums to ``len(df)``.
+    n = 0 and NaN rate and bounds). ``n`` therefore always sums to the number of customers.
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand-assigned groups on a tiny frame (including an age below 18, an age on
-    each edge and a missing age) and against counts from explicit boolean masks
-    ``(age >= lo) & (age < hi)`` on the real data (exact, Wilson bounds 1e-12).
+    each edge and a missing age), against counts from explicit boolean masks
+    ``(age >= lo) & (age < hi)`` on the real data (exact, Wilson bounds 1e-12), and on the pattern
+    table against the expanded rows (identical).
     """
-    y = _check_response(df, response)
-    label, order = _age_group_codes(df[column], edges)
+    r = weighted_rows(df, response, weights)
+    label, order = _age_group_codes(r.frame[column], edges)
     inner = age_group_labels([float(e) for e in edges])
     levels, ns, evs = [], [], []
-    yv = y.to_numpy()
     for lvl in order:
         mask = label == lvl
-        count = int(mask.sum())
+        count = _wsum(r.w, mask)
         if count == 0 and lvl not in inner:
             continue
         levels.append(lvl)
         ns.append(count)
-        evs.append(int(yv[mask].sum()))
+        evs.append(_wsum(r.w, mask, r.y))
     return _rate_table(levels, ns, evs, alpha)
 
 
@@ -246,62 +441,113 @@ def age_tail(
     column: str = "age",
     response: str = RESPONSE,
     alpha: float = 0.05,
+    weights=None,
 ) -> pd.DataFrame:
     """The old-age tail (age >= cutoff) against everyone younger.
 
     Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, age_min, age_max]``
     with two rows, ``"under 60"`` then ``"60+"`` (named after ``cutoff``); ``share`` is the share
-    of all rows, ``rate`` the coupon-use rate with a Wilson interval. A missing age would belong
-    to neither group and raises ``ValueError`` (the cleaned data has none).
+    of all customers, ``rate`` the coupon-use rate with a Wilson interval. A missing age would belong
+    to neither group and raises ``ValueError`` (the cleaned data has none). ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
-    Tested against hand counts on a tiny frame and numpy masks on the real data.
+    Tested against hand counts on a tiny frame, numpy masks on the real data, and on the pattern
+    table against the expanded rows (identical).
     """
-    y = _check_response(df, response)
-    age = df[column].astype("float64")
+    r = weighted_rows(df, response, weights)
+    age = r.frame[column].astype("float64")
     if age.isna().any():
         raise ValueError(f"{column!r} has missing values; age_tail needs every age")
     old = (age >= cutoff).to_numpy()
-    yv = y.to_numpy()
     groups = [~old, old]
-    n = np.array([g.sum() for g in groups], dtype="int64")
-    events = np.array([yv[g].sum() for g in groups], dtype="int64")
+    n = np.array([_wsum(r.w, g) for g in groups], dtype="int64")
+    events = np.array([_wsum(r.w, g, r.y) for g in groups], dtype="int64")
     table = _rate_table([f"under {cutoff:g}", f"{cutoff:g}+"], n, events, alpha)
     table = table.rename(columns={"level": "group"})
-    table.insert(2, "share", n / len(df) if len(df) else np.nan)
+    total = r.n
+    table.insert(2, "share", n / total if total else np.nan)
     av = age.to_numpy()
     table["age_min"] = [av[g].min() if g.any() else np.nan for g in groups]
     table["age_max"] = [av[g].max() if g.any() else np.nan for g in groups]
     return table
 
 
-def correlations(df: pd.DataFrame, response: str = RESPONSE) -> pd.DataFrame:
+def _pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
+    """Weighted Pearson correlation = Pearson correlation of the rows repeated w times.
+
+    Whole-number columns: exact integer moments, r = (N Sxy - Sx Sy) / sqrt((N Sxx - Sx^2)(N Syy - Sy^2))
+    with the numerator and the product under the root exact integers (one rounding each, then the
+    square root and the division): identical on every form of the same rows. Otherwise: two-pass
+    centred weighted sums in floating point. Pairs with a missing value are left out (as pandas' corr).
+    NaN when either column is constant.
+    """
+    ok = np.isfinite(x.astype("float64")) & np.isfinite(y.astype("float64"))
+    if not ok.all():
+        x, y, w = x[ok], y[ok], w[ok]
+    n = int(w.sum())
+    xi, yi = _integer_values(x), _integer_values(y)
+    if n and xi is not None and yi is not None:
+        sx, sy = _wsum(w, xi), _wsum(w, yi)
+        sxx, syy, sxy = _wsum(w, xi, xi), _wsum(w, yi, yi), _wsum(w, xi, yi)
+        if all(isinstance(v, int) for v in (sx, sy, sxx, syy, sxy)):
+            dx, dy = n * sxx - sx * sx, n * syy - sy * sy
+            if dx <= 0 or dy <= 0:
+                return float("nan")
+            return float(min(1.0, max(-1.0, (n * sxy - sx * sy) / math.sqrt(dx * dy))))
+    if n == 0:
+        return float("nan")
+    wf = w.astype("float64")
+    x = x.astype("float64")
+    y = y.astype("float64")
+    cx = x - (wf @ x) / n
+    cy = y - (wf @ y) / n
+    vx, vy = wf @ (cx * cx), wf @ (cy * cy)
+    if vx <= 0 or vy <= 0:
+        return float("nan")
+    return float(min(1.0, max(-1.0, (wf @ (cx * cy)) / math.sqrt(vx * vy))))
+
+
+def correlations(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
     """Pearson correlation matrix of the numeric columns (dummies and the response included).
 
     A square DataFrame whose index and columns are the numeric column names in frame order,
     with the response moved last; the index is named ``variable``. String columns (job,
-    marriage) are left out.
+    marriage) and the counts of a weighted form are left out. The diagonal is 1 (NaN for a constant
+    column). Weighted forms give the correlation of the expanded rows (:func:`_pearson`).
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
-    Tested against ``numpy.corrcoef`` on the real data (1e-12) and a hand calculation on a tiny
-    frame.
+    Tested against ``numpy.corrcoef`` on the real data (1e-12), a hand calculation on a tiny frame,
+    ``numpy.cov(..., fweights=w)`` for non-integer weighted data (1e-12), and on the pattern table
+    against the expanded rows (identical).
     """
-    cols = [c for c in _numeric_columns(df) if c != response]
-    if response in df.columns:
+    r = weighted_rows(df, response, weights)
+    cols = [c for c in _numeric_columns(r.frame) if c != response]
+    if response in r.frame.columns:
         cols.append(response)
-    corr = df[cols].astype("float64").corr(method="pearson")
-    corr.index.name = "variable"
+    values = {c: _values(r.frame, c) for c in cols}
+    k = len(cols)
+    out = np.full((k, k), np.nan)
+    for i in range(k):
+        for j in range(i, k):
+            rho = _pearson(values[cols[i]], values[cols[j]], r.w)
+            if i == j:
+                rho = 1.0 if np.isfinite(rho) else np.nan
+            out[i, j] = out[j, i] = rho
+    corr = pd.DataFrame(out, index=pd.Index(cols, name="variable"), columns=cols)
     corr.columns.name = None
     return corr
 
 
-def correlation_with_flag(df: pd.DataFrame, response: str = RESPONSE) -> pd.DataFrame:
+def correlation_with_flag(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
     """Pearson correlation of each numeric variable with the response, strongest first.
 
     Returns ``DataFrame[variable, correlation]`` sorted by ``|correlation|`` descending (ties
     keep frame order); the response itself is left out.
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
-    Tested against ``scipy.stats.pearsonr`` for every variable on the real data (1e-12).
+    Tested against ``scipy.stats.pearsonr`` for every variable on the real data (1e-12), and on the
+    pattern table against the expanded rows (identical).
     """
-    corr = correlations(df, response)[response].drop(response)
+    corr = correlations(df, response, weights)[response].drop(response)
     out = pd.DataFrame({"variable": corr.index.to_list(), "correlation": corr.to_numpy()})
     order = np.argsort(-out["correlation"].abs().to_numpy(), kind="stable")
     return out.iloc[order].reset_index(drop=True)
@@ -334,6 +580,7 @@ def headline_sentences(
     df: pd.DataFrame,
     response: str = RESPONSE,
     age_cutoff: float = 60,
+    weights=None,
 ) -> pd.DataFrame:
     """One-sentence readings of the exploratory tables, every number taken from the tables.
 
@@ -341,16 +588,20 @@ def headline_sentences(
     ``loan``, ``default``, ``marriage``, ``job``, ``age_group``, ``age_tail``,
     ``correlation`` (in that order; a topic whose column is absent is skipped). Rates are
     printed as percentages with one decimal, counts with thousands separators.
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested by exact string comparison on a tiny hand-made frame (numbers worked out by hand)
     and, on the real data, by checking that each sentence contains the rates computed
-    independently with ``pandas.crosstab``.
+    independently with ``pandas.crosstab``; on the pattern table against the expanded rows
+    (identical sentences).
     """
+    r = weighted_rows(df, response, weights)
+    data, w = r.frame, r.w    # every table below is computed once more from these weighted rows
     rows: list[tuple[str, str]] = []
-    cb = class_balance(df, response)
+    cb = class_balance(data, response, weights=w)
     n_yes = int(cb["n"].iloc[1])
     rows.append(("class_balance",
-                 f"{n_yes:,} of {len(df):,} customers ({_pct(cb['share'].iloc[1])}) "
+                 f"{n_yes:,} of {r.n:,} customers ({_pct(cb['share'].iloc[1])}) "
                  f"used the coupon."))
     dummies = [
         ("returned", "returned_yes", "returned goods", "did not"),
@@ -358,23 +609,23 @@ def headline_sentences(
         ("default", "default_yes", "have defaulted before", "have not"),
     ]
     for topic, col, yes, no in dummies:
-        if col in df.columns:
-            rows.append((topic, _dummy_sentence(rate_by(df, col, response), yes, no)))
-    if "marriage" in df.columns:
-        rows.append(("marriage", _range_sentence(rate_by(df, "marriage", response),
+        if col in data.columns:
+            rows.append((topic, _dummy_sentence(rate_by(data, col, response, weights=w), yes, no)))
+    if "marriage" in data.columns:
+        rows.append(("marriage", _range_sentence(rate_by(data, "marriage", response, weights=w),
                                                  "marital status")))
-    if "job" in df.columns:
-        rows.append(("job", _range_sentence(rate_by(df, "job", response), "job")))
-    if "age" in df.columns:
-        rows.append(("age_group", _range_sentence(age_groups(df, response=response),
+    if "job" in data.columns:
+        rows.append(("job", _range_sentence(rate_by(data, "job", response, weights=w), "job")))
+    if "age" in data.columns:
+        rows.append(("age_group", _range_sentence(age_groups(data, response=response, weights=w),
                                                   "age group", lambda lvl: f"aged {lvl}")))
-        tail = age_tail(df, cutoff=age_cutoff, response=response)
+        tail = age_tail(data, cutoff=age_cutoff, response=response, weights=w)
         young, old = tail.iloc[0], tail.iloc[1]
         rows.append(("age_tail",
                      f"Customers aged {age_cutoff:g} or over are {_pct(old['share'])} of "
                      f"customers (n = {int(old['n']):,}) and used the coupon at "
                      f"{_pct(old['rate'])} versus {_pct(young['rate'])} for younger customers."))
-    cw = correlation_with_flag(df, response)
+    cw = correlation_with_flag(data, response, weights=w)
     if len(cw):
         top = cw.iloc[0]
         rows.append(("correlation",
@@ -383,36 +634,49 @@ def headline_sentences(
     return pd.DataFrame(rows, columns=["topic", "sentence"])
 
 
-def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str = RESPONSE) -> pd.DataFrame:
+def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str = RESPONSE,
+                     weights=None) -> pd.DataFrame:
     """Who the model ranks highest: customers in the top ``top_share`` of predicted probability vs the rest.
 
     Rows: the observed coupon-use rate; the share of each job, marital status and yes/no attribute;
     the mean of each numeric variable. Columns ``characteristic, kind, top, rest, difference``
-    (kind is "share" or "mean"). The top group is every row with p at or above the
-    (1 - top_share) quantile of p (numpy's default linear quantile), so ties at the cut are kept
-    together and the group can be slightly larger than top_share.
-    Tested against a hand calculation on a tiny frame and pandas groupby means on the real data.
+    (kind is "share" or "mean"). The top group is every customer with p at or above the
+    (1 - top_share) quantile of p over customers (numpy's default linear quantile of the expanded
+    rows, :func:`weighted_quantile`), so ties at the cut are kept together and the group can be
+    slightly larger than top_share. ``p`` has one value per row of ``df`` (per pattern for a pattern
+    table). ``attrs``: threshold, n_top and n_rest (customers).
+    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
+
+    Tested against a hand calculation on a tiny frame, pandas groupby means on the real data, and on
+    the pattern table against the expanded rows (identical).
     """
     p = np.asarray(p, dtype=float)
     if len(p) != len(df):
         raise ValueError(f"p has {len(p)} values for {len(df)} rows")
     if not 0 < top_share < 1:
         raise ValueError(f"top_share must be in (0, 1), got {top_share}")
-    cut = float(np.quantile(p, 1 - top_share))
-    top = p >= cut
-    rows = [("coupon-use rate (observed)", "share", df[response][top].mean(), df[response][~top].mean())]
+    r = weighted_rows(df, response, weights)
+    data, pr = r.frame, p[r.origin]
+    cut = weighted_quantile(pr, r.w, 1 - top_share)
+    top = pr >= cut
+    w_top, w_rest = np.where(top, r.w, 0), np.where(top, 0, r.w)
+
+    def both(x):
+        x = np.asarray(x)
+        return _wmean(x, w_top), _wmean(x, w_rest)
+
+    rows = [("coupon-use rate (observed)", "share", *both(r.y))]
     for col in ("job", "marriage"):
-        if col in df:
-            for level in sorted(df[col].unique()):
-                is_level = df[col] == level
-                rows.append((f"{col}: {level}", "share", is_level[top].mean(), is_level[~top].mean()))
+        if col in data:
+            for level in sorted(data[col].unique()):
+                rows.append((f"{col}: {level}", "share", *both((data[col] == level).to_numpy())))
     for col in ("returned_yes", "loan_yes", "default_yes"):
-        if col in df:
-            rows.append((col, "share", df[col][top].mean(), df[col][~top].mean()))
+        if col in data:
+            rows.append((col, "share", *both(_values(data, col))))
     for col in ("age", "coupon_used_in_last6_month", "coupon_used_in_last_month"):
-        if col in df:
-            rows.append((col, "mean", df[col][top].mean(), df[col][~top].mean()))
+        if col in data:
+            rows.append((col, "mean", *both(_values(data, col))))
     out = pd.DataFrame(rows, columns=["characteristic", "kind", "top", "rest"])
     out["difference"] = out["top"] - out["rest"]
-    out.attrs.update({"threshold": cut, "n_top": int(top.sum()), "n_rest": int((~top).sum())})
+    out.attrs.update({"threshold": cut, "n_top": _wsum(r.w, top), "n_rest": _wsum(r.w, ~top)})
     return out

@@ -1,6 +1,12 @@
-"""One run of the analysis: data -> split -> selection -> model -> diagnostics -> outputs.
+"""One run of the analysis: data -> split -> patterns -> selection -> model -> diagnostics -> outputs.
 
-``run`` returns a ``Results`` object (tables as tidy DataFrames, metrics as a dict, figures);
+``run`` reads and cleans the file in memory, splits the rows by ID (``analysis.split``) and reduces
+them to a covariate-pattern table (``analysis.patterns.from_rows``); ``run_patterns`` runs the whole
+analysis on such a table, whoever made it (the in-memory path, or ``analysis.aggregate`` streaming a
+file of any size through DuckDB). Every statistic is computed on the patterns and equals the per-row
+one (tested in tests/test_patterns.py against a per-row computation).
+
+Both return a ``Results`` object (tables as tidy DataFrames, metrics as a dict, figures);
 ``write_outputs`` writes them under the output directory with fixed file names:
 ``tables/*.csv``, ``figures/*.png`` and ``*.svg``, ``metrics.json`` and ``run.json``. The report
 reads those files back through ``analysis.results``; it computes nothing itself.
@@ -18,7 +24,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from . import evaluation, explore, model, narrative, plots, schema, split
+from . import evaluation, explore, model, narrative, patterns, plots, schema, split
 from .data import load_clean
 from .stepwise import stepwise
 from .vif import gvif_from_results
@@ -66,45 +72,85 @@ def software_versions() -> dict:
     return versions
 
 
-def _sample_frame(y, p) -> pd.DataFrame:
-    return pd.DataFrame({"y": np.asarray(y, dtype=float), "p": np.asarray(p, dtype=float)})
+@dataclass(frozen=True)
+class PatternInput:
+    """What ``run_patterns`` needs: the shape of ``analysis.aggregate.PatternData``.
+
+    ``patterns``: DataFrame with columns ``analysis.patterns.COLUMNS`` (sample, the eight predictors,
+    trials, events); ``accounting``: the row-accounting table (step, rows_excluded, rows_remaining);
+    ``source``: provenance of the file (file, bytes, sha256, simulated, ...); ``notes``: notes for the
+    report (e.g. extra columns ignored).
+    """
+
+    patterns: pd.DataFrame
+    accounting: pd.DataFrame
+    source: dict
+    notes: tuple[str, ...] = ()
 
 
 def run(config: RunConfig, progress=lambda message: None) -> Results:
-    """The whole analysis, with BLAS limited to one thread.
+    """The whole analysis from the file ``config.data``, with BLAS limited to one thread.
 
-    The matrices here are small (a few thousand rows by twenty columns), so threads buy nothing and,
-    on a busy machine, OpenBLAS threads spinning against other processes made fits 50x slower; a
-    fixed thread count also makes results bit-identical between machines with different core counts.
+    Reads, validates and cleans the rows in memory (``analysis.data.load_clean``), splits them by ID
+    and reduces them to covariate patterns (``analysis.patterns.from_rows``), then runs
+    :func:`run_patterns`. The matrices are small (some thousand patterns by twenty columns), so threads
+    buy nothing and, on a busy machine, OpenBLAS threads spinning against other processes made fits 50x
+    slower; a fixed thread count also makes results bit-identical between machines with different core
+    counts.
     """
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run(config, progress)
+        progress(f"reading {config.data}")
+        clean = load_clean(config.data, max_age=config.max_age)
+        is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
+        table = patterns.from_rows(clean.data, is_test)
+        data = PatternInput(patterns=table, accounting=clean.accounting, source=clean.source, notes=clean.notes)
+        return _run_patterns(data, config, progress)
 
 
-def _run(config: RunConfig, progress) -> Results:
-    progress(f"reading {config.data}")
-    clean = load_clean(config.data, max_age=config.max_age)
-    data = clean.data
-    is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
-    train, test = data[~is_test].reset_index(drop=True), data[is_test].reset_index(drop=True)
-    if train[schema.RESPONSE].nunique() < 2:
+def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None) -> Results:
+    """The whole analysis from a covariate-pattern table, with BLAS limited to one thread (see :func:`run`).
+
+    ``pattern_data`` has attributes ``patterns``, ``accounting``, ``source`` and ``notes`` (a
+    :class:`PatternInput` or an ``analysis.aggregate.PatternData``). The split, the exclusions and the
+    reading were done by whoever made the table: if ``pattern_data`` records its ``seed``,
+    ``test_size`` or ``max_age`` (as ``PatternData`` does), they must equal ``config``'s, since the
+    outputs report ``config``'s. Gives the same outputs as :func:`run` on the same file and config.
+    """
+    for name in ("seed", "test_size", "max_age"):
+        if hasattr(pattern_data, name) and getattr(pattern_data, name) != getattr(config, name):
+            raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
+                             f"run asks for {name}={getattr(config, name)!r}")
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _run_patterns(pattern_data, config, progress)
+
+
+def _run_patterns(pattern_data, config: RunConfig, progress) -> Results:
+    table = patterns.validate(pattern_data.patterns)
+    accounting = pattern_data.accounting
+    by_sample = {name: table[table[patterns.SAMPLE] == name].drop(columns=patterns.SAMPLE).reset_index(drop=True)
+                 for name in patterns.SAMPLES}
+    train, test = by_sample["train"], by_sample["test"]
+    events, trials = patterns.EVENTS, patterns.TRIALS
+    n_train, e_train = int(train[trials].sum()), int(train[events].sum())
+    if e_train == 0 or e_train == n_train:
         raise model.ModelError("The training sample has only one response class; lower --test-size.")
-    accounting = clean.accounting
     split_table = pd.DataFrame({
         "sample": ["train", "test"],
-        "rows": [len(train), len(test)],
-        "events": [int(train[schema.RESPONSE].sum()), int(test[schema.RESPONSE].sum())],
+        "rows": np.array([n_train, int(test[trials].sum())], dtype="int64"),
+        "events": np.array([e_train, int(test[events].sum())], dtype="int64"),
     })
     split_table["event_rate"] = split_table["events"] / split_table["rows"].where(split_table["rows"] > 0)
+    # all patterns, predictors in the column order of the cleaned rows, for the exploratory tables
+    eda = table[[*patterns.ROW_ORDER, trials, events]]
 
     terms = model.model_terms(config.baselines)
-    progress(f"fitting the full model on {len(train):,} training rows")
-    full = model.fit_logit(train, schema.RESPONSE, terms)
+    progress(f"fitting the full model on {n_train:,} training rows ({len(train):,} covariate patterns)")
+    full = model.fit_logit(train, events, terms, trials=trials)
 
     progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
-    selection = stepwise(train, schema.RESPONSE, terms, direction=config.select, criterion=config.criterion,
-                         slentry=config.slentry, slstay=config.slstay)
-    final = model.fit_logit(train, schema.RESPONSE, selection.terms) if selection.terms else None
+    selection = stepwise(train, events, terms, direction=config.select, criterion=config.criterion,
+                         slentry=config.slentry, slstay=config.slstay, trials=trials)
+    final = model.fit_logit(train, events, selection.terms, trials=trials) if selection.terms else None
     if final is None:
         raise model.ModelError("Stepwise selection kept no term: no predictor is related to coupon use at the "
                                "chosen criterion. Use --select none to see the full model.")
@@ -113,17 +159,17 @@ def _run(config: RunConfig, progress) -> Results:
     tables = {
         "row_accounting": accounting,
         "split": split_table,
-        "class_balance": explore.class_balance(data),
-        "means_by_flag": explore.means_by_flag(data),
-        "rate_by_returned": explore.rate_by(data, "returned_yes"),
-        "rate_by_marriage": explore.rate_by(data, "marriage"),
-        "rate_by_job": explore.rate_by(data, "job"),
-        "rate_by_loan": explore.rate_by(data, "loan_yes"),
-        "rate_by_default": explore.rate_by(data, "default_yes"),
-        "rate_by_age_group": explore.age_groups(data),
-        "age_tail": explore.age_tail(data),
-        "correlations": explore.correlations(data),
-        "correlation_with_flag": explore.correlation_with_flag(data),
+        "class_balance": explore.class_balance(eda),
+        "means_by_flag": explore.means_by_flag(eda),
+        "rate_by_returned": explore.rate_by(eda, "returned_yes"),
+        "rate_by_marriage": explore.rate_by(eda, "marriage"),
+        "rate_by_job": explore.rate_by(eda, "job"),
+        "rate_by_loan": explore.rate_by(eda, "loan_yes"),
+        "rate_by_default": explore.rate_by(eda, "default_yes"),
+        "rate_by_age_group": explore.age_groups(eda),
+        "age_tail": explore.age_tail(eda),
+        "correlations": explore.correlations(eda),
+        "correlation_with_flag": explore.correlation_with_flag(eda),
         "coefficients": model.tidy(final),
         "coefficients_full": model.tidy(full),
         "type3_tests": model.type3_tests(final),
@@ -132,54 +178,55 @@ def _run(config: RunConfig, progress) -> Results:
         "stepwise": selection.path,
     }
 
-    samples = {"train": _sample_frame(train[schema.RESPONSE], model.predict_by_pattern(final, train))}
-    if len(test):
-        samples["test"] = _sample_frame(test[schema.RESPONSE], model.predict_by_pattern(final, test))
+    # each sample as (p, events, trials) per pattern: the evaluation functions' pattern form
+    samples = {name: (model.predict_by_pattern(final, frame), frame[events].to_numpy(), frame[trials].to_numpy())
+               for name, frame in (("train", train), ("test", test)) if len(frame)}
     metrics = {"model": {**model.glance(final), "fitted_on": "train"},
                "full_model": {**model.glance(full), "fitted_on": "train"}}
     curves = {}
     for name, s in samples.items():
-        m = evaluation.evaluate(s["p"], s["y"])
-        metrics[name] = m
-        curves[name] = {"roc": evaluation.roc_curve(s["p"], s["y"]), "ks": evaluation.ks_curve(s["p"], s["y"])}
+        metrics[name] = evaluation.evaluate(*s)
+        curves[name] = {"roc": evaluation.roc_curve(*s), "ks": evaluation.ks_curve(*s)}
     evaluated = "test" if "test" in samples else "train"
     s = samples[evaluated]
     # the KS-optimal cut-off is chosen on the training rows and only applied to the test rows
     ks_threshold = metrics["train"]["ks_threshold"]
     tables["classification"] = pd.concat(
-        [evaluation.classification_table(s2["p"], s2["y"], thresholds=(0.5, ks_threshold)).assign(sample=n)
+        [evaluation.classification_table(*s2, thresholds=(0.5, ks_threshold)).assign(sample=n)
          for n, s2 in samples.items()], ignore_index=True)
-    tables["gains"] = evaluation.gains_table(s["p"], s["y"]).assign(sample=evaluated)
-    hl_stats, hl_table = evaluation.hosmer_lemeshow(s["p"], s["y"])
+    tables["gains"] = evaluation.gains_table(*s).assign(sample=evaluated)
+    hl_stats, hl_table = evaluation.hosmer_lemeshow(*s)
     tables["hosmer_lemeshow"] = hl_table.assign(sample=evaluated)
-    tables["calibration"] = evaluation.calibration_table(s["p"], s["y"]).assign(sample=evaluated)
+    tables["calibration"] = evaluation.calibration_table(*s).assign(sample=evaluated)
     tables["roc_curve"] = pd.concat([c["roc"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
     tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
 
     metrics["evaluation_sample"] = evaluated
     metrics["baselines"] = model.baseline_levels(train, terms)
     metrics["selected_terms"] = list(selection.terms)
-    metrics["formula"] = selection.formula
-    metrics["data"] = {**clean.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
-                       "rows_used": int(len(data)), "notes": list(clean.notes)}
+    # the model as a formula on the rows it stands for (the fit itself is the pattern form of it)
+    metrics["formula"] = model.build_formula(schema.RESPONSE, selection.terms)
+    metrics["data"] = {**pattern_data.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
+                       "rows_used": int(table[trials].sum()), "n_patterns": int(len(table)),
+                       "notes": list(pattern_data.notes)}
     metrics["split"] = {"test_size": config.test_size, "seed": config.seed, "stratified": False,
                         "rule": "test if split_hash(ID, seed) < test_size (analysis.split)"}
 
-    scores = model.predict_by_pattern(final, data)
-    profile = explore.profile_by_score(data, scores, top_share=TOP_SHARE)
+    scores = model.predict_by_pattern(final, eda)
+    profile = explore.profile_by_score(eda, scores, top_share=TOP_SHARE)
     metrics["profile"] = {**profile.attrs, "top_share": TOP_SHARE, "scored": "all rows used"}
     profile.attrs = {}
     tables["profile_top_customers"] = profile
-    tables["eda_sentences"] = explore.headline_sentences(data)
+    tables["eda_sentences"] = explore.headline_sentences(eda)
     tables["odds_ratio_sentences"] = narrative.odds_ratio_sentences(tables["coefficients"], metrics["baselines"])
     tables["conclusions"] = narrative.conclusions(
         tables["coefficients"], profile, metrics["profile"], metrics, tables["gains"],
         tables["classification"])
 
-    figures = _figure_specs(data, tables, metrics, curves, evaluated)
+    figures = _figure_specs(eda, tables, metrics, curves, evaluated)
     run_info = {"config": config.as_dict(), "software": software_versions(),
-                "statsmodels_summary": undated(str(final.summary())),
-                "full_model_summary": undated(str(full.summary()))}
+                "statsmodels_summary": undated(model.summary_text(final, yname=schema.RESPONSE)),
+                "full_model_summary": undated(model.summary_text(full, yname=schema.RESPONSE))}
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info)
 
 
@@ -194,7 +241,8 @@ def _empty_vif() -> pd.DataFrame:
 
 
 def _figure_specs(data, tables, metrics, curves, evaluated) -> dict:
-    """name -> (plot function, args, kwargs); drawn and saved by ``plots.draw_and_save``."""
+    """name -> (plot function, args, kwargs); drawn and saved by ``plots.draw_and_save``. ``data`` is the
+    pattern table of all rows used (the exploratory figures accept it and equal those of the rows)."""
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
     return {

@@ -233,33 +233,39 @@ def plot_rate(
     return fig
 
 
-def plot_rate_by(df: pd.DataFrame, column: str, response: str = schema.RESPONSE, **kwargs) -> Figure:
+def plot_rate_by(df: pd.DataFrame, column: str, response: str = schema.RESPONSE, *, weights=None,
+                 **kwargs) -> Figure:
     """Coupon-use rate by ``column`` of the cleaned data (returned_yes, marriage, job, ...).
 
     Computes :func:`analysis.explore.rate_by` and draws it with :func:`plot_rate`, using the
     title / labels in :data:`RATE_FIGURES` (job is drawn horizontally, sorted by rate); keyword
-    arguments override them. The dashed line is the overall rate.
+    arguments override them. The dashed line is the overall rate. ``df`` may be rows, weighted rows
+    (``weights``) or a covariate-pattern table (see :func:`analysis.explore.weighted_rows`); the
+    figure is the same (tested: identical PNG bytes from rows and from patterns).
     """
     options = {"title": f"Coupon use by {column}", "xlabel": VARIABLE_LABELS.get(column, column)}
     options.update(RATE_FIGURES.get(column, {}))
-    options.setdefault("overall_rate", float(df[response].mean()))
+    options.setdefault("overall_rate", explore.overall_rate(df, response, weights))
     options.update(kwargs)
-    return plot_rate(explore.rate_by(df, column, response), **options)
+    return plot_rate(explore.rate_by(df, column, response, weights=weights), **options)
 
 
 def plot_rate_by_age_group(
     df: pd.DataFrame,
     edges: Sequence[float] = explore.AGE_EDGES,
     response: str = schema.RESPONSE,
+    *,
+    weights=None,
     **kwargs,
 ) -> Figure:
     """Coupon-use rate by age group (:func:`analysis.explore.age_groups`), open-ended tail
-    group ("60+") in orange, other groups blue; dashed line = overall rate."""
-    table = explore.age_groups(df, edges=edges, response=response)
+    group ("60+") in orange, other groups blue; dashed line = overall rate. Rows, weighted rows or
+    patterns, as :func:`plot_rate_by` (tested: identical PNG bytes)."""
+    table = explore.age_groups(df, edges=edges, response=response, weights=weights)
     colors = [PALETTE["orange"] if str(lvl).endswith("+") else PALETTE["blue"]
               for lvl in table["level"]]
     options = dict(title="Coupon use by age group", xlabel="Age group (years)",
-                   overall_rate=float(df[response].mean()), colors=colors)
+                   overall_rate=explore.overall_rate(df, response, weights), colors=colors)
     options.update(kwargs)
     return plot_rate(table, **options)
 
@@ -272,6 +278,7 @@ def plot_age_distribution(
     response: str = schema.RESPONSE,
     binwidth: float = 1,
     mark: float | None = 60,
+    weights=None,
 ) -> Figure:
     """Age distribution of coupon users and non-users.
 
@@ -279,15 +286,21 @@ def plot_age_distribution(
     group per bin, %), so the shapes can be compared despite 12% events. ``mode="stacked"``:
     counts per bin, users stacked on non-users. Bins are ``binwidth`` years wide, centred on
     whole years for integer ages. ``mark`` draws a dotted vertical line (e.g. at 60).
+    ``df`` may be rows, weighted rows (``weights``) or a covariate-pattern table
+    (:func:`analysis.explore.weighted_rows`): the histograms count customers (weights summed per
+    bin, whole numbers), so the figure is the same (tested: identical PNG bytes).
     """
     if mode not in ("density", "stacked"):
         raise ValueError("mode must be 'density' or 'stacked'")
-    age = df[column].to_numpy(dtype="float64")
-    y = df[response].to_numpy()
+    rows = explore.weighted_rows(df, response, weights)
+    age = rows.frame[column].to_numpy(dtype="float64")
+    y, w = rows.y, rows.w
     lo = math.floor(np.nanmin(age)) - 0.5 * binwidth if binwidth == 1 else math.floor(np.nanmin(age))
     hi = np.nanmax(age) + binwidth
     edges = np.arange(lo, hi + binwidth, binwidth)
-    counts = {k: np.histogram(age[y == k], bins=edges)[0] for k in (0, 1)}
+    # counts of customers per bin: weights summed (exact: whole numbers far below 2**53), as int64
+    counts = {k: np.rint(np.histogram(age[y == k], bins=edges, weights=w[y == k])[0]).astype("int64")
+              for k in (0, 1)}
     names = {0: "Non-users", 1: "Coupon users"}
     colors = {0: PALETTE["blue"], 1: PALETTE["vermillion"]}
     fig, ax = _new_figure()
@@ -329,7 +342,9 @@ def plot_correlation_heatmap(
     vmax: float | None = None,
     decimals: int = 2,
 ) -> Figure:
-    """Annotated heatmap of a correlation matrix (:func:`analysis.explore.correlations`).
+    """Annotated heatmap of a correlation matrix (:func:`analysis.explore.correlations`, which gives
+    the same matrix, bit for bit, from rows, weighted rows or a covariate-pattern table; tested:
+    identical PNG bytes).
 
     Diverging RdBu colour map centred at 0 with symmetric limits ±``vmax``; by default ``vmax``
     is the largest off-diagonal |r| rounded up to the next 0.1 (the colour bar states the
@@ -378,17 +393,18 @@ def plot_correlation_heatmap(
     return fig
 
 
-def eda_figures(df: pd.DataFrame, response: str = schema.RESPONSE) -> dict[str, Figure]:
-    """Every exploratory figure of the report from the cleaned data, by file name."""
+def eda_figures(df: pd.DataFrame, response: str = schema.RESPONSE, weights=None) -> dict[str, Figure]:
+    """Every exploratory figure of the report from the cleaned data (rows, weighted rows or a
+    covariate-pattern table), by file name."""
     return {
-        "rate_by_returned": plot_rate_by(df, "returned_yes", response),
-        "rate_by_marriage": plot_rate_by(df, "marriage", response),
-        "rate_by_job": plot_rate_by(df, "job", response),
-        "rate_by_loan": plot_rate_by(df, "loan_yes", response),
-        "rate_by_default": plot_rate_by(df, "default_yes", response),
-        "age_distribution": plot_age_distribution(df, response=response),
-        "rate_by_age_group": plot_rate_by_age_group(df, response=response),
-        "correlation_heatmap": plot_correlation_heatmap(explore.correlations(df, response)),
+        "rate_by_returned": plot_rate_by(df, "returned_yes", response, weights=weights),
+        "rate_by_marriage": plot_rate_by(df, "marriage", response, weights=weights),
+        "rate_by_job": plot_rate_by(df, "job", response, weights=weights),
+        "rate_by_loan": plot_rate_by(df, "loan_yes", response, weights=weights),
+        "rate_by_default": plot_rate_by(df, "default_yes", response, weights=weights),
+        "age_distribution": plot_age_distribution(df, response=response, weights=weights),
+        "rate_by_age_group": plot_rate_by_age_group(df, response=response, weights=weights),
+        "correlation_heatmap": plot_correlation_heatmap(explore.correlations(df, response, weights)),
     }
 
 

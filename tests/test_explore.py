@@ -347,3 +347,150 @@ def test_profile_by_score_matches_groupby_on_real_data(real_clean):
     assert out.loc["age", "top"] == pytest.approx(means.loc[True, "age"], rel=1e-12)
     assert out.loc["coupon-use rate (observed)", "rest"] == pytest.approx(means.loc[False, "flag"], rel=1e-12)
     assert out.loc["loan_yes", "top"] == pytest.approx(means.loc[True, "loan_yes"], rel=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# weighted rows and covariate patterns: the tables of the rows they stand for
+
+
+TABLES = {
+    "class_balance": explore.class_balance,
+    "means_by_flag": explore.means_by_flag,
+    "rate_by_returned": lambda df, **kw: explore.rate_by(df, "returned_yes", **kw),
+    "rate_by_job": lambda df, **kw: explore.rate_by(df, "job", **kw),
+    "rate_by_marriage": lambda df, **kw: explore.rate_by(df, "marriage", **kw),
+    "rate_by_loan": lambda df, **kw: explore.rate_by(df, "loan_yes", **kw),
+    "age_groups": explore.age_groups,
+    "age_tail": explore.age_tail,
+    "correlations": explore.correlations,
+    "correlation_with_flag": explore.correlation_with_flag,
+    "headline_sentences": explore.headline_sentences,
+}
+
+
+@pytest.fixture(scope="module")
+def real_patterns(real_clean):
+    from analysis import patterns, split
+
+    # a split, so that a covariate combination can appear in two patterns (train and test)
+    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 5, 0.3))
+    return table[["sample", *patterns.ROW_ORDER, "trials", "events"]]
+
+
+def assert_same(got: pd.DataFrame, expected: pd.DataFrame):
+    """Equal to 1e-12 (in fact identical: sums of whole numbers are exact, see the module docstring)."""
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0)
+    pd.testing.assert_frame_equal(got, expected, check_exact=True)
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_pattern_table_gives_the_tables_of_its_rows(real_clean, real_patterns, name):
+    from analysis import patterns
+
+    function = TABLES[name]
+    from_patterns = function(real_patterns)
+    expanded = patterns.expand(real_patterns)                 # the rows, in pattern order, with 'sample'
+    assert_same(from_patterns, function(expanded))
+    assert_same(function(real_patterns.drop(columns="sample")), function(real_clean))   # original row order
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_weights_column_and_array_give_the_tables_of_repeated_rows(name):
+    function = TABLES[name]
+    df = tiny()
+    w = np.array([2, 0, 1, 3, 1, 1, 4, 1])
+    repeated = df.loc[np.repeat(df.index, w)].reset_index(drop=True)
+    assert_same(function(df.assign(count=w), weights="count"), function(repeated))
+    assert_same(function(df, weights=w), function(repeated))
+
+
+def test_weighted_hand_calculation():
+    df = tiny()
+    w = [2, 0, 1, 3, 1, 1, 4, 1]
+    # flags 0 1 0 0 0 0 1 1 -> users: rows 6 (4) and 7 (1) = 5 (row 1 has weight 0); all: 13
+    cb = explore.class_balance(df, weights=w)
+    assert cb["n"].tolist() == [8, 5] and cb["share"].tolist() == [8 / 13, 5 / 13]
+    # job a: rows 0, 2, 4, 7 -> n 2+1+1+1 = 5, events 1 (row 7); b: rows 1 (w 0), 3 -> n 3, events 0;
+    # c: rows 5, 6 -> n 1+4 = 5, events 4
+    job = explore.rate_by(df, "job", weights=w)
+    assert job["n"].tolist() == [5, 3, 5] and job["events"].tolist() == [1, 0, 4]
+    # mean age of users: (60*4 + 72) / 5 = 62.4; of non-users: (17*2 + 29 + 30*3 + 45 + 59) / 8 = 257 / 8
+    means = explore.means_by_flag(df, weights=w).set_index("variable")
+    assert means.loc["age", "mean_flag_1"] == 62.4 and means.loc["age", "mean_flag_0"] == 257 / 8
+    # a level with weight 0 only does not exist, as on the expanded rows
+    assert 1 not in explore.rate_by(df.iloc[[0, 1]], "loan_yes", weights=[1, 0])["level"].tolist()
+
+
+def test_profile_by_score_weighted_hand_calculation():
+    df = pd.DataFrame({"job": ["a", "b", "a", "b", "a"], "marriage": ["x", "x", "y", "y", "y"],
+                       "returned_yes": [0, 1, 0, 1, 1], "age": [20, 30, 40, 50, 60], "flag": [1, 0, 1, 0, 0]})
+    p = [0.9, 0.1, 0.8, 0.2, 0.3]
+    # weights 1 2 1 1 1 -> 6 customers, sorted p 0.1 0.1 0.2 0.3 0.8 0.9; quantile 0.6: position
+    # (6 - 1) * 0.6 = 3 -> 0.3 exactly; top = p >= 0.3: rows 0, 2, 4 (3 customers, 2 users)
+    out = explore.profile_by_score(df, p, top_share=0.4, weights=[1, 2, 1, 1, 1]).set_index("characteristic")
+    assert out.attrs["threshold"] == 0.3 and out.attrs["n_top"] == 3 and out.attrs["n_rest"] == 3
+    assert out.loc["coupon-use rate (observed)", ["top", "rest"]].tolist() == [2 / 3, 0.0]
+    # rest: row 1 twice (age 30) and row 3 (age 50) -> (60 + 50) / 3
+    assert out.loc["age", ["top", "rest"]].tolist() == [40.0, 110 / 3]
+    assert out.loc["returned_yes", ["top", "rest"]].tolist() == [1 / 3, 1.0]
+
+
+def test_profile_by_score_patterns_equal_rows(real_clean, real_patterns):
+    from analysis import patterns
+
+    def score(frame):   # any function of the covariates, so that rows of a pattern share their p
+        job = frame["job"].map({j: i for i, j in enumerate(sorted(frame["job"].unique()))}).to_numpy()
+        eta = 0.03 * frame["age"] - 0.8 * frame["returned_yes"] + 0.4 * frame["coupon_used_in_last_month"] + 0.1 * job
+        return 1 / (1 + np.exp(-eta.to_numpy(dtype=float)))
+
+    got = explore.profile_by_score(real_patterns, score(real_patterns))
+    rows = patterns.expand(real_patterns)
+    expected = explore.profile_by_score(rows, score(rows))
+    original = explore.profile_by_score(real_clean, score(real_clean))
+    assert_same(got, expected)
+    assert_same(got, original)
+    assert got.attrs == expected.attrs == original.attrs
+    p = score(real_clean)
+    assert got.attrs["threshold"] == np.quantile(p, 0.8) and got.attrs["n_top"] == (p >= np.quantile(p, 0.8)).sum()
+
+
+def test_weighted_quantile_is_numpys_quantile_of_the_repeated_values():
+    rng = np.random.default_rng(11)
+    for trial in range(300):
+        n = int(rng.integers(1, 40))
+        x = rng.choice(rng.random(max(1, n // 2)), n)           # ties
+        if trial % 3 == 0:
+            x = np.round(x, 1)
+        w = rng.integers(0, 6, n)
+        w[rng.integers(0, n)] += 1                              # at least one value
+        expanded = np.repeat(x, w)
+        for q in (0.2, 0.5, 0.8, 0.95, 1 / 3, float(rng.random())):
+            assert explore.weighted_quantile(x, w, q) == np.quantile(expanded, q), (trial, q)
+
+
+def test_weighted_correlation_of_real_numbers_matches_numpy_fweights():
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "flag": rng.integers(0, 2, 200)})
+    df["b"] += 0.5 * df["a"]
+    w = rng.integers(0, 5, 200)
+    corr = explore.correlations(df, weights=w)
+    cov = np.cov(df[["a", "b", "flag"]].to_numpy(dtype=float), rowvar=False, fweights=w)
+    sd = np.sqrt(np.diag(cov))
+    np.testing.assert_allclose(corr.to_numpy(), cov / np.outer(sd, sd), rtol=0, atol=1e-12)
+    repeated = df.loc[np.repeat(df.index, w)]
+    np.testing.assert_allclose(corr.to_numpy(), explore.correlations(repeated).to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_weighted_forms_reject_bad_counts(real_patterns):
+    with pytest.raises(ValueError, match="own counts"):
+        explore.class_balance(real_patterns, weights="trials")
+    with pytest.raises(ValueError, match="whole numbers"):
+        explore.class_balance(tiny(), weights=[1.5] * 8)
+    with pytest.raises(ValueError, match="whole numbers"):
+        explore.class_balance(tiny(), weights=[-1] * 8)
+    with pytest.raises(ValueError, match="8 rows"):
+        explore.class_balance(tiny(), weights=[1, 2])
+    with pytest.raises(ValueError, match="exceed"):
+        explore.class_balance(real_patterns.assign(events=real_patterns["trials"] + 1))
+    with pytest.raises(KeyError):
+        explore.class_balance(tiny(), weights="nope")

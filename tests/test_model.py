@@ -1,4 +1,6 @@
 """The fitted logit against R's glm on the real data, and the failure modes."""
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,3 +137,143 @@ def test_quasi_separation_after_fit_is_caught():
     df.loc[df.index[df["flag"] == 1][:5], "d"] = 1
     with pytest.raises(model.ModelError, match=r"d"):
         model.fit_logit(df, "flag", ["x", "d"])
+
+
+# ------------------------------------------------------------------------------------------------
+# the pattern form (binomial GLM on covariate patterns) against the rows
+
+
+PATTERN_REL = 1e-8
+
+
+@pytest.fixture(scope="module")
+def real_patterns(real_clean):
+    from analysis import patterns
+
+    return patterns.from_rows(real_clean, np.zeros(len(real_clean), dtype=bool))
+
+
+@pytest.fixture(scope="module")
+def pattern_fit(real_patterns):
+    return model.fit_logit(real_patterns, "events", model.model_terms(), trials="trials")
+
+
+def test_pattern_fit_is_the_glm_stepwise_refits(real_patterns, pattern_fit):
+    from analysis.stepwise import stepwise
+
+    selection = stepwise(real_patterns, "events", model.model_terms(), direction="none", trials="trials")
+    assert model.build_formula("events", model.model_terms(), "trials") == selection.formula
+    assert model.is_pattern_fit(pattern_fit) and pattern_fit.nobs == len(real_patterns)
+    np.testing.assert_allclose(pattern_fit.params, selection.model.params, rtol=PATTERN_REL)
+
+
+def test_pattern_tidy_equals_rows(full_fit, pattern_fit):
+    rows, pats = model.tidy(full_fit), model.tidy(pattern_fit)
+    assert pats["term"].tolist() == rows["term"].tolist()
+    pd.testing.assert_frame_equal(pats, rows, rtol=PATTERN_REL, atol=0)
+
+
+def test_pattern_glance_equals_rows(full_fit, pattern_fit):
+    rows, pats = model.glance(full_fit), model.glance(pattern_fit)
+    assert rows.keys() == pats.keys()
+    for key in rows:
+        rel = 1e-8 if key == "lr_p" else 1e-10  # a p-value of 5e-300 moves by 0.5 * (change of chi2)
+        assert pats[key] == pytest.approx(rows[key], rel=rel), key
+    # the Bernoulli log-likelihood of the rows, not GLM's (which adds the log binomial coefficients)
+    assert pats["llf"] == pytest.approx(full_fit.llf, rel=1e-10) and pattern_fit.llf != pytest.approx(pats["llf"])
+    assert pats["aic"] == pytest.approx(full_fit.aic, rel=1e-10)
+    assert pats["bic"] == pytest.approx(full_fit.bic, rel=1e-10)
+
+
+def test_null_loglik_closed_form(full_fit, r_reference):
+    fit = r_reference["1_full_model"]["fit"]
+    g = model.glance(full_fit)
+    # R's glm: null deviance = -2 * the intercept-only maximum
+    assert -2 * g["llnull"] == pytest.approx(fit["null_deviance"], rel=1e-12)
+    # statsmodels' llnull is a numerical optimum (Nelder-Mead, then BFGS): at most as high, and close
+    assert full_fit.llnull <= g["llnull"] and full_fit.llnull == pytest.approx(g["llnull"], rel=1e-10)
+    assert model.null_loglik(0, 5) == 0.0 and model.null_loglik(5, 5) == 0.0
+    assert model.null_loglik(1, 4) == pytest.approx(np.log(0.25) + 3 * np.log(0.75), rel=1e-15)
+
+
+def test_pattern_type3_equals_rows(full_fit, pattern_fit):
+    pd.testing.assert_frame_equal(model.type3_tests(pattern_fit), model.type3_tests(full_fit),
+                                  rtol=PATTERN_REL, atol=0)
+
+
+def test_pattern_marginal_effects_equal_get_margeff_on_rows(full_fit, pattern_fit):
+    me = full_fit.get_margeff(at="overall", method="dydx").summary_frame()
+    pats = model.marginal_effects(pattern_fit)
+    assert pats["term"].tolist() == list(me.index)
+    np.testing.assert_allclose(pats["ame"], me["dy/dx"], rtol=PATTERN_REL)
+    np.testing.assert_allclose(pats["std_error"], me["Std. Err."], rtol=PATTERN_REL)
+    np.testing.assert_allclose(pats["statistic"], me["z"], rtol=PATTERN_REL)
+    np.testing.assert_allclose(pats["p_value"], me["Pr(>|z|)"], rtol=1e-6)
+    np.testing.assert_allclose(pats["conf_low"], me.iloc[:, 4], rtol=PATTERN_REL)
+    np.testing.assert_allclose(pats["conf_high"], me.iloc[:, 5], rtol=PATTERN_REL)
+    pd.testing.assert_frame_equal(pats, model.marginal_effects(full_fit), rtol=PATTERN_REL, atol=0)
+
+
+def test_pattern_gvif_equals_rows(full_fit, pattern_fit):
+    from analysis.vif import gvif_from_results
+
+    pd.testing.assert_frame_equal(gvif_from_results(pattern_fit), gvif_from_results(full_fit),
+                                  rtol=PATTERN_REL, atol=0)
+
+
+def test_pattern_prediction_is_the_fitted_p(full_fit, pattern_fit, real_patterns):
+    p = model.predict_by_pattern(pattern_fit, real_patterns)
+    np.testing.assert_allclose(p, pattern_fit.fittedvalues, rtol=1e-14)
+    np.testing.assert_allclose(p, np.asarray(full_fit.predict(real_patterns)), rtol=1e-11)
+
+
+def test_pattern_summary_equals_rows(full_fit, pattern_fit):
+    from analysis.pipeline import undated
+
+    rows = undated(model.summary_text(full_fit))
+    pats = undated(model.summary_text(pattern_fit, yname="flag"))
+    body, note = pats.rsplit("\n\n", 1)
+    assert body == rows
+    assert note.startswith("Fitted as a binomial GLM on 12,300 covariate patterns standing for 25,317 rows")
+
+
+def as_patterns(df, columns):
+    """Pattern form of a small frame: trials and events per distinct combination of ``columns``."""
+    return df.groupby(columns, as_index=False).agg(trials=("flag", "size"), events=("flag", "sum"))
+
+
+def error_message(data, response, terms, **kw) -> str:
+    with pytest.raises(model.ModelError) as info:
+        model.fit_logit(data, response, terms, **kw)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("case", ["level", "constant", "separation", "collinear", "quasi"])
+def test_pattern_failure_modes_are_named_as_on_rows(case):
+    df = small_frame()
+    df["x"] = df["x"].round(1)            # so that patterns repeat
+    if case == "level":
+        df.loc[df["g"] == "c", "flag"] = 0
+        terms, expected = ["x", "C(g)"], rf"C\(g\).*level 'c' has no coupon users \({(df['g'] == 'c').sum():,} rows\)"
+    elif case == "constant":
+        df, terms, expected = df.assign(k=1), ["x", "k"], r"'k' is constant \(1 in all 400 rows\)"
+    elif case == "separation":
+        df = df.assign(z=np.where(df["flag"] == 1, 5, 0) + (df.index % 3))
+        terms, expected = ["x", "z"], r"'z' separates the response completely \(non-users 0..2, users 5..7\)"
+    elif case == "collinear":
+        df, terms, expected = df.assign(x2=2 * df["x"] + 1), ["x", "x2"], r"Column 'x2' is a linear combination"
+    else:
+        df = df.assign(d=0)
+        df.loc[df.index[df["flag"] == 1][:5], "d"] = 1
+        terms, expected = ["x", "d"], r"did not converge"
+    columns = [model.term_column(t) for t in terms]
+    on_rows = error_message(df, "flag", terms)
+    on_patterns = error_message(as_patterns(df, columns), "events", terms, trials="trials")
+    assert on_patterns == on_rows
+    assert re.search(expected, on_patterns), on_patterns
+
+
+def test_pattern_counts_are_checked():
+    df = as_patterns(small_frame().round(1), ["x"])
+    with pytest.raises(model.ModelError, match="0 <= events <= trials"):
+        model.fit_logit(df.assign(events=-1), "events", ["x"], trials="trials")

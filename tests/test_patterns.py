@@ -1,0 +1,279 @@
+"""The covariate-pattern table and the pipeline that runs on it, against per-row computations.
+
+``patterns.from_rows`` against a pandas groupby; ``pipeline.run`` (which fits, selects, evaluates and
+describes on patterns) against the same analysis done independently on the rows: statsmodels
+``smf.logit`` on the training rows, the evaluation functions on per-row probabilities, crosstabs and
+numpy on the rows; the exploratory figures from patterns against those from rows (PNG bytes); and
+``run_patterns`` on the DuckDB pattern table (``analysis.aggregate``) against ``run``.
+"""
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from analysis import evaluation, explore, model, patterns, pipeline, plots, split
+from analysis.data import load_clean
+from analysis.stepwise import stepwise
+from analysis.vif import gvif_from_results
+
+REL = 1e-8
+
+
+def reference_patterns(cleaned: pd.DataFrame, is_test) -> pd.DataFrame:
+    """groupby(...).agg(size, sum) with sorted observed keys, train before test (independent of from_rows)."""
+    frame = cleaned.assign(sample=np.where(is_test, "test", "train"))
+    keys = ["sample", *patterns.PREDICTORS]
+    table = frame.groupby(keys, sort=True).agg(trials=("flag", "size"), events=("flag", "sum")).reset_index()
+    table["_order"] = (table["sample"] == "test").astype(int)
+    table = table.sort_values(["_order", *patterns.PREDICTORS]).drop(columns="_order").reset_index(drop=True)
+    return table.astype({"trials": "int64", "events": "int64"})
+
+
+def rel_equal(got, expected, rel=REL, abs_=0.0):
+    np.testing.assert_allclose(np.asarray(got, dtype=float), np.asarray(expected, dtype=float), rtol=rel, atol=abs_)
+
+
+# ------------------------------------------------------------------------------------------ the table
+
+
+@pytest.mark.parametrize("test_size", [0.3, 0.0])
+def test_from_rows_equals_pandas_groupby(real_data_path, test_size):
+    clean = load_clean(real_data_path)
+    is_test = split.in_test_sample(clean.ids, 100, test_size)
+    got = patterns.from_rows(clean.data, is_test)
+    expected = reference_patterns(clean.data, is_test)
+    assert list(got.columns) == list(patterns.COLUMNS)
+    pd.testing.assert_frame_equal(got, expected[list(patterns.COLUMNS)], check_dtype=True)
+    assert got["trials"].sum() == len(clean.data) and got["events"].sum() == clean.data["flag"].sum()
+    if test_size == 0:
+        assert len(got) == 12_300 and set(got["sample"]) == {"train"}
+
+
+def test_constants_agree_with_aggregate_and_cleaning(real_clean):
+    from analysis import aggregate
+
+    assert patterns.PREDICTORS == aggregate.PREDICTORS
+    assert patterns.COLUMNS == aggregate.PATTERN_COLUMNS
+    assert list(patterns.ROW_ORDER) == [c for c in real_clean.columns if c != "flag"]
+
+
+def test_expand_gives_back_the_rows(real_clean):
+    table = patterns.from_rows(real_clean, np.zeros(len(real_clean), dtype=bool))
+    rows = patterns.expand(table).drop(columns="sample")[list(real_clean.columns)]
+    key = list(real_clean.columns)
+    a = rows.sort_values(key).reset_index(drop=True)
+    b = real_clean.sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_from_rows_rejects_bad_input():
+    df = pd.DataFrame({c: [1, 2] for c in patterns.PREDICTORS}).assign(flag=[0, 1])
+    with pytest.raises(ValueError, match="values for 2 rows"):
+        patterns.from_rows(df, [True])
+    with pytest.raises(ValueError, match="0/1"):
+        patterns.from_rows(df.assign(flag=[0, 2]), [False, False])
+    with pytest.raises(ValueError, match="not in the data"):
+        patterns.from_rows(df.drop(columns="age"), [False, False])
+    with pytest.raises(ValueError, match="missing values"):
+        patterns.from_rows(df.assign(age=[1, None]), [False, False])
+    table = patterns.from_rows(df, [False, True])
+    with pytest.raises(ValueError, match="trials >= 1"):
+        patterns.validate(table.assign(events=[2, 0]))
+    with pytest.raises(ValueError, match="'train' or 'test'"):
+        patterns.validate(table.assign(sample=["train", "x"]))
+
+
+# ---------------------------------------------------------------------- the pipeline against rows
+
+
+@pytest.fixture(scope="module")
+def config(real_data_path):
+    return pipeline.RunConfig(data=real_data_path, test_size=0.3, seed=100)
+
+
+@pytest.fixture(scope="module")
+def results(config):
+    return pipeline.run(config)
+
+
+@pytest.fixture(scope="module")
+def rows(config):
+    """The per-row analysis, done independently of the pattern path: rows, split, Logit fits."""
+    clean = load_clean(config.data)
+    is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
+    train = clean.data[~is_test].reset_index(drop=True)
+    test = clean.data[is_test].reset_index(drop=True)
+    terms = model.model_terms()
+    selection = stepwise(train, "flag", terms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        full = smf.logit("flag ~ " + " + ".join(terms), train).fit(method="newton", tol=1e-10, disp=0)
+        final = smf.logit("flag ~ " + " + ".join(selection.terms), train).fit(method="newton", tol=1e-10, disp=0)
+    return {"all": clean.data, "train": train, "test": test, "full": full, "final": final,
+            "selection": selection, "is_test": is_test}
+
+
+def test_coefficients_equal_logit_on_rows(results, rows):
+    for name, fit in (("coefficients", rows["final"]), ("coefficients_full", rows["full"])):
+        table = results.tables[name]
+        assert table["term"].tolist() == list(fit.params.index)
+        rel_equal(table["estimate"], fit.params)
+        rel_equal(table["std_error"], fit.bse)
+        rel_equal(table["statistic"], fit.tvalues)
+        rel_equal(table["p_value"], fit.pvalues, rel=1e-6)
+        ci = fit.conf_int()
+        rel_equal(table["conf_low"], ci[0])
+        rel_equal(table["or_conf_high"], np.exp(ci[1]))
+
+
+def test_fit_statistics_equal_logit_on_rows(results, rows):
+    for key, fit in (("model", rows["final"]), ("full_model", rows["full"])):
+        m = results.metrics[key]
+        assert m["n_obs"] == len(rows["train"]) and m["events"] == rows["train"]["flag"].sum()
+        assert m["llf"] == pytest.approx(fit.llf, rel=1e-10)
+        assert m["aic"] == pytest.approx(fit.aic, rel=1e-10)
+        assert m["bic"] == pytest.approx(fit.bic, rel=1e-10)
+        # statsmodels' llnull is a numerical optimum, up to ~1e-10 below the closed-form maximum
+        assert m["llnull"] == pytest.approx(fit.llnull, rel=1e-9) and m["llnull"] >= fit.llnull
+        assert m["lr_df"] == fit.df_model and m["converged"]
+    assert results.metrics["formula"] == "flag ~ " + " + ".join(rows["selection"].terms)
+
+
+def test_selection_equals_rows(results, rows):
+    assert results.metrics["selected_terms"] == list(rows["selection"].terms)
+    path, expected = results.tables["stepwise"], rows["selection"].path
+    assert path[["step", "action", "term"]].equals(expected[["step", "action", "term"]])
+    rel_equal(path["criterion"], expected["criterion"], rel=1e-10)
+    rel_equal(path["statistic"], expected["statistic"], rel=1e-8)
+
+
+def test_model_tables_equal_rows(results, rows):
+    final = rows["final"]
+    pd.testing.assert_frame_equal(results.tables["type3_tests"], model.type3_tests(final), rtol=REL, atol=0)
+    pd.testing.assert_frame_equal(results.tables["vif"], gvif_from_results(final), rtol=REL, atol=0)
+    me = final.get_margeff(at="overall", method="dydx").summary_frame()
+    table = results.tables["marginal_effects"]
+    assert table["term"].tolist() == list(me.index)
+    rel_equal(table["ame"], me["dy/dx"])
+    rel_equal(table["std_error"], me["Std. Err."])
+
+
+def row_probabilities(fit, frame):
+    """statsmodels' prediction of each row; rows with the same values of the model's columns get one value
+    (their first), so that last-bit differences do not split ties."""
+    columns = sorted({model.term_column(t) for t in fit.model.data.model_spec.term_names if t != "Intercept"})
+    p = np.asarray(fit.predict(frame), dtype=float)
+    keys = frame[columns].astype(str).agg("|".join, axis=1)
+    return pd.Series(p).groupby(keys.to_numpy()).transform("first").to_numpy()
+
+
+@pytest.mark.parametrize("sample", ["train", "test"])
+def test_evaluation_equals_rows(results, rows, sample):
+    frame = rows[sample]
+    p = row_probabilities(rows["final"], frame)
+    y = frame["flag"].to_numpy()
+    expected = evaluation.evaluate(p, y)
+    got = results.metrics[sample]
+    assert got["n"] == len(frame) and got["events"] == y.sum()
+    for key in ("auc", "auc_ci_low", "auc_ci_high", "ks", "ks_threshold", "somers_d", "gamma", "tau_a", "c",
+                "brier", "hl_chi2", "hl_p"):
+        assert got[key] == pytest.approx(expected[key], rel=1e-9), key
+    if sample == "test":
+        gains = results.tables["gains"].drop(columns="sample")
+        pd.testing.assert_frame_equal(gains, evaluation.gains_table(p, y), rtol=1e-9, atol=0)
+        _, hl = evaluation.hosmer_lemeshow(p, y)
+        pd.testing.assert_frame_equal(results.tables["hosmer_lemeshow"].drop(columns="sample"), hl,
+                                      rtol=1e-9, atol=0)
+
+
+def test_exploratory_tables_equal_rows(results, rows):
+    data = rows["all"]
+    for column in ("returned_yes", "marriage", "job", "loan_yes", "default_yes"):
+        table = results.tables[f"rate_by_{column.removesuffix('_yes')}"]
+        tab = pd.crosstab(data[column], data["flag"])
+        assert table["level"].tolist() == tab.index.tolist()
+        assert table["n"].tolist() == tab.sum(axis=1).tolist()
+        assert table["events"].tolist() == tab[1].tolist()
+        rel_equal(table["rate"], tab[1] / tab.sum(axis=1), rel=1e-15)
+    split_table = results.tables["split"].set_index("sample")
+    assert split_table.loc["train", "rows"] == len(rows["train"])
+    assert split_table.loc["test", "rows"] == len(rows["test"])
+    assert split_table.loc["test", "events"] == rows["test"]["flag"].sum()
+    means = data.groupby("flag").mean(numeric_only=True).T
+    got = results.tables["means_by_flag"].set_index("variable")
+    assert got.index.tolist() == means.index.tolist()
+    rel_equal(got["mean_flag_0"], means[0], rel=1e-15)
+    rel_equal(got["mean_flag_1"], means[1], rel=1e-15)
+    corr = results.tables["correlations"]
+    rel_equal(corr, np.corrcoef(data[list(corr.columns)].to_numpy(dtype=float), rowvar=False), rel=0, abs_=1e-12)
+    assert results.metrics["data"]["rows_used"] == len(data)
+    assert results.metrics["data"]["n_patterns"] == len(patterns.from_rows(data, rows["is_test"]))
+
+
+def test_profile_equals_rows(results, rows):
+    data = rows["all"]
+    p = row_probabilities(rows["final"], data)
+    expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE)
+    got = results.tables["profile_top_customers"]
+    pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=1e-15)
+    assert results.metrics["profile"]["threshold"] == pytest.approx(expected.attrs["threshold"], rel=1e-12)
+    assert results.metrics["profile"]["n_top"] == expected.attrs["n_top"]
+
+
+def test_run_patterns_checks_the_split_parameters(config, real_data_path):
+    clean = load_clean(real_data_path)
+    table = patterns.from_rows(clean.data, split.in_test_sample(clean.ids, config.seed, config.test_size))
+
+    class Made:  # a pattern table that records how it was made, as aggregate.PatternData does
+        def __init__(self, **kw):
+            self.patterns, self.accounting, self.source, self.notes = table, clean.accounting, clean.source, ()
+            self.seed, self.test_size, self.max_age = kw.get("seed", 100), 0.3, None
+
+    with pytest.raises(ValueError, match="seed=7"):
+        pipeline.run_patterns(Made(seed=7), config)
+    with pytest.raises(ValueError, match="lacks columns"):
+        pipeline.run_patterns(pipeline.PatternInput(table.drop(columns="events"), clean.accounting, {}), config)
+
+
+def test_run_patterns_on_the_duckdb_table_equals_run(config, results):
+    pytest.importorskip("duckdb")
+    from analysis import aggregate
+
+    pdata = aggregate.aggregate(config.data, seed=config.seed, test_size=config.test_size, max_age=config.max_age)
+    other = pipeline.run_patterns(pdata, config)
+    assert other.tables.keys() == results.tables.keys()
+    for name, table in results.tables.items():
+        pd.testing.assert_frame_equal(other.tables[name], table, check_exact=True, obj=name)
+    for key in results.metrics:
+        if key != "data":
+            assert other.metrics[key] == results.metrics[key], key
+
+
+# ------------------------------------------------------------------------------- figures from patterns
+
+
+@pytest.mark.parametrize("name", ["rate_by_returned", "rate_by_job", "rate_by_marriage", "age_distribution",
+                                  "rate_by_age_group", "correlation_heatmap"])
+def test_eda_figures_from_patterns_equal_rows(real_clean, tmp_path, name):
+    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 1, 0.3))
+    eda = table[[*patterns.ROW_ORDER, "trials", "events"]]
+    # weighted rows built by hand: each pattern as a row of users and a row of non-users, with counts
+    users = table[table["events"] > 0].assign(flag=1, count=lambda t: t["events"])
+    others = table[table["trials"] > table["events"]].assign(flag=0, count=lambda t: t["trials"] - t["events"])
+    weighted = pd.concat([others, users])[[*patterns.ROW_ORDER, "flag", "count"]]
+    draw = {
+        "rate_by_returned": lambda df, **kw: plots.plot_rate_by(df, "returned_yes", **kw),
+        "rate_by_job": lambda df, **kw: plots.plot_rate_by(df, "job", **kw),
+        "rate_by_marriage": lambda df, **kw: plots.plot_rate_by(df, "marriage", **kw),
+        "age_distribution": lambda df, **kw: plots.plot_age_distribution(df, **kw),
+        "rate_by_age_group": lambda df, **kw: plots.plot_rate_by_age_group(df, **kw),
+        "correlation_heatmap": lambda df, **kw: plots.plot_correlation_heatmap(explore.correlations(df, **kw)),
+    }[name]
+    paths = {}
+    for form, (df, kw) in {"rows": (real_clean, {}), "patterns": (eda, {}),
+                           "weighted": (weighted, {"weights": "count"})}.items():
+        paths[form] = plots.save_figure(draw(df, **kw), tmp_path / form, name, formats=("png",))[0]
+    assert paths["patterns"].read_bytes() == paths["rows"].read_bytes()
+    assert paths["weighted"].read_bytes() == paths["rows"].read_bytes()
