@@ -6,11 +6,23 @@ names, same order. What patsy does not give directly, and this module adds, is t
 the caller spelled it* to its columns: patsy reorders terms (for example every categorical before every
 numeric column) and normalises their names, so the map is built by parsing each term on its own.
 
+Fast path: when every term is one of the common forms -- a plain numeric column name ("age"; numpy int,
+unsigned or float dtype, no NaN) or `C(col)`, `C(col, Treatment('lvl'))`, `C(col, Treatment(reference='lvl'))`
+on a text column (a pandas Categorical with text categories after `with_categoricals`, no missing values) --
+the matrix is built with numpy instead of patsy, reproducing patsy's result exactly: intercept first, then
+the categorical terms in the order given, then the numeric terms in the order given (patsy puts terms
+without numeric factors first); treatment dummies for every level but the reference (the first level, in
+category order = sorted text, unless named), named `<factor>[T.<level>]` with patsy's normalised factor
+code. Anything else (interactions, I(), functions, bool or integer columns in C(), other contrasts, missing
+values, a data column named C or Treatment) goes to patsy unchanged.
+
 Tested (tests/test_stepwise.py) against patsy's own `dmatrix` and against the exog and exog_names of
-statsmodels' formula Logit on the real data: equal arrays, equal column names.
+statsmodels' formula Logit on the real data: equal arrays, equal column names; the fast path against the
+patsy path (equal X, column names and term slices) on the real data and on small frames.
 """
 from __future__ import annotations
 
+import ast
 import io
 import tokenize
 from typing import NamedTuple
@@ -81,10 +93,14 @@ def with_categoricals(data: pd.DataFrame, terms) -> pd.DataFrame:
             continue
         if s.isna().any():
             continue                                  # missing values: leave them to patsy (it raises)
-        levels = pd.unique(s.to_numpy(dtype=object))
+        codes, uniques = pd.factorize(s)              # order of first appearance
+        levels = list(uniques)
         if not all(isinstance(v, str) for v in levels):
             continue                                  # mixed types: leave them to patsy
-        convert[col] = pd.Categorical(s.to_numpy(dtype=object), categories=sorted(levels))
+        order = sorted(range(len(levels)), key=levels.__getitem__)
+        rank = np.empty(len(levels), dtype=codes.dtype)
+        rank[order] = np.arange(len(levels), dtype=codes.dtype)
+        convert[col] = pd.Categorical.from_codes(rank[codes], categories=[levels[i] for i in order])
     if not convert:
         return data
     out = data.copy(deep=False)
@@ -94,7 +110,8 @@ def with_categoricals(data: pd.DataFrame, terms) -> pd.DataFrame:
 
 
 def design_matrix(data: pd.DataFrame, terms) -> DesignMatrix:
-    """Full design matrix (intercept + `terms`) of `data`, built once with patsy.
+    """Full design matrix (intercept + `terms`) of `data`, built once: by numpy for the common terms (see
+    the module docstring; same result as patsy, tested), else by patsy.
 
     `terms` are formula terms ("age", "C(job)", ...); each must be a single term, no duplicates.
     Missing values are an error (patsy NA_action="raise"): drop or impute them before modelling, so that
@@ -104,11 +121,26 @@ def design_matrix(data: pd.DataFrame, terms) -> DesignMatrix:
     `term` (a categorical's k - 1 treatment dummies, a numeric's single column).
     """
     terms = list(terms)
+    parsed = _parse_terms(terms)
+    data = with_categoricals(data, terms)
+    fast = _fast_design(data, terms, parsed)
+    return fast if fast is not None else _patsy_design(data, terms, parsed)
+
+
+def _parse_terms(terms) -> list:
     parsed = [parse_term(t) for t in terms]
     names = [p.name() for p in parsed]
     if len(set(names)) != len(names):
         dup = sorted({t for t, n in zip(terms, names) if names.count(n) > 1})
         raise ValueError(f"duplicate terms: {dup}")
+    return parsed
+
+
+def _patsy_design(data: pd.DataFrame, terms, parsed=None) -> DesignMatrix:
+    """`design_matrix` by patsy alone (the reference for the fast path)."""
+    terms = list(terms)
+    if parsed is None:
+        parsed = _parse_terms(terms)
     desc = patsy.ModelDesc([], [patsy.INTERCEPT, *parsed])
     try:
         dm = patsy.dmatrix(desc, with_categoricals(data, terms), NA_action="raise", return_type="matrix")
@@ -116,6 +148,108 @@ def design_matrix(data: pd.DataFrame, terms) -> DesignMatrix:
         raise ValueError(f"cannot build the design matrix: {exc}") from None
     info = dm.design_info
     slices = info.term_name_slices
-    term_columns = {t: slices[n] for t, n in zip(terms, names)}
+    term_columns = {t: slices[p.name()] for t, p in zip(terms, parsed)}
     X = np.ascontiguousarray(np.asarray(dm, dtype=float))
     return DesignMatrix(X, list(info.column_names), term_columns)
+
+
+def _treatment_reference(node):
+    """The reference level in `Treatment('lvl')` / `Treatment(reference='lvl')` / `Treatment()` (None = the
+    first level); raises LookupError for any other contrast expression."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "Treatment"):
+        raise LookupError
+    if not node.args and not node.keywords:
+        return None
+    if len(node.args) == 1 and not node.keywords:
+        ref = node.args[0]
+    elif not node.args and len(node.keywords) == 1 and node.keywords[0].arg == "reference":
+        ref = node.keywords[0].value
+    else:
+        raise LookupError
+    if not (isinstance(ref, ast.Constant) and isinstance(ref.value, str)):
+        raise LookupError                             # integer index or expression: patsy decides
+    return ref.value
+
+
+def _fast_term(data: pd.DataFrame, code: str):
+    """("num", float values) or ("cat", codes, levels, reference index) for a term patsy would code the same
+    way, else None. `code` is patsy's normalised factor code."""
+    try:
+        node = ast.parse(code, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Name):                    # plain numeric column
+        if node.id not in data.columns:
+            return None
+        s = data[node.id]
+        if not isinstance(s, pd.Series) or not isinstance(s.dtype, np.dtype) or s.dtype.kind not in "iuf":
+            return None                               # bool, text, nullable/extension dtypes: patsy
+        values = s.to_numpy().astype(float)
+        if np.isnan(values).any():
+            return None                               # patsy raises on missing values
+        return ("num", values)
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"
+            and not node.keywords and 1 <= len(node.args) <= 2 and isinstance(node.args[0], ast.Name)):
+        return None
+    try:
+        ref = _treatment_reference(node.args[1]) if len(node.args) == 2 else None
+    except LookupError:
+        return None
+    col = node.args[0].id
+    if col not in data.columns:
+        return None
+    s = data[col]
+    if not isinstance(s, pd.Series) or not isinstance(s.dtype, pd.CategoricalDtype):
+        return None                                   # text columns are Categoricals by now (with_categoricals)
+    levels = list(s.cat.categories)
+    if not all(isinstance(v, str) for v in levels):
+        return None                                   # numbers, bools as levels: patsy
+    codes = s.cat.codes.to_numpy()
+    if codes.size and codes.min() < 0:
+        return None                                   # missing values: patsy raises
+    if ref is None:
+        ref_i = 0
+    elif ref in levels:
+        ref_i = levels.index(ref)
+    else:
+        return None                                   # unknown level: patsy raises
+    return ("cat", codes, levels, ref_i)
+
+
+def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
+    """`design_matrix` by numpy when every term is a plain numeric column or a treatment-coded text
+    categorical (see the module docstring); None otherwise."""
+    if "C" in data.columns or "Treatment" in data.columns:
+        return None                                   # patsy would evaluate these names in the data
+    cats, nums = [], []
+    for term, p in zip(terms, parsed):
+        if len(p.factors) != 1:
+            return None
+        name = p.factors[0].name()
+        spec = _fast_term(data, name)
+        if spec is None:
+            return None
+        (cats if spec[0] == "cat" else nums).append((term, name, spec))
+    n = len(data)
+    width = 1 + sum(len(spec[2]) - 1 for _, _, spec in cats) + len(nums)
+    X = np.zeros((n, width))
+    X[:, 0] = 1.0
+    columns = ["Intercept"]
+    term_columns = {}
+    at = 1
+    for term, name, (_, codes, levels, ref_i) in cats:   # patsy: terms without numeric factors first
+        kept = [j for j in range(len(levels)) if j != ref_i]
+        where = np.full(len(levels), -1, dtype=np.intp)
+        where[kept] = np.arange(at, at + len(kept))
+        col = where[codes]
+        rows = np.flatnonzero(col >= 0)
+        X[rows, col[rows]] = 1.0
+        columns += [f"{name}[T.{levels[j]}]" for j in kept]
+        term_columns[term] = slice(at, at + len(kept))
+        at += len(kept)
+    for term, name, (_, values) in nums:
+        X[:, at] = values
+        columns.append(name)
+        term_columns[term] = slice(at, at + 1)
+        at += 1
+    return DesignMatrix(X, columns, {t: term_columns[t] for t in terms})

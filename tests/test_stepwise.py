@@ -22,9 +22,11 @@ import statsmodels.formula.api as smf
 from scipy.stats import chi2
 
 from analysis import schema
-from analysis.design import design_matrix, parse_term
-from analysis.stepwise import (PATH_COLUMNS, SeparationError, StepwiseResult, _Problem, _response_arrays,
-                               _score_tests, _wald_tests, stepwise)
+import patsy
+
+from analysis.design import DesignMatrix, _fast_design, _patsy_design, design_matrix, parse_term, with_categoricals
+from analysis.stepwise import (PATH_COLUMNS, SeparationError, StepwiseResult, _pool_rows, _Problem,
+                               _response_arrays, _score_tests, _wald_tests, stepwise)
 
 REF = Path(__file__).resolve().parent / "reference"
 TERMS = list(schema.FULL_TERMS)
@@ -128,6 +130,96 @@ def test_design_matrix_categorical_fast_path_keeps_patsy_result(real_clean):
     assert columns == ref.design_info.column_names
 
 
+def patsy_reference(data, terms) -> DesignMatrix:
+    """The design by patsy alone, from the data as given (text as object columns, no Categoricals)."""
+    data = data.astype({c: object for c in data.columns if data[c].dtype == "str"})
+    parsed = [parse_term(t) for t in terms]
+    dm = patsy.dmatrix(patsy.ModelDesc([], [patsy.INTERCEPT, *parsed]), data, NA_action="raise")
+    slices = dm.design_info.term_name_slices
+    return DesignMatrix(np.asarray(dm), dm.design_info.column_names,
+                        {t: slices[p.name()] for t, p in zip(terms, parsed)})
+
+
+def assert_same_design(got: DesignMatrix, ref: DesignMatrix):
+    assert got.X.dtype == ref.X.dtype == np.float64
+    np.testing.assert_array_equal(got.X, ref.X)                      # exact
+    assert got.columns == list(ref.columns)
+    assert got.term_columns == ref.term_columns
+    assert list(got.term_columns) == list(ref.term_columns)
+
+
+def uses_fast_path(data, terms) -> bool:
+    return _fast_design(with_categoricals(data, terms), terms, [parse_term(t) for t in terms]) is not None
+
+
+@pytest.mark.parametrize("terms", [
+    TERMS,
+    TERMS[::-1],                                                        # numerics before categoricals
+    ["C(job, Treatment(reference='retired'))", "age", "C(marriage, Treatment('single'))", "loan_yes"],
+    ["coupon_used_in_last_month", "C(marriage,Treatment( 'single' ))", "C(job, Treatment())"],
+])
+def test_design_fast_path_equals_patsy_on_real_data(real_clean, terms):
+    """The numpy fast path is taken for plain numeric and treatment-coded text terms and gives exactly
+    patsy's X, column names (e.g. C(job)[T.blue-collar]; categoricals first) and term slices."""
+    assert uses_fast_path(real_clean, terms)
+    got = design_matrix(real_clean, terms)
+    assert_same_design(got, patsy_reference(real_clean, terms))
+    assert_same_design(got, _patsy_design(real_clean, terms))
+    assert got.X.flags.c_contiguous
+
+
+SMALL = pd.DataFrame({
+    "x": [0.5, -1.0, 2.25, 3.0, 0.0, 1.5, -2.0, 4.0],
+    "n": np.array([3, 1, 4, 1, 5, 9, 2, 6], dtype=np.int64),
+    "u": np.array([1, 2, 3, 4, 5, 6, 7, 8], dtype=np.uint8),
+    "s": pd.array(["b", "a", "c", "b", "a", "c", "c", "a"], dtype="str"),
+    "o": pd.Series(["lo", "hi", "mid", "hi", "lo", "lo", "mid", "hi"], dtype=object),
+    "g": [2, 1, 3, 2, 1, 3, 3, 1],                                      # int-coded categorical
+    "b": [True, False, True, True, False, False, True, False],
+    "k": pd.Categorical(["p", "q", "p", "r", "q", "p", "r", "q"], categories=["r", "q", "p"]),
+})
+
+
+@pytest.mark.parametrize("terms,fast", [
+    (["x", "C(s)", "n", "C(o)"], True),
+    (["C(s, Treatment(reference='c'))", "x", "C(o, Treatment('mid'))", "u"], True),
+    (["x", "C(k)", "C(k, Treatment('q'))"], True),               # user Categorical: its category order
+    (["x", "C(g)", "C(s)"], False),                               # int-coded categorical: patsy
+    (["x", "C(g, Treatment(reference=3))", "C(s)"], False),
+    (["x", "C(s):x", "C(s)"], False),                             # interaction: patsy
+    (["C(s):C(o)", "n"], False),
+    (["x", "b", "C(s)"], False),                                  # bool column: patsy
+    (["x", "C(b)"], False),
+    (["I(x ** 2)", "x", "C(s)"], False),                          # function of a column: patsy
+    (["np.log(n)", "C(s)"], False),
+    (["s", "x"], False),                                          # bare text column: patsy
+    (["C(s, Sum)", "x"], False),                                  # other contrast: patsy
+    (["C(s, Treatment(1))", "x"], False),                         # reference by position: patsy
+    (["C(s, levels=['c', 'b', 'a'])", "x"], False),
+])
+def test_design_fast_path_equals_patsy_on_small_frames(terms, fast):
+    assert uses_fast_path(SMALL, terms) is fast
+    got = design_matrix(SMALL, terms)
+    assert_same_design(got, patsy_reference(SMALL, terms))
+    assert_same_design(got, _patsy_design(SMALL, terms))
+
+
+def test_design_fast_path_leaves_missing_values_and_name_clashes_to_patsy():
+    with_nan = SMALL.assign(x=SMALL.x.where(SMALL.index != 3))
+    assert not uses_fast_path(with_nan, ["x", "C(s)"])
+    with pytest.raises(ValueError, match="design matrix"):
+        design_matrix(with_nan, ["x", "C(s)"])
+    missing_level = SMALL.assign(s=SMALL.s.where(SMALL.index != 2))
+    assert not uses_fast_path(missing_level, ["x", "C(s)"])
+    with pytest.raises(ValueError, match="design matrix"):
+        design_matrix(missing_level, ["x", "C(s)"])
+    assert not uses_fast_path(SMALL, ["C(s, Treatment('zz'))"])   # unknown level: patsy's error
+    with pytest.raises(ValueError, match="design matrix"):
+        design_matrix(SMALL, ["C(s, Treatment('zz'))"])
+    clash = SMALL.assign(C=1.0)                                      # a column named C: patsy evaluates it
+    assert not uses_fast_path(clash, ["x", "C"])
+
+
 def test_design_matrix_rejects_bad_terms(real_clean):
     with pytest.raises(ValueError, match="exactly one model term"):
         design_matrix(real_clean, ["age + C(job)"])
@@ -138,6 +230,36 @@ def test_design_matrix_rejects_bad_terms(real_clean):
 
 
 # ------------------------------------------------------------------------------------------- Newton fit
+def test_pool_rows_groups_identical_rows_by_bytes(real_clean, monkeypatch):
+    """Pooling equals grouping the rows' raw bytes (pandas factorize of void rows: order of first
+    appearance; 0.0 and -0.0 apart), also when the hash is forced to collide (byte fallback)."""
+    def by_bytes(X):
+        rows = np.ascontiguousarray(X).view(np.dtype((np.void, 8 * X.shape[1]))).ravel()
+        codes, uniq = pd.factorize(rows)
+        first = np.array([np.flatnonzero(codes == j)[0] for j in range(len(uniq))])
+        return codes, first
+    rng = np.random.default_rng(3)
+    X = design_matrix(real_clean.iloc[::7], TERMS).X
+    cases = [X, X[:, :4], rng.integers(0, 3, (400, 3)).astype(float),
+             np.array([[1.0, 0.0], [1.0, -0.0], [1.0, 0.0], [1.0, 2.5]])]
+    for case in cases:
+        got, ref = _pool_rows(case), by_bytes(case)
+        np.testing.assert_array_equal(got[0], ref[0])
+        np.testing.assert_array_equal(got[1], ref[1])
+    ref = by_bytes(X)
+    factorize = pd.factorize
+    calls = []
+
+    def colliding(values, *a, **k):                   # first call (the hashes): everything in one group
+        calls.append(1)
+        return (np.zeros(len(values), dtype=np.intp), np.array([0])) if len(calls) == 1 else factorize(values)
+    monkeypatch.setattr(pd, "factorize", colliding)
+    got = _pool_rows(X)
+    assert len(calls) == 2                            # hashes, then the rows' bytes
+    np.testing.assert_array_equal(got[0], ref[0])
+    np.testing.assert_array_equal(got[1], ref[1])
+
+
 def test_newton_fit_equals_statsmodels_mle(real_clean, full_logit):
     """Our Newton-Raphson on pooled patterns reaches statsmodels' Logit MLE: 1e-8 relative on estimates,
     1e-10 relative on the log-likelihood."""
@@ -188,6 +310,19 @@ def test_ic_selection_equals_R_step(runs, r_reference, section, direction, crite
     assert {r_coef_name(k) for k in ref["coefficients"]} == set(params.index)
     for k, v in ref["coefficients"].items():
         assert params[r_coef_name(k)] == pytest.approx(v, rel=1e-6)
+
+
+def test_model_is_lazy_and_cached(real_clean):
+    """`.model` is fitted on first access only, then cached; it is not part of repr or equality."""
+    res = stepwise(real_clean.iloc[::5], schema.RESPONSE, ["age", "C(marriage)", "returned_yes"],
+                   direction="backward", criterion="bic")
+    assert "model" not in vars(res)                                   # not fitted yet
+    assert "_refit" not in repr(res) and "model" not in repr(res)
+    first = res.model
+    assert vars(res)["model"] is first and res.model is first         # fitted once, cached
+    assert first.model.formula == res.formula
+    names = [c for c in first.params.index if c != "Intercept"]
+    assert all(any(n == t or n.startswith(t + "[") for t in res.terms) for n in names)
 
 
 def test_final_model_is_statsmodels_formula_logit(runs, real_clean):
