@@ -675,3 +675,13 @@ def stepwise(data: pd.DataFrame, response: str, terms, *, direction: str = "both
     return StepwiseResult(terms=tuple(selected), formula=_formula(response, trials, selected), path=path,
                           criterion=criterion, direction=direction, stop_reason=reason,
                           n_obs=int(round(prob.n_obs)), k=k, _refit=refit)
+
+
+class _CallableModule(__import__("types").ModuleType):
+    """Makes ``analysis.stepwise(data, response, terms, ...)`` call the function of this module."""
+
+    def __call__(self, *args, **kwargs):
+        return stepwise(*args, **kwargs)
+
+
+__import__("sys").modules[__name__].__class__ = _CallableModule

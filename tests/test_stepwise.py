@@ -552,3 +552,14 @@ def test_separation_raises_naming_the_term():
     data = pd.DataFrame({"y": np.r_[np.zeros(100), np.ones(100)].astype(int), "x": x, "z": z})
     with pytest.raises(SeparationError, match="'x'"):
         stepwise(data, "y", ["z", "x"], direction="forward", criterion="aic")
+
+
+def test_public_entry_point_analysis_stepwise(real_clean):
+    import analysis
+    from analysis.stepwise import stepwise as direct
+
+    terms = ["age", "C(job)", "returned_yes", "coupon_used_in_last_month"]
+    a = analysis.stepwise(real_clean, "flag", terms, direction="backward", criterion="bic")
+    b = direct(real_clean, "flag", terms, direction="backward", criterion="bic")
+    assert a.terms == b.terms and a.formula == b.formula
+    assert a.path.equals(b.path)
