@@ -194,7 +194,9 @@ def parse_values(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
                 show_values=False))
         if column in INTEGER_COLUMNS:
             number = pd.to_numeric(text.where(~missing), errors="coerce")
-            words = number.isna() & ~missing
+            # "inf" or "1e400" parse as infinite floats: for a whole-number column they are text too
+            words = (number.isna() | ~np.isfinite(number.astype(float))) & ~missing
+            number = number.where(~words)
             if words.any():
                 problems.append(_problem(column, words, frame, "text in a numeric column",
                                          "Correct those cells to whole numbers."))

@@ -78,6 +78,8 @@ def test_duplicated_column(tmp_path):
 @pytest.mark.parametrize("row, column, what", [
     ("2,,technician,divorced,no,yes,no,2,0,1", "age", "missing value in 1 row"),
     ("2,4x,technician,divorced,no,yes,no,2,0,1", "age", "text in a numeric column in 1 row"),
+    ("2,inf,technician,divorced,no,yes,no,2,0,1", "age", "text in a numeric column in 1 row"),
+    ("2,42,technician,divorced,no,yes,no,1e400,0,1", "coupon_used_in_last6_month", "text in a numeric column"),
     ("2,42,technician,divorced,no,yes,no,2.5,0,1", "coupon_used_in_last6_month", "non-integer value"),
     ("2,42,technician,divorced,no,yes,no,-3,0,1", "coupon_used_in_last6_month", "negative value"),
     ("2,42,technician,divorced,no,yes,no,2,0,2", "coupon_ind", "response outside {0, 1}"),
