@@ -2,7 +2,8 @@
 #   make report                 render _output/report.html and report.pdf on the embedded simulated data
 #   make report DATA=file.csv   ... on real data
 #   make test                   run the test suite
-#   make benchmark              speed benchmarks (not part of the tests)
+#   make benchmark              stepwise speed benchmark (not part of the tests)
+#   make benchmark-scale        1M / 10M / 100M-row benchmark (about 10 minutes, 2 GB of files in /tmp)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -10,7 +11,7 @@ OUT    ?= _output
 DATA   ?=
 ARGS   ?=
 
-.PHONY: setup report fit test benchmark clean
+.PHONY: setup report fit test benchmark benchmark-scale clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +33,9 @@ test: setup
 
 benchmark: setup
 	$(PY) benchmarks/stepwise.py
+
+benchmark-scale: setup
+	$(PY) benchmarks/scale.py
 
 clean:
 	rm -rf $(OUT) .pytest_cache

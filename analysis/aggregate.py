@@ -65,6 +65,7 @@ import pandas as pd
 from . import schema
 from .data import (_FIXES, MAX_EXAMPLES, MISSING_TOKENS, SIDECAR_SUFFIX, DataValidationError, Problem,
                    _file_problem, _header_problems, sha256_file)
+from .patterns import compression_note
 from .split import PRIME, split_hash_sql
 
 PREDICTORS = ("age", "job", "marriage", "default_yes", "returned_yes", "loan_yes",
@@ -72,8 +73,6 @@ PREDICTORS = ("age", "job", "marriage", "default_yes", "returned_yes", "loan_yes
 PATTERN_COLUMNS = ("sample", *PREDICTORS, "trials", "events")
 ENGINES = ("duckdb", "spark")
 SAMPLES = ("train", "test")
-#: a pattern table with more than this share of patterns per row "does not compress"
-NO_COMPRESSION_SHARE = 0.5
 PARQUET_MAGIC = b"PAR1"
 #: header block read by Python for the file-level checks (the rows are left to the engine)
 HEAD_BYTES = 1 << 20
@@ -484,7 +483,7 @@ class _Sql:
 # ----------------------------------------------------------------------------- engines
 
 
-def _memory_bytes(limit: str) -> int:
+def memory_bytes(limit: str) -> int:
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)i?B?\s*", str(limit), flags=re.IGNORECASE)
     if not match:
         raise ValueError(f"memory_limit must look like '2GB' or '512MB'; got {limit!r}")
@@ -601,7 +600,7 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
             local_dir = temp_dir or tempfile.mkdtemp(prefix="coupon-spark-")
             if not temp_dir:
                 atexit.register(shutil.rmtree, local_dir, ignore_errors=True)
-            heap_mb = max(512, _memory_bytes(memory_limit) // (1 << 20))
+            heap_mb = max(512, memory_bytes(memory_limit) // (1 << 20))
             builder = (SparkSession.builder.master(f"local[{int(threads)}]").appName("coupon-aggregate")
                        .config("spark.ui.enabled", "false")
                        .config("spark.ui.showConsoleProgress", "false")
@@ -812,11 +811,9 @@ def aggregate(path, *, seed: int = 100, test_size: float = 0.3, max_age: int | N
     notes = list(source.notes)
     if not hash_file:
         notes.append("The file's SHA-256 was not computed (hash_file=False).")
-    if len(patterns) > NO_COMPRESSION_SHARE * n_used:
-        notes.append(
-            f"The data do not compress into covariate patterns: {len(patterns):,} patterns for {n_used:,} rows "
-            f"(more than {NO_COMPRESSION_SHARE:.0%} as many patterns as rows). The pattern fit is still exact, "
-            "but saves little time or memory over a fit on the rows.")
+    compression = compression_note(len(patterns), n_used)
+    if compression:
+        notes.append(compression)
     timings["total"] = time.perf_counter() - start
     say(f"{engine}: {len(patterns):,} covariate patterns from {n_used:,} rows in {timings['total']:.1f} s")
     return PatternData(patterns=patterns, accounting=accounting, source=source_info, n_rows=n_used,

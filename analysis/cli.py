@@ -44,6 +44,16 @@ def _probability(text: str) -> float:
     return value
 
 
+def _memory_limit(text: str) -> str:
+    from .aggregate import memory_bytes
+
+    try:
+        memory_bytes(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
 def _baseline(text: str) -> tuple[str, str]:
     column, sep, level = text.partition("=")
     if not sep or column not in ("job", "marriage") or not level:
@@ -78,13 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
                        help="p-value to stay, criterion pvalue (default: %(default)s)")
         p.add_argument("--baseline", type=_baseline, action="append", default=[], metavar="COLUMN=LEVEL",
                        help="reference level of a categorical, e.g. job=admin. (default: first level alphabetically)")
+        p.add_argument("--engine", choices=["auto", "memory", "duckdb", "spark"], default="auto",
+                       help="how the file is read: memory (pandas), duckdb (streamed, any size, CSV or Parquet), "
+                            "spark (Spark SQL, local or the session's cluster); auto: memory for CSV files up to "
+                            "64 MB, duckdb otherwise. Results are identical (default: %(default)s)")
+        p.add_argument("--memory-limit", type=_memory_limit, default="2GB",
+                       help="memory limit of the duckdb/spark engine, e.g. 4GB (default: %(default)s)")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     fit = sub.add_parser("fit", help="compute tables, figures and metrics.json without rendering")
     model_options(fit)
     report = sub.add_parser("report", help="compute results and render report.html and report.pdf")
     model_options(report)
-    report.add_argument("--engine", choices=["auto", "quarto", "python"], default="auto",
+    report.add_argument("--renderer", choices=["auto", "quarto", "python"], default="auto",
                         help="auto: quarto if on PATH, else the built-in renderer (default: %(default)s)")
     report.add_argument("--formats", default="html,pdf,pptx",
                         help="comma-separated: html and pdf (report.qmd), pptx (slides.qmd); the workbook "
@@ -103,7 +119,8 @@ def _config(args):
 
     return RunConfig(data=args.data, out=args.out, test_size=args.test_size, seed=args.seed,
                      max_age=args.max_age, select=args.select, criterion=args.criterion,
-                     slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline))
+                     slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
+                     engine=args.engine, memory_limit=args.memory_limit)
 
 
 def main(argv=None) -> int:
@@ -130,7 +147,7 @@ def main(argv=None) -> int:
             from .report import render_report
 
             formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-            outputs = render_report(config.out, engine=args.engine, formats=formats, progress=progress)
+            outputs = render_report(config.out, engine=args.renderer, formats=formats, progress=progress)
             for path in outputs.values():
                 progress(f"wrote {path}")
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]

@@ -308,7 +308,7 @@ def file_provenance(path: str | Path) -> dict:
     path = Path(path)
     digest = sha256_file(path)
     info = {"file": path.name, "path": str(path), "bytes": path.stat().st_size, "sha256": digest,
-            "simulated": False}
+            "format": "csv", "simulated": False}
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
     if sidecar.exists():
         meta = json.loads(sidecar.read_text())

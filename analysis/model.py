@@ -174,6 +174,7 @@ def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = Non
     terms = list(terms)
     check_predictors(data, response, terms, trials)
     formula = build_formula(response, terms, trials)
+    data = _as_categories(data, _fitting_levels(data, terms))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -187,6 +188,40 @@ def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = Non
     check_design(results)
     check_fit(results)
     return results
+
+
+def _as_categories(data: pd.DataFrame, levels: dict[str, tuple]) -> pd.DataFrame:
+    """``data`` with each column of ``levels`` as a pandas Categorical with exactly those categories.
+
+    Only for speed: patsy reads a Categorical through its integer codes, but checks every cell of a text
+    column for missing values in Python (4 s of a 10M-row run on 200k patterns). The design matrix is
+    the same, since the categories are the levels patsy would find (sorted distinct values when fitting,
+    the fitted model's levels when predicting). A column holding a value outside its levels, or a
+    missing value, is left as it is, so that patsy reports it as before.
+    """
+    converted = {}
+    for column, cats in levels.items():
+        if column not in data.columns or isinstance(data[column].dtype, pd.CategoricalDtype):
+            continue
+        values = pd.Categorical(data[column], categories=list(cats))
+        if (values.codes >= 0).all():
+            converted[column] = values
+    return data.assign(**converted) if converted else data
+
+
+def _fitting_levels(data: pd.DataFrame, terms) -> dict[str, tuple]:
+    """The levels patsy gives each categorical term's text column: its sorted distinct values."""
+    columns = {term_column(t) for t in terms if t.startswith("C(")}
+    return {c: tuple(sorted(data[c].dropna().unique())) for c in columns
+            if c in data.columns and not isinstance(data[c].dtype, pd.CategoricalDtype) and data[c].notna().all()}
+
+
+def _model_levels(results) -> dict[str, tuple]:
+    """The levels of each categorical factor of a fitted formula model."""
+    data = results.model.data
+    spec = getattr(data, "model_spec", None) or getattr(data, "design_info")
+    return {term_column(factor.name()): tuple(info.categories)
+            for factor, info in spec.factor_infos.items() if info.type == "categorical"}
 
 
 def is_pattern_fit(results) -> bool:
@@ -246,6 +281,7 @@ def predict_by_pattern(results, data: pd.DataFrame) -> np.ndarray:
     keys = data[columns]
     codes = keys.groupby(columns, sort=False, observed=True).ngroup().to_numpy()  # first-appearance order
     patterns = keys.drop_duplicates().reset_index(drop=True)  # same order
+    patterns = _as_categories(patterns, _model_levels(results))
     return np.asarray(results.predict(patterns), dtype=float)[codes]
 
 

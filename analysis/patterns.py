@@ -32,6 +32,8 @@ PREDICTORS = ("age", "job", "marriage", "default_yes", "returned_yes", "loan_yes
               "coupon_used_in_last6_month", "coupon_used_in_last_month")
 COLUMNS = (SAMPLE, *PREDICTORS, TRIALS, EVENTS)
 TEXT_COLUMNS = (SAMPLE, *schema.CATEGORICAL)
+#: a pattern table with more than this share of patterns per row "does not compress"
+NO_COMPRESSION_SHARE = 0.5
 #: the predictors in the column order of the cleaned rows (``analysis.data.clean``: raw order without
 #: ID and the yes/no columns, then their dummies), so that tables made from patterns list variables in
 #: the order the per-row tables do
@@ -113,3 +115,13 @@ def expand(patterns: pd.DataFrame, response: str = schema.RESPONSE) -> pd.DataFr
     out = patterns.drop(columns=[TRIALS, EVENTS]).iloc[rows].reset_index(drop=True)
     out[response] = (position < np.repeat(events, trials)).astype("int64")
     return out
+
+
+def compression_note(n_patterns: int, n_rows: int) -> str | None:
+    """A note for the report when the rows hardly reduce to patterns (more than
+    ``NO_COMPRESSION_SHARE`` as many patterns as rows): the fit stays exact, only the saving is lost."""
+    if n_patterns <= NO_COMPRESSION_SHARE * n_rows:
+        return None
+    return (f"The data do not compress into covariate patterns: {n_patterns:,} patterns for {n_rows:,} rows "
+            f"(more than {NO_COMPRESSION_SHARE:.0%} as many patterns as rows). The pattern fit is still exact, "
+            "but saves little time or memory over a fit on the rows.")

@@ -29,7 +29,17 @@ from .data import load_clean
 from .stepwise import stepwise
 from .vif import gvif_from_results
 
-TOP_SHARE = 0.2  # the "top customers" of the conclusions: the highest-scored fifth
+ENGINES = ("auto", "memory", "duckdb", "spark")
+#: "auto" reads CSV files up to this size in memory, larger ones (and every Parquet file) with DuckDB.
+#: pandas needs about 40 bytes of memory per byte of this CSV (a 64 MB file, about 2M rows, peaks
+#: near 2.5 GB); DuckDB streams the file in bounded memory and is faster from about 1M rows on.
+AUTO_MEMORY_MAX_BYTES = 64 * 2**20
+TOP_SHARE = 0.2
+#: up to this many training rows the final and full models are refitted with ``smf.logit`` on the rows
+#: (the pattern table expanded) for the statsmodels summary in the appendix: statsmodels' own Logit
+#: summary, not a re-layout. Above it the summary is ``model.summary_text`` of the pattern fit (the same
+#: numbers, tested; a Logit on hundreds of millions of rows would need tens of GB).
+LOGIT_SUMMARY_MAX_ROWS = 250_000  # the "top customers" of the conclusions: the highest-scored fifth
 PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib")
 
 
@@ -45,6 +55,11 @@ class RunConfig:
     slentry: float = 0.05
     slstay: float = 0.05
     baselines: dict = field(default_factory=dict)
+    #: how the file is read: "memory" (pandas, analysis.data), "duckdb" or "spark" (streamed SQL
+    #: aggregation, analysis.aggregate) or "auto" (see :func:`resolve_engine`); results are identical
+    engine: str = "auto"
+    #: memory limit of the DuckDB / Spark engine
+    memory_limit: str = "2GB"
 
     def as_dict(self) -> dict:
         """The run parameters (the output folder is not one: it does not change any result)."""
@@ -88,26 +103,55 @@ class PatternInput:
     notes: tuple[str, ...] = ()
 
 
+def resolve_engine(engine: str, path) -> str:
+    """The engine "auto" stands for: "memory" for a CSV file up to ``AUTO_MEMORY_MAX_BYTES``,
+    "duckdb" for larger files and for Parquet (which the in-memory reader does not read). A path
+    that cannot be inspected goes to "memory", whose reader reports the problem."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if engine != "auto":
+        return engine
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            parquet = handle.read(4) == b"PAR1"
+        size = path.stat().st_size
+    except OSError:
+        return "memory"
+    return "duckdb" if parquet or size > AUTO_MEMORY_MAX_BYTES else "memory"
+
+
 def run(config: RunConfig, progress=lambda message: None) -> Results:
     """The whole analysis from the file ``config.data``, with BLAS limited to one thread.
 
-    Reads, validates and cleans the rows in memory (``analysis.data.load_clean``), splits them by ID
-    and reduces them to covariate patterns (``analysis.patterns.from_rows``), then runs
-    :func:`run_patterns`. The matrices are small (some thousand patterns by twenty columns), so threads
-    buy nothing and, on a busy machine, OpenBLAS threads spinning against other processes made fits 50x
-    slower; a fixed thread count also makes results bit-identical between machines with different core
-    counts.
+    With ``config.engine`` "memory", reads, validates and cleans the rows in memory
+    (``analysis.data.load_clean``), splits them by ID and reduces them to covariate patterns
+    (``analysis.patterns.from_rows``); with "duckdb" or "spark", ``analysis.aggregate`` streams the
+    file through that engine to the same pattern table (tested equal). Then runs
+    :func:`run_patterns`. The matrices are small (some thousand patterns by twenty columns), so
+    threads buy nothing and, on a busy machine, OpenBLAS threads spinning against other processes
+    made fits 50x slower; a fixed thread count also makes results bit-identical between machines
+    with different core counts.
     """
+    engine = resolve_engine(config.engine, config.data)
+    if engine != "memory":
+        from .aggregate import aggregate
+
+        pattern_data = aggregate(config.data, seed=config.seed, test_size=config.test_size,
+                                 max_age=config.max_age, engine=engine, memory_limit=config.memory_limit,
+                                 progress=progress)
+        return run_patterns(pattern_data, config, progress, engine=engine)
     with threadpool_limits(limits=1, user_api="blas"):
         progress(f"reading {config.data}")
         clean = load_clean(config.data, max_age=config.max_age)
         is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
         table = patterns.from_rows(clean.data, is_test)
-        data = PatternInput(patterns=table, accounting=clean.accounting, source=clean.source, notes=clean.notes)
-        return _run_patterns(data, config, progress)
+        notes = (*clean.notes, *filter(None, [patterns.compression_note(len(table), int(table[patterns.TRIALS].sum()))]))
+        data = PatternInput(patterns=table, accounting=clean.accounting, source=clean.source, notes=notes)
+        return _run_patterns(data, config, progress, engine=engine)
 
 
-def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None) -> Results:
+def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None, engine: str | None = None) -> Results:
     """The whole analysis from a covariate-pattern table, with BLAS limited to one thread (see :func:`run`).
 
     ``pattern_data`` has attributes ``patterns``, ``accounting``, ``source`` and ``notes`` (a
@@ -121,10 +165,10 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None)
             raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
                              f"run asks for {name}={getattr(config, name)!r}")
     with threadpool_limits(limits=1, user_api="blas"):
-        return _run_patterns(pattern_data, config, progress)
+        return _run_patterns(pattern_data, config, progress, engine=engine or getattr(pattern_data, "engine", None))
 
 
-def _run_patterns(pattern_data, config: RunConfig, progress) -> Results:
+def _run_patterns(pattern_data, config: RunConfig, progress, engine: str | None = None) -> Results:
     table = patterns.validate(pattern_data.patterns)
     accounting = pattern_data.accounting
     by_sample = {name: table[table[patterns.SAMPLE] == name].drop(columns=patterns.SAMPLE).reset_index(drop=True)
@@ -208,7 +252,7 @@ def _run_patterns(pattern_data, config: RunConfig, progress) -> Results:
     metrics["formula"] = model.build_formula(schema.RESPONSE, selection.terms)
     metrics["data"] = {**pattern_data.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
                        "rows_used": int(table[trials].sum()), "n_patterns": int(len(table)),
-                       "notes": list(pattern_data.notes)}
+                       "notes": list(pattern_data.notes), "engine": engine or "memory"}
     metrics["split"] = {"test_size": config.test_size, "seed": config.seed, "stratified": False,
                         "rule": "test if split_hash(ID, seed) < test_size (analysis.split)"}
 
@@ -224,10 +268,22 @@ def _run_patterns(pattern_data, config: RunConfig, progress) -> Results:
         tables["classification"])
 
     figures = _figure_specs(eda, tables, metrics, curves, evaluated)
+    summary_of = _summary_fits(train, n_train, {"final": selection.terms, "full": terms}, {"final": final, "full": full})
     run_info = {"config": config.as_dict(), "software": software_versions(),
-                "statsmodels_summary": undated(model.summary_text(final, yname=schema.RESPONSE)),
-                "full_model_summary": undated(model.summary_text(full, yname=schema.RESPONSE))}
+                "statsmodels_summary": undated(model.summary_text(summary_of["final"], yname=schema.RESPONSE)),
+                "full_model_summary": undated(model.summary_text(summary_of["full"], yname=schema.RESPONSE)),
+                "summary_fitted_on": "rows" if summary_of["final"] is not final else "covariate patterns"}
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info)
+
+
+def _summary_fits(train: pd.DataFrame, n_train: int, terms: dict, pattern_fits: dict) -> dict:
+    """The fits whose statsmodels summary the report shows: ``smf.logit`` on the expanded training rows
+    up to ``LOGIT_SUMMARY_MAX_ROWS`` rows (its estimates equal the pattern fit's, tested to 1e-8), else the
+    pattern fits themselves."""
+    if n_train > LOGIT_SUMMARY_MAX_ROWS:
+        return pattern_fits
+    rows = patterns.expand(train.assign(**{patterns.SAMPLE: "train"}), response=schema.RESPONSE)
+    return {name: model.fit_logit(rows, schema.RESPONSE, list(t)) for name, t in terms.items()}
 
 
 def undated(summary: str) -> str:

@@ -145,7 +145,7 @@ def test_help_documents_every_option():
         assert proc.returncode == 0
     text = run_cli("report", "--help").stdout
     for option in ["--data", "--out", "--test-size", "--seed", "--max-age", "--select", "--criterion",
-                   "--slentry", "--slstay", "--baseline", "--engine", "--formats"]:
+                   "--slentry", "--slstay", "--baseline", "--engine", "--memory-limit", "--renderer", "--formats"]:
         assert option in text
 
 

@@ -277,3 +277,24 @@ def test_eda_figures_from_patterns_equal_rows(real_clean, tmp_path, name):
         paths[form] = plots.save_figure(draw(df, **kw), tmp_path / form, name, formats=("png",))[0]
     assert paths["patterns"].read_bytes() == paths["rows"].read_bytes()
     assert paths["weighted"].read_bytes() == paths["rows"].read_bytes()
+
+
+def test_appendix_summary_is_statsmodels_logit_on_the_rows(results, rows):
+    """Up to LOGIT_SUMMARY_MAX_ROWS training rows, the appendix shows smf.logit's own summary of the
+    final model refitted on the rows: the same text as the independent row fit's summary."""
+    assert len(rows["train"]) <= pipeline.LOGIT_SUMMARY_MAX_ROWS
+    assert results.run["summary_fitted_on"] == "rows"
+    expected = pipeline.undated(str(rows["final"].summary(yname="flag")))
+    assert results.run["statsmodels_summary"] == expected
+    assert results.run["full_model_summary"] == pipeline.undated(str(rows["full"].summary(yname="flag")))
+
+
+def test_appendix_summary_of_a_large_run_is_the_pattern_fit(config, monkeypatch, rows):
+    monkeypatch.setattr(pipeline, "LOGIT_SUMMARY_MAX_ROWS", 0)
+    big = pipeline.run(config)
+    assert big.run["summary_fitted_on"] == "covariate patterns"
+    text = big.run["statsmodels_summary"]
+    assert "covariate patterns standing for" in text
+    expected = pipeline.undated(str(rows["final"].summary(yname="flag")))
+    # the same table as the Logit's, plus the note on the pattern fit
+    assert text.startswith(expected.rsplit("=", 1)[0].rstrip("="))

@@ -16,7 +16,7 @@ SECTIONS = ["Background", "Data", "Univariate analysis", "Correlation", "Model",
 
 
 def render(out, *args):
-    proc = subprocess.run([sys.executable, "-m", "analysis", "report", "--out", str(out), "--engine", "python",
+    proc = subprocess.run([sys.executable, "-m", "analysis", "report", "--out", str(out), "--renderer", "python",
                            "--quiet", *map(str, args)], cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr
     return out

@@ -1,0 +1,155 @@
+"""Benchmark: `python -m analysis fit` on 1M, 10M and 100M simulated rows, against a Logit on the raw rows.
+
+    .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000 100000000] [--dir DIR]
+                                         [--raw-max 10000000] [--engine duckdb]
+
+For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`,
+then measures, each in its own process:
+  * ours: `python -m analysis fit --data FILE --engine duckdb` - the whole analysis: streamed
+    aggregation to covariate patterns, full model, stepwise selection, every table, 14 figures;
+  * raw (sizes up to --raw-max): `benchmarks/raw_logit.py` - pandas reads every row and
+    `smf.logit` fits the full model on the training rows, once (no selection, no diagnostics, no
+    figures: the least a notebook does).
+Wall time is that of the process; peak memory is the largest sum of the proportional set sizes (PSS:
+resident memory, pages shared between processes divided among them, so that the forked figure workers
+are not counted twice) of the process and its children (DuckDB runs in-process), sampled every 20 ms
+with psutil, and never below the process's own ru_maxrss from wait4.
+  * fit (same sizes): `benchmarks/pattern_logit.py` - like for like with raw: the DuckDB aggregation
+    and the same full-model fit on the training patterns, nothing else.
+It prints rows, covariate patterns, wall and peak memory of each, the ratios raw / ours and raw / fit,
+and the largest relative difference between the estimates and standard errors of the raw Logit and
+ours (`tables/coefficients_full.csv`: the same model on the same rows) and fit's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from analysis.present import pipe_table  # noqa: E402
+TARGETS = ("targets (issue 5): 100M rows from Parquet under 120 s and 3 GB; at 10M rows at least 10x faster "
+           "and 10x less memory than the raw-row Logit")
+
+
+def measure(command: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak memory (bytes) of a command and its children (see the module docstring)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    watched = psutil.Process(proc.pid)
+    peak = 0
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        total = 0
+        try:
+            for member in (watched, *watched.children(recursive=True)):
+                try:
+                    total += member.memory_full_info().pss
+                except psutil.Error:
+                    pass
+        except psutil.Error:
+            pass
+        peak = max(peak, total)
+        time.sleep(0.02)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    stderr = proc.stderr.read().decode()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{stderr}")
+    return wall, max(peak, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
+
+
+def ensure_file(directory: Path, rows: int) -> Path:
+    path = directory / f"simulated_{rows}.parquet"
+    if not path.exists():
+        print(f"simulating {rows:,} rows to {path} (not timed)", file=sys.stderr, flush=True)
+        subprocess.run([sys.executable, "-m", "analysis", "simulate", "--rows", str(rows), "--out", str(path),
+                        "--quiet"], cwd=ROOT, check=True)
+    return path
+
+
+def max_rel_diff(ours: pd.Series, theirs: pd.Series) -> float:
+    theirs = theirs.reindex(ours.index)
+    return float(((ours - theirs).abs() / theirs.abs()).max())
+
+
+def readable(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as text: counts with thousands separators, times and sizes to 3 significant digits."""
+    shown = table.copy()
+    for column in shown.columns:
+        if column in ("rows", "patterns"):
+            shown[column] = shown[column].map("{:,}".format)
+        elif column.startswith("max_rel_diff"):
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.1e}")
+        else:
+            shown[column] = shown[column].map(lambda v: "" if pd.isna(v) else f"{v:.3g}")
+    return shown
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 10_000_000, 100_000_000])
+    parser.add_argument("--dir", type=Path, default=Path(tempfile.gettempdir()) / "coupon-scale")
+    parser.add_argument("--raw-max", type=int, default=10_000_000,
+                        help="largest size for the raw-row Logit (it needs about 0.8 GB per million rows)")
+    parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
+    parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    args = parser.parse_args()
+    args.dir.mkdir(parents=True, exist_ok=True)
+
+    records = []
+    for rows in args.rows:
+        path = ensure_file(args.dir, rows)
+        out = args.dir / f"fit_{rows}"
+        ours_wall, ours_peak = measure([sys.executable, "-m", "analysis", "fit", "--data", str(path),
+                                        "--out", str(out), "--engine", args.engine, "--quiet"])
+        metrics = json.loads((out / "metrics.json").read_text())
+        record = {"rows": rows, "patterns": metrics["data"]["n_patterns"], "ours_s": ours_wall,
+                  "ours_gb": ours_peak / 1e9}
+        if rows <= args.raw_max:
+            pattern_json = args.dir / f"pattern_{rows}.json"
+            fit_wall, fit_peak = measure([sys.executable, str(ROOT / "benchmarks" / "pattern_logit.py"), str(path),
+                                          "--out", str(pattern_json)])
+            raw_json = args.dir / f"raw_{rows}.json"
+            raw_wall, raw_peak = measure([sys.executable, str(ROOT / "benchmarks" / "raw_logit.py"), str(path),
+                                          "--out", str(raw_json)])
+            raw = json.loads(raw_json.read_text())
+            ours = pd.read_csv(out / "tables" / "coefficients_full.csv").set_index("term")
+            pattern = json.loads(pattern_json.read_text())
+            assert pattern["n_obs"] == raw["n_obs"], (pattern["n_obs"], raw["n_obs"])
+            record.update({
+                "raw_s": raw_wall, "raw_gb": raw_peak / 1e9, "speedup": raw_wall / ours_wall,
+                "memory_ratio": raw_peak / ours_peak,
+                "fit_s": fit_wall, "fit_gb": fit_peak / 1e9, "fit_speedup": raw_wall / fit_wall,
+                "fit_memory_ratio": raw_peak / fit_peak,
+                "max_rel_diff_estimate": max_rel_diff(ours["estimate"], pd.Series(raw["params"])),
+                "max_rel_diff_se": max_rel_diff(ours["std_error"], pd.Series(raw["bse"])),
+                "fit_max_rel_diff": max(max_rel_diff(pd.Series(pattern["params"]), pd.Series(raw["params"])),
+                                        max_rel_diff(pd.Series(pattern["bse"]), pd.Series(raw["bse"]))),
+            })
+        records.append(record)
+        print(json.dumps(record), file=sys.stderr, flush=True)
+
+    table = pd.DataFrame(records)
+    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+          f"engine {args.engine}; load average {os.getloadavg()[0]:.2f}")
+    print(TARGETS)
+    print(pipe_table(readable(table), align="r" * table.shape[1]))
+    if args.json:
+        args.json.write_text(table.to_json(orient="records", indent=1))
+
+
+if __name__ == "__main__":
+    main()
