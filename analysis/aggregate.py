@@ -66,7 +66,7 @@ from . import schema
 from .data import (_FIXES, MAX_EXAMPLES, MISSING_TOKENS, SIDECAR_SUFFIX, DataValidationError, Problem,
                    _file_problem, _header_problems, sha256_file)
 from .patterns import compression_note
-from .split import PRIME, split_hash_sql
+from .split import split_hash_sql
 
 PREDICTORS = ("age", "job", "marriage", "default_yes", "returned_yes", "loan_yes",
               "coupon_used_in_last6_month", "coupon_used_in_last_month")
@@ -389,9 +389,7 @@ class _Sql:
     def sample(self, id_value: str) -> str:
         if self.test_size == 0:
             return "'train'"
-        # numpy's % is a floor modulo, SQL's truncates: make the ID non-negative first
-        nonneg = f"(({id_value} % {PRIME}) + {PRIME}) % {PRIME}"
-        return (f"CASE WHEN {id_value} IS NOT NULL AND {split_hash_sql(nonneg, self.seed)} < CAST('{float(self.test_size)!r}' AS DOUBLE) "
+        return (f"CASE WHEN {id_value} IS NOT NULL AND {split_hash_sql(id_value, self.seed)} < CAST('{float(self.test_size)!r}' AS DOUBLE) "
                 f"THEN 'test' ELSE 'train' END")
 
     # -- the passes

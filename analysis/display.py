@@ -189,3 +189,29 @@ def sentence(tables: dict[str, pd.DataFrame], table: str, topic: str) -> str:
     rows = tables[table]
     match = rows.loc[rows["topic"] == topic, "sentence"]
     return str(match.iloc[0]) if len(match) else ""
+
+
+ENGINE_NAMES = {"memory": "pandas (in memory)", "duckdb": "DuckDB (streamed)", "spark": "Spark SQL"}
+
+
+def reading_sentence(data: dict) -> str:
+    """How the file was read and how far it reduced: engine, rows used, covariate patterns."""
+    engine = ENGINE_NAMES.get(data.get("engine", "memory"), data.get("engine", "memory"))
+    return (f"The file was read with {engine}; its {fmt_int(data['rows_used'])} rows used reduce, without loss, "
+            f"to {fmt_int(data['n_patterns'])} covariate patterns (distinct combinations of sample and "
+            "predictors, with their counts of customers and coupon users), on which every model and statistic "
+            "is computed exactly.")
+
+
+def run_parameters(config: dict) -> list[tuple[str, str]]:
+    """The run's parameters as the command-line options that set them (``--baseline`` once per column)."""
+    rows = []
+    for key, value in config.items():
+        if key in ("data", "out"):
+            continue
+        if key == "baselines":
+            shown = ", ".join(f"{c}={v}" for c, v in value.items()) or "first level alphabetically"
+            rows.append(("`--baseline`", shown))
+        else:
+            rows.append((f"`--{key.replace('_', '-')}`", "off" if value is None else str(value)))
+    return rows

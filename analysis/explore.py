@@ -629,7 +629,8 @@ def headline_sentences(
     if len(cw):
         top = cw.iloc[0]
         rows.append(("correlation",
-                     f"The strongest linear association with coupon use is {top['variable']} "
+                     f"The strongest linear association with coupon use is "
+                     f"\u201c{schema.VARIABLE_LABELS.get(top['variable'], top['variable'])}\u201d "
                      f"(Pearson r = {top['correlation']:.3f})."))
     return pd.DataFrame(rows, columns=["topic", "sentence"])
 

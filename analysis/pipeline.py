@@ -40,7 +40,8 @@ TOP_SHARE = 0.2
 #: summary, not a re-layout. Above it the summary is ``model.summary_text`` of the pattern fit (the same
 #: numbers, tested; a Logit on hundreds of millions of rows would need tens of GB).
 LOGIT_SUMMARY_MAX_ROWS = 250_000  # the "top customers" of the conclusions: the highest-scored fifth
-PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib")
+PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib", "duckdb",
+            "pyarrow")
 
 
 @dataclass(frozen=True)

@@ -81,17 +81,7 @@ FIGSIZE = (10, 6)
 DPI = 200
 
 #: display names of the cleaned data's columns
-VARIABLE_LABELS = {
-    "age": "Age",
-    "job": "Job",
-    "marriage": "Marital status",
-    "coupon_used_in_last6_month": "Coupons used, last 6 months",
-    "coupon_used_in_last_month": "Coupons used, last month",
-    "default_yes": "Defaulted before",
-    "returned_yes": "Returned goods",
-    "loan_yes": "Uses ANT Credit Pay",
-    "flag": "Used the coupon",
-}
+VARIABLE_LABELS = schema.VARIABLE_LABELS
 
 #: display names of model terms (odds-ratio plot); categorical levels are named by
 #: :func:`term_label` as "Job: student"
@@ -415,9 +405,13 @@ def eda_figures(df: pd.DataFrame, response: str = schema.RESPONSE, weights=None)
 _CATEGORICAL_TERM = re.compile(r"^(?:C\()?(?P<var>[A-Za-z_][A-Za-z0-9_]*)\)?(?:\[T\.(?P<level>.+)\])$")
 
 
+_CATEGORICAL_WHOLE_TERM = re.compile(r"C\((?P<var>\w+)(,.*)?\)")
+
+
 def term_label(term: str, labels: Mapping[str, str] | None = None) -> str:
     """Readable name of a model term: ``labels`` first, then :data:`TERM_LABELS`;
-    ``C(job)[T.student]`` / ``job[T.student]`` become "Job: student"; otherwise the term."""
+    ``C(job)[T.student]`` / ``job[T.student]`` become "Job: student", a whole term ``C(job)`` "Job", a
+    variable its :data:`VARIABLE_LABELS` name; otherwise the term."""
     if labels and term in labels:
         return labels[term]
     if term in TERM_LABELS:
@@ -426,7 +420,10 @@ def term_label(term: str, labels: Mapping[str, str] | None = None) -> str:
     if m:
         var = m.group("var")
         return f"{VARIABLE_LABELS.get(var, var)}: {m.group('level')}"
-    return term
+    whole = _CATEGORICAL_WHOLE_TERM.fullmatch(term)  # a formula term: C(job) or C(job, Treatment(...))
+    if whole:
+        return VARIABLE_LABELS.get(whole.group("var"), whole.group("var"))
+    return VARIABLE_LABELS.get(term, term)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:

@@ -9,6 +9,8 @@ Display tables are DataFrames of strings, so HTML, PDF and exports show identica
 """
 from __future__ import annotations
 
+import re
+
 import math
 
 import pandas as pd
@@ -36,12 +38,25 @@ def fmt_int(x) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{int(x):,}"
 
 
+#: a formatted number as this module writes it: "17,513", "-0.72", "11.8%", "< 0.001", "5.34 (8)",
+#: "-6.65 to -3.05", "0.686 to 0.722"
+NUMBER_TEXT = re.compile(r"[<>]? ?[-\u2212+]?[0-9][0-9,]*(\.[0-9]+)?%?( \([0-9]+\))?"
+                         r"( to [-\u2212+]?[0-9][0-9,]*(\.[0-9]+)?%?)?")
+
+
+def _is_numeric_column(values: pd.Series) -> bool:
+    if not (values.dtype == object or pd.api.types.is_string_dtype(values)):
+        return True
+    shown = [str(v) for v in values if str(v).strip() not in ("", "nan")]
+    return bool(shown) and all(NUMBER_TEXT.fullmatch(v) for v in shown)
+
+
 def pipe_table(frame: pd.DataFrame, align: str | None = None) -> str:
-    """A pandoc pipe table; ``align`` is one of l/r/c per column (default: text left, numbers right)."""
+    """A pandoc pipe table; ``align`` is one of l/r/c per column (default: text left; numbers, and text
+    columns holding only formatted numbers (``NUMBER_TEXT``), right)."""
     cols = list(frame.columns)
     if align is None:
-        align = "".join("l" if frame[c].dtype == object or pd.api.types.is_string_dtype(frame[c]) else "r"
-                        for c in cols)
+        align = "".join("r" if _is_numeric_column(frame[c]) else "l" for c in cols)
     rule = {"l": ":---", "r": "---:", "c": ":---:"}
 
     def cell(v) -> str:

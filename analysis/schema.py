@@ -34,3 +34,16 @@ COLUMN_DESCRIPTIONS = {
     "coupon_used_in_last_month": "number of coupons used in the last month",
     "coupon_ind": "used the coupon of this campaign (1) or not (0); the response, renamed `flag`",
 }
+
+#: display names of the cleaned variables (figures, tables and generated sentences)
+VARIABLE_LABELS = {
+    "age": "Age",
+    "job": "Job",
+    "marriage": "Marital status",
+    "coupon_used_in_last6_month": "Coupons used, last 6 months",
+    "coupon_used_in_last_month": "Coupons used, last month",
+    "default_yes": "Defaulted before",
+    "returned_yes": "Returned goods",
+    "loan_yes": "Uses ANT Credit Pay",
+    "flag": "Used the coupon",
+}

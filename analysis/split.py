@@ -35,9 +35,13 @@ def split_hash(ids, seed: int) -> np.ndarray:
 
 
 def split_hash_sql(id_column: str, seed: int) -> str:
-    """The same hash as a SQL expression over BIGINT (DuckDB and Spark SQL)."""
+    """The same hash as a SQL expression over BIGINT (DuckDB and Spark SQL).
+
+    SQL's ``%`` truncates towards zero where numpy's (and Python's) floors, so the ID is first brought
+    into [0, PRIME) by ``((id % P) + P) % P``: negative IDs get the same side in every engine (tested)."""
     s = (int(seed) % PRIME) * MULT_SEED % PRIME
-    x1 = f"((CAST({id_column} AS BIGINT) % {PRIME}) * {MULT_ID} + {s} + {OFFSET}) % {PRIME}"
+    x0 = f"(((CAST({id_column} AS BIGINT) % {PRIME}) + {PRIME}) % {PRIME})"
+    x1 = f"({x0} * {MULT_ID} + {s} + {OFFSET}) % {PRIME}"
     x2 = f"(({x1}) * ({x1})) % {PRIME}"
     x3 = f"(({x2}) * {MULT_MIX} + {OFFSET}) % {PRIME}"
     return f"(CAST({x3} AS DOUBLE) / {PRIME})"

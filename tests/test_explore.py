@@ -212,7 +212,7 @@ def test_headline_sentences_by_hand():
                                "used the coupon at 100.0% versus 16.7% for younger customers.")
     # strongest |r| with flag: returned_yes, −12/sqrt(240) = −0.7746
     assert out["correlation"] == ("The strongest linear association with coupon use is "
-                                  "returned_yes (Pearson r = -0.775).")
+                                  "\u201cReturned goods\u201d (Pearson r = -0.775).")
 
 
 # ------------------------------------------------------------------------------------------

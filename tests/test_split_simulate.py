@@ -28,7 +28,7 @@ def hash_bigint(i: int, seed: int) -> float:
 
 
 def test_split_hash_equals_bigint_and_duckdb():
-    ids = np.array([1, 2, 3, 17, 25317, 10**9, 2**31 - 2, 2**31 + 5, 4 * 10**9])
+    ids = np.array([1, 2, 3, 17, 25317, 10**9, 2**31 - 2, 2**31 + 5, 4 * 10**9, 0, -1, -17, -(2**31) - 5, -4 * 10**9])
     for seed in (0, 100, 2**31 + 7):
         expected = [hash_bigint(int(i), seed) for i in ids]
         assert split.split_hash(ids, seed).tolist() == expected
