@@ -162,3 +162,20 @@ def test_report_from_a_large_parquet_file_states_its_rows_on_page_one(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     text = " ".join(" ".join(pages).split())
     assert f"read with DuckDB (streamed); its 2,000,000 rows used reduce, without loss, to {metrics['data']['n_patterns']:,}" in text
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_cli_engines_give_the_in_memory_outputs(engine, tmp_path):
+    """``fit --engine duckdb|spark`` on the embedded sample: every table and metric identical to
+    ``--engine memory`` (figures too), apart from the engine named in metrics.json and run.json."""
+    outs = {}
+    for name in ("memory", engine):
+        outs[name] = tmp_path / name
+        assert cli_main(["fit", "--engine", name, "--out", str(outs[name]), "--quiet"]) == 0
+    for table in sorted((outs["memory"] / "tables").glob("*.csv")):
+        assert (outs[engine] / "tables" / table.name).read_bytes() == table.read_bytes(), table.name
+    for figure in sorted((outs["memory"] / "figures").glob("*.png")):
+        assert (outs[engine] / "figures" / figure.name).read_bytes() == figure.read_bytes(), figure.name
+    a, b = (json.loads((outs[n] / "metrics.json").read_text()) for n in ("memory", engine))
+    assert (a["data"].pop("engine"), b["data"].pop("engine")) == ("memory", engine)
+    assert a == b
