@@ -471,6 +471,15 @@ def _check_bins(bins) -> int:
     return int(bins)
 
 
+def _binned(t, bins: int, descending: bool):
+    """Bin of each distinct p (``_midrank_groups``) and, per bin, rows, events and the sum of p."""
+    g = _midrank_groups(t, bins, descending=descending)
+    n = np.bincount(g, weights=t.n, minlength=bins + 1)[1:].astype(np.int64)
+    ev = np.bincount(g, weights=t.pos, minlength=bins + 1)[1:].astype(np.int64)
+    sum_p = np.bincount(g, weights=t.n * t.value, minlength=bins + 1)[1:]
+    return g, n, ev, sum_p
+
+
 def gains_table(p, events, trials=None, bins: int = 10) -> pd.DataFrame:
     """Gains / lift table by decile of predicted probability, decile 1 = highest p.
 
@@ -493,10 +502,7 @@ def gains_table(p, events, trials=None, bins: int = 10) -> pd.DataFrame:
     """
     bins = _check_bins(bins)
     t = _table(p, events, trials)
-    g = _midrank_groups(t, bins, descending=True)
-    n = np.bincount(g, weights=t.n, minlength=bins + 1)[1:].astype(np.int64)
-    ev = np.bincount(g, weights=t.pos, minlength=bins + 1)[1:].astype(np.int64)
-    sum_p = np.bincount(g, weights=t.n * t.value, minlength=bins + 1)[1:]
+    g, n, ev, sum_p = _binned(t, bins, descending=True)
     p_min = np.full(bins, np.nan)
     p_max = np.full(bins, np.nan)
     np.fmin.at(p_min, g - 1, t.value)
@@ -542,10 +548,7 @@ def calibration_table(p, events, trials=None, bins: int = 10, conf_level: float 
     if not 0 < conf_level < 1:
         raise ValueError("conf_level must be in (0, 1)")
     t = _table(p, events, trials)
-    g = _midrank_groups(t, bins, descending=False)
-    n = np.bincount(g, weights=t.n, minlength=bins + 1)[1:].astype(np.int64)
-    ev = np.bincount(g, weights=t.pos, minlength=bins + 1)[1:].astype(np.int64)
-    sum_p = np.bincount(g, weights=t.n * t.value, minlength=bins + 1)[1:]
+    _, n, ev, sum_p = _binned(t, bins, descending=False)
     low = np.full(bins, np.nan)
     high = np.full(bins, np.nan)
     filled = n > 0

@@ -505,6 +505,18 @@ def plot_odds_ratios(
 # evaluation
 
 
+def _finish_unit_square(ax, y_max: float, xlabel: str, ylabel: str, title: str) -> None:
+    """Axes of a curve on [0, 1] x [0, 1] in percent (ROC, gains): limits, labels, legend, title."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, y_max)
+    _pct_axis(ax.xaxis)
+    _pct_axis(ax.yaxis)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(loc="lower right")
+    ax.set_title(title)
+
+
 @_styled
 def plot_roc(
     curves: Mapping[str, pd.DataFrame],
@@ -527,15 +539,9 @@ def plot_roc(
         ax.plot(curve["fpr"], curve["tpr"], color=CYCLE[i % len(CYCLE)],
                 ls=styles[i % len(styles)], label=label)
     ax.plot([0, 1], [0, 1], color=PALETTE["grey"], ls=":", lw=1.8, label="Chance")
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.005)
     ax.set_aspect("equal")
-    _pct_axis(ax.xaxis)
-    _pct_axis(ax.yaxis)
-    ax.set_xlabel("False-positive rate (% of non-users flagged)")
-    ax.set_ylabel("True-positive rate (% of users flagged)")
-    ax.legend(loc="lower right")
-    ax.set_title(title)
+    _finish_unit_square(ax, 1.005, "False-positive rate (% of non-users flagged)",
+                        "True-positive rate (% of users flagged)", title)
     return fig
 
 
@@ -670,14 +676,8 @@ def plot_gains(
     if lines:
         ax.text(0.97, 0.30, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=14, linespacing=1.5)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1.02)
-    _pct_axis(ax.xaxis)
-    _pct_axis(ax.yaxis)
-    ax.set_xlabel("Customers targeted, highest predicted first (%)")
-    ax.set_ylabel("Coupon users reached (%)")
-    ax.legend(loc="lower right")
-    ax.set_title(title)
+    _finish_unit_square(ax, 1.02, "Customers targeted, highest predicted first (%)", "Coupon users reached (%)",
+                        title)
     return fig
 
 

@@ -6,19 +6,7 @@ import pytest
 from analysis import schema
 from analysis.data import DataValidationError, load_clean
 
-HEADER = ",".join(schema.RAW_COLUMNS)
-GOOD_ROWS = [
-    "1,43,management,married,no,yes,no,2,0,0",
-    "2,42,technician,divorced,no,yes,no,2,0,1",
-    "3,47,admin.,married,no,yes,yes,2,1,0",
-    "4,28,management,single,no,yes,yes,2,0,1",
-]
-
-
-def write(tmp_path, lines, name="d.csv", newline="\n", encoding="utf-8"):
-    path = tmp_path / name
-    path.write_bytes(newline.join(lines).encode(encoding))
-    return path
+from csv_helpers import GOOD_ROWS, HEADER, write  # noqa: E402
 
 
 def problems_of(path):

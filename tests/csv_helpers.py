@@ -1,0 +1,17 @@
+"""Small CSV files for the data-layer tests (tests/test_data.py, tests/test_aggregate.py)."""
+from analysis import schema
+
+HEADER = ",".join(schema.RAW_COLUMNS)
+GOOD_ROWS = [
+    "1,43,management,married,no,yes,no,2,0,0",
+    "2,42,technician,divorced,no,yes,no,2,0,1",
+    "3,47,admin.,married,no,yes,yes,2,1,0",
+    "4,28,management,single,no,yes,yes,2,0,1",
+]
+
+
+def write(tmp_path, lines, name="d.csv", newline="\n", encoding="utf-8"):
+    """``lines`` joined by ``newline`` and encoded as ``encoding`` into ``tmp_path / name``."""
+    path = tmp_path / name
+    path.write_bytes(newline.join(lines).encode(encoding))
+    return path
