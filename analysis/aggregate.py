@@ -812,11 +812,27 @@ def aggregate(path, *, seed: int = 100, test_size: float = 0.3, max_age: int | N
     compression = compression_note(len(patterns), n_used)
     if compression:
         notes.append(compression)
+    del result
+    _release_memory()
     timings["total"] = time.perf_counter() - start
     say(f"{engine}: {len(patterns):,} covariate patterns from {n_used:,} rows in {timings['total']:.1f} s")
     return PatternData(patterns=patterns, accounting=accounting, source=source_info, n_rows=n_used,
                        n_patterns=len(patterns), notes=tuple(notes), engine=engine, seed=int(seed),
                        test_size=float(test_size), max_age=max_age, timings=timings)
+
+
+def _release_memory() -> None:
+    """Hand the engine's freed memory back to the system, so that the fit that follows does not stack
+    on top of it: with 10M rows the process kept 0.5 GB after the scan, 0.3 GB after this (glibc
+    keeps freed blocks for reuse until ``malloc_trim``). A no-op where there is no glibc."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _raise_too_wide(runner: _SparkEngine) -> None:
