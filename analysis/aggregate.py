@@ -95,6 +95,10 @@ INT64_BOUND = "9.2e18"
 WHITESPACE_SQL = "' ' || chr(9) || chr(10) || chr(11) || chr(12) || chr(13)"
 
 
+class EngineUnavailable(RuntimeError):
+    """The chosen engine cannot run on this machine (e.g. Spark without a Java runtime)."""
+
+
 @dataclass(frozen=True)
 class PatternData:
     """Covariate-pattern table of one input file, with its row accounting and provenance.
@@ -594,6 +598,12 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
 
             from pyspark.sql import SparkSession
 
+            java_home = os.environ.get("JAVA_HOME")
+            if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
+                raise EngineUnavailable(
+                    "--engine spark needs a Java runtime (Java 17 or later) on PATH or in JAVA_HOME, and none "
+                    "was found. Install one (e.g. Debian's openjdk-17-jre-headless) or use --engine duckdb, "
+                    "which gives the same results.")
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             local_dir = temp_dir or tempfile.mkdtemp(prefix="coupon-spark-")
             if not temp_dir:

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+from .aggregate import EngineUnavailable
 from .data import DataValidationError
 from .model import ModelError
 from .stepwise import SeparationError
@@ -156,6 +157,9 @@ def main(argv=None) -> int:
     except (DataValidationError, ModelError, SeparationError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
+    except EngineUnavailable as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         return EXIT_ERROR
     except Exception as err:  # noqa: BLE001 - last resort: one line, not a traceback
