@@ -3,8 +3,9 @@
     .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000 100000000] [--dir DIR]
                                          [--raw-max 10000000] [--engine duckdb]
 
-For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`,
-then measures, each in its own process:
+For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`
+(or, with --resample CSV, a file of rows drawn with replacement from CSV), then measures, each in its
+own process:
   * ours: `python -m analysis fit --data FILE --engine duckdb` - the whole analysis: streamed
     aggregation to covariate patterns, full model, stepwise selection, every table, 14 figures;
   * raw (sizes up to --raw-max): `benchmarks/raw_logit.py` - pandas reads every row and
@@ -13,7 +14,8 @@ then measures, each in its own process:
 Wall time is that of the process; peak memory is the largest sum of the proportional set sizes (PSS:
 resident memory, pages shared between processes divided among them, so that the forked figure workers
 are not counted twice) of the process and its children (DuckDB runs in-process), sampled every 20 ms
-with psutil, and never below the process's own ru_maxrss from wait4.
+with psutil, and never below the process's own ru_maxrss (from wait4 in a small launcher process, see
+``LAUNCHER``).
   * fit (same sizes): `benchmarks/pattern_logit.py` - like for like with raw: the DuckDB aggregation
     and the same full-model fit on the training patterns, nothing else.
 It prints rows, covariate patterns, wall and peak memory of each, the ratios raw / ours and raw / fit,
@@ -31,6 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import psutil
 
@@ -38,40 +41,65 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from analysis.present import pipe_table  # noqa: E402
+RESAMPLE_SEED = 20261125
 TARGETS = ("targets (issue 5): 100M rows from Parquet under 120 s and 3 GB; at 10M rows at least 10x faster "
            "and 10x less memory than the raw-row Logit")
 
 
+#: a minimal launcher (python -S, about 10 MB): forks, execs the command and writes the command's own
+#: ru_maxrss to the file named in argv[1]. Measuring through it matters: Linux carries a process's peak
+#: RSS across fork and exec, so a command started directly from this (larger) process would report
+#: at least this process's size.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as handle:
+    handle.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def measure(command: list[str]) -> tuple[float, int]:
     """Wall seconds and peak memory (bytes) of a command and its children (see the module docstring)."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    watched = psutil.Process(proc.pid)
-    peak = 0
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        total = 0
-        try:
-            for member in (watched, *watched.children(recursive=True)):
-                try:
-                    total += member.memory_full_info().pss
-                except psutil.Error:
-                    pass
-        except psutil.Error:
-            pass
-        peak = max(peak, total)
-        time.sleep(0.02)
-    wall = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    stderr = proc.stderr.read().decode()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{stderr}")
-    return wall, max(peak, usage.ru_maxrss * 1024)  # ru_maxrss is in KiB on Linux
+    with tempfile.NamedTemporaryFile(suffix=".maxrss") as maxrss_file:
+        start = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, maxrss_file.name, *command], cwd=ROOT,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        launcher = psutil.Process(proc.pid)
+        peak = 0
+        while proc.poll() is None:
+            total = 0
+            try:
+                for member in launcher.children(recursive=True):  # the command and its workers
+                    try:
+                        total += member.memory_full_info().pss
+                    except psutil.Error:
+                        pass
+            except psutil.Error:
+                pass
+            peak = max(peak, total)
+            time.sleep(0.02)
+        wall = time.perf_counter() - start
+        stderr = proc.stderr.read().decode()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{stderr}")
+        own_peak = int(Path(maxrss_file.name).read_text()) * 1024  # ru_maxrss is in KiB on Linux
+    return wall, max(peak, own_peak)
 
 
-def ensure_file(directory: Path, rows: int) -> Path:
+def ensure_file(directory: Path, rows: int, resample: Path | None = None) -> Path:
+    if resample is not None:
+        path = directory / f"resampled_{rows}.parquet"
+        if not path.exists():
+            print(f"resampling {rows:,} rows of {resample} to {path} (not timed)", file=sys.stderr, flush=True)
+            real = pd.read_csv(resample)
+            drawn = real.iloc[np.random.default_rng(RESAMPLE_SEED).integers(0, len(real), rows)].reset_index(drop=True)
+            drawn["ID"] = np.arange(1, rows + 1)
+            drawn.to_parquet(path, index=False)
+        return path
     path = directory / f"simulated_{rows}.parquet"
     if not path.exists():
         print(f"simulating {rows:,} rows to {path} (not timed)", file=sys.stderr, flush=True)
@@ -106,12 +134,15 @@ def main() -> None:
                         help="largest size for the raw-row Logit (it needs about 0.8 GB per million rows)")
     parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    parser.add_argument("--resample", type=Path, metavar="CSV",
+                        help="instead of simulating, draw the rows with replacement from this file (e.g. the real "
+                             "data, ../shared/data/tianmao.csv): data that compress as the real ones do")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
 
     records = []
     for rows in args.rows:
-        path = ensure_file(args.dir, rows)
+        path = ensure_file(args.dir, rows, args.resample)
         out = args.dir / f"fit_{rows}"
         ours_wall, ours_peak = measure([sys.executable, "-m", "analysis", "fit", "--data", str(path),
                                         "--out", str(out), "--engine", args.engine, "--quiet"])
