@@ -486,6 +486,7 @@ class _Sql:
 
 
 def memory_bytes(limit: str) -> int:
+    """Bytes in a memory limit written as DuckDB takes it ("2GB", "512MB", "1.5GiB"); ValueError otherwise."""
     match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]?)i?B?\s*", str(limit), flags=re.IGNORECASE)
     if not match:
         raise ValueError(f"memory_limit must look like '2GB' or '512MB'; got {limit!r}")

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from .aggregate import EngineUnavailable
+from .aggregate import EngineUnavailable, memory_bytes
 from .data import DataValidationError
 from .model import ModelError
 from .stepwise import SeparationError
@@ -46,8 +46,6 @@ def _probability(text: str) -> float:
 
 
 def _memory_limit(text: str) -> str:
-    from .aggregate import memory_bytes
-
     try:
         memory_bytes(text)
     except ValueError as err:
