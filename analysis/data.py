@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import functools
 import hashlib
 import io
 import json
@@ -21,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from . import schema
 
@@ -210,21 +210,28 @@ def parse_values(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
     return typed, problems
 
 
-#: domain rules on the typed frame; a column's nulls were already reported by parse_values
-DOMAIN_SCHEMA = pa.DataFrameSchema(
-    {
-        schema.ID: pa.Column("Int64", unique=True, nullable=True, report_duplicates="all"),
-        "age": pa.Column("Int64", [pa.Check.ge(0, error="negative"), pa.Check.le(120, error="above 120")],
-                         nullable=True),
-        "coupon_used_in_last6_month": pa.Column("Int64", pa.Check.ge(0, error="negative"), nullable=True),
-        "coupon_used_in_last_month": pa.Column("Int64", pa.Check.ge(0, error="negative"), nullable=True),
-        schema.RAW_RESPONSE: pa.Column("Int64", pa.Check.isin([0, 1], error="not 0 or 1"), nullable=True),
-        **{c: pa.Column(str, pa.Check.isin(["yes", "no"], error="not yes/no"), nullable=True)
-           for c in schema.YES_NO},
-        **{c: pa.Column(str, nullable=True) for c in schema.CATEGORICAL},
-    },
-    strict=False,
-)
+@functools.cache
+def domain_schema():
+    """The domain rules on the typed frame, as a pandera schema; a column's nulls were already reported
+    by parse_values. Built on first use: pandera (and the pyspark it imports when installed) costs
+    0.16 s and some memory at import, which the streamed DuckDB path does not need."""
+    import pandera.pandas as pa
+
+    return pa.DataFrameSchema(
+        {
+            schema.ID: pa.Column("Int64", unique=True, nullable=True, report_duplicates="all"),
+            "age": pa.Column("Int64", [pa.Check.ge(0, error="negative"), pa.Check.le(120, error="above 120")],
+                             nullable=True),
+            "coupon_used_in_last6_month": pa.Column("Int64", pa.Check.ge(0, error="negative"), nullable=True),
+            "coupon_used_in_last_month": pa.Column("Int64", pa.Check.ge(0, error="negative"), nullable=True),
+            schema.RAW_RESPONSE: pa.Column("Int64", pa.Check.isin([0, 1], error="not 0 or 1"), nullable=True),
+            **{c: pa.Column(str, pa.Check.isin(["yes", "no"], error="not yes/no"), nullable=True)
+               for c in schema.YES_NO},
+            **{c: pa.Column(str, nullable=True) for c in schema.CATEGORICAL},
+        },
+        strict=False,
+    )
+
 
 _FIXES = {
     "negative": ("negative value", "Counts and ages cannot be negative; correct those cells."),
@@ -237,10 +244,12 @@ _FIXES = {
 
 def check_domain(typed: pd.DataFrame, frame: pd.DataFrame) -> list[Problem]:
     """Run the pandera schema and turn its failure cases into Problems (one per column and rule)."""
+    from pandera.errors import SchemaErrors
+
     try:
-        DOMAIN_SCHEMA.validate(typed, lazy=True)
+        domain_schema().validate(typed, lazy=True)
         return []
-    except pa.errors.SchemaErrors as err:
+    except SchemaErrors as err:
         cases = err.failure_cases
     problems = []
     cases = cases[cases["index"].notna()]

@@ -159,17 +159,15 @@ def test_max_age_exclusion_reaches_metrics(real_data_path, tmp_path):
     assert acc["rows_remaining"].iloc[-1] == (raw["age"] <= 60).sum()
 
 
-def test_spark_without_java_is_a_clear_error(tmp_path, monkeypatch, capsys):
+def test_spark_without_java_is_a_clear_error(tmp_path):
     """No Java runtime: --engine spark stops with one line that says what to install (exit 1), before any
-    Spark start-up. Run in-process with PATH and JAVA_HOME emptied (and no Spark session yet made here)."""
-    import analysis.aggregate as aggregate
-    from analysis.cli import main
+    Spark start-up. A fresh process with PATH holding no java and no JAVA_HOME."""
+    import os
 
-    if aggregate._SPARK is not None:
-        pytest.skip("a Spark session already exists in this process")
-    monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    code = main(["fit", "--engine", "spark", "--out", str(tmp_path / "o"), "--quiet"])
-    assert code == 1
-    err = capsys.readouterr().err
-    assert "needs a Java runtime" in err and "--engine duckdb" in err and "Traceback" not in err
+    env = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}
+    env["PATH"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "analysis", "fit", "--engine", "spark", "--out", str(tmp_path / "o"),
+                           "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 1
+    assert "needs a Java runtime" in proc.stderr and "--engine duckdb" in proc.stderr
+    assert "Traceback" not in proc.stderr
