@@ -42,8 +42,12 @@ FIT_OPTIONS = {"method": "newton", "maxiter": 100, "tol": 1e-10, "disp": 0}
 #: to its IRLS start only), so Newton stops at its own default: every coefficient moved < 1e-8. Newton
 #: converges quadratically, so the estimates are then far closer than that (tested: 1e-8 relative
 #: to the row Logit; 1e-13 on the real data). Newton, not IRLS: GLM's IRLS takes the covariance from
-#: the weights of the iteration before the last, which moves the standard errors by ~1e-6.
-GLM_FIT_OPTIONS = {"method": "newton", "maxiter": 100, "disp": 0}
+#: the weights of the iteration before the last, which moves the standard errors by ~1e-6. No IRLS
+#: start (``max_start_irls=0``; statsmodels runs 3 IRLS iterations before Newton by default): Newton
+#: from zero converges on the logit likelihood without it, to the same estimates (1e-15 on 10M
+#: simulated rows), and the IRLS start's weighted copies of the design were the peak of the fit's
+#: memory (0.72 GB -> 0.57-0.64 GB for aggregation and fit at 10M rows, 3.2 s -> 3.0 s).
+GLM_FIT_OPTIONS = {"method": "newton", "maxiter": 100, "disp": 0, "max_start_irls": 0}
 
 
 class ModelError(ValueError):
