@@ -9,13 +9,14 @@ errors as JSON. Run by ``benchmarks/scale.py`` in its own process.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import fit_args  # noqa: E402  (benchmarks/, on sys.path as the script's folder)
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
@@ -24,12 +25,7 @@ from analysis.aggregate import aggregate  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--test-size", type=float, default=0.3)
-    args = parser.parse_args()
+    args = fit_args.parse(__doc__.splitlines()[0])
 
     with threadpool_limits(limits=1, user_api="blas"):
         table = aggregate(args.data, seed=args.seed, test_size=args.test_size)

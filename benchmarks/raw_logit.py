@@ -11,13 +11,14 @@ those of the whole process.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+import fit_args  # noqa: E402  (benchmarks/, on sys.path as the script's folder)
 
 import pandas as pd  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
@@ -27,12 +28,7 @@ from analysis.split import in_test_sample  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("data", type=Path)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=100)
-    parser.add_argument("--test-size", type=float, default=0.3)
-    args = parser.parse_args()
+    args = fit_args.parse(__doc__.splitlines()[0])
 
     rows = pd.read_parquet(args.data) if args.data.suffix == ".parquet" else pd.read_csv(args.data)
     for column in ("default", "returned", "loan"):
