@@ -98,6 +98,21 @@ def _counts(data: pd.DataFrame, response: str, trials: str | None) -> tuple[np.n
     return y, m - y
 
 
+def check_levels_in_training(train: pd.DataFrame, other: pd.DataFrame, terms, trials: str | None = None) -> None:
+    """Every level of a categorical term in ``other`` (the test sample) must occur in ``train``: the
+    model has no coefficient for a level it never saw, so it cannot score those customers. Raises
+    ModelError naming the column, the level and its row count (sums of ``trials`` on patterns)."""
+    for column in sorted({term_column(t) for t in terms if t.startswith("C(")}):
+        unseen = sorted(set(other[column].dropna()) - set(train[column].dropna()))
+        if unseen:
+            rows = other[other[column].isin(unseen)]
+            n = int(rows[trials].sum()) if trials else len(rows)
+            raise ModelError(
+                f"Column '{column}': level(s) {', '.join(repr(u) for u in unseen)} occur only in the test sample "
+                f"({n} rows) and never in the training sample, so the model cannot score them. Merge the level "
+                "with another, exclude those rows, or change --seed or --test-size.")
+
+
 def check_predictors(data: pd.DataFrame, response: str, terms, trials: str | None = None) -> None:
     """Catch before fitting what makes a logit fail or its estimates meaningless.
 

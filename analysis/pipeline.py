@@ -190,6 +190,7 @@ def _run_patterns(pattern_data, config: RunConfig, progress, engine: str | None 
     eda = table[[*patterns.ROW_ORDER, trials, events]]
 
     terms = model.model_terms(config.baselines)
+    model.check_levels_in_training(train, test, terms, trials=trials)
     progress(f"fitting the full model on {n_train:,} training rows ({len(train):,} covariate patterns)")
     full = model.fit_logit(train, events, terms, trials=trials)
 

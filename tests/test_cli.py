@@ -171,3 +171,23 @@ def test_spark_without_java_is_a_clear_error(tmp_path):
     assert proc.returncode == 1
     assert "needs a Java runtime" in proc.stderr and "--engine duckdb" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_level_only_in_the_test_sample_is_a_clear_error(tmp_path, engine):
+    """A job level that falls only in the test sample: the model never saw it and cannot score it.
+    Exit 2 with the column, the level, its row count and what to do (not a patsy traceback)."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.split import in_test_sample
+
+    data = pd.read_csv(ROOT / "data" / "simulated_tianmao.csv")
+    first_test_row = np.flatnonzero(in_test_sample(data["ID"].to_numpy(), 100, 0.3))[0]
+    data.loc[first_test_row, "job"] = "astronaut"
+    path = tmp_path / "astro.csv"
+    data.to_csv(path, index=False)
+    proc = run_cli("fit", "--data", path, "--engine", engine, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2, proc.stderr
+    assert "Column 'job'" in proc.stderr and "'astronaut'" in proc.stderr and "(1 rows)" in proc.stderr
+    assert "--seed" in proc.stderr and "Traceback" not in proc.stderr
