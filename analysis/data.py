@@ -112,6 +112,10 @@ def read_raw(path: str | Path) -> tuple[pd.DataFrame, tuple[str, ...]]:
     raw_bytes = path.read_bytes()
     if not raw_bytes.strip():
         raise DataValidationError(path, [_file_problem("is empty", "Export the data again; the file has no header and no rows.")])
+    if raw_bytes[:4] == b"PAR1":
+        raise DataValidationError(path, [_file_problem(
+            "is a Parquet file, which the in-memory reader (--engine memory) does not read",
+            "Use --engine duckdb (or auto, the default), which reads Parquet with the same checks.")])
     if b"\x00" in raw_bytes[:65536]:
         raise DataValidationError(path, [_file_problem(
             "is not CSV text (it contains binary NUL bytes; is it a spreadsheet or a compressed file?)",

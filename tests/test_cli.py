@@ -191,3 +191,12 @@ def test_level_only_in_the_test_sample_is_a_clear_error(tmp_path, engine):
     assert proc.returncode == 2, proc.stderr
     assert "Column 'job'" in proc.stderr and "'astronaut'" in proc.stderr and "(1 rows)" in proc.stderr
     assert "--seed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_parquet_with_the_memory_engine_says_which_engine_reads_it(tmp_path):
+    import pandas as pd
+
+    path = tmp_path / "d.parquet"
+    pd.read_csv(ROOT / "data" / "simulated_tianmao.csv").head(50).to_parquet(path, index=False)
+    proc = run_cli("fit", "--data", path, "--engine", "memory", "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2 and "is a Parquet file" in proc.stderr and "--engine duckdb" in proc.stderr
