@@ -9,9 +9,8 @@ Display tables are DataFrames of strings, so HTML, PDF and exports show identica
 """
 from __future__ import annotations
 
-import re
-
 import math
+import re
 
 import pandas as pd
 
