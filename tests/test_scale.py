@@ -127,7 +127,7 @@ def test_selected_terms_equal_stepwise_on_rows_and_are_a_fixed_point(cli_output,
 
 
 def test_evaluation_equals_raw_rows(cli_output, reference, final_on_rows):
-    train, test = reference
+    _, test = reference
     metrics, _ = tables(cli_output)
     final = final_on_rows
     # one prediction per distinct covariate pattern, so that rows that tie in the data tie in p
