@@ -32,6 +32,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from . import schema
+from .threads import one_blas_thread
 
 COEFFICIENT_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
                        "odds_ratio", "or_conf_low", "or_conf_high"]
@@ -155,12 +156,16 @@ def check_predictors(data: pd.DataFrame, response: str, terms, trials: str | Non
                                  "Remove the term or use a penalised model.")
 
 
-def check_design(results) -> None:
-    """Rank of the design matrix: name the term whose columns are collinear with the others."""
-    exog = results.model.exog
+def check_design(mod) -> None:
+    """Rank of the design matrix of a statsmodels model (or results), checked before fitting: name the
+    first column that is a linear combination of the columns before it. ``numpy.linalg.matrix_rank``
+    (SVD, tolerance relative to the largest singular value) decides, so the verdict does not depend on
+    which LAPACK routine would fail first on a given CPU."""
+    mod = getattr(mod, "model", mod)
+    exog = mod.exog
     if np.linalg.matrix_rank(exog) == exog.shape[1]:
         return
-    names = results.model.exog_names
+    names = mod.exog_names
     for j in range(1, exog.shape[1]):
         if np.linalg.matrix_rank(exog[:, : j + 1]) <= j:
             raise ModelError(f"Column '{names[j]}' is a linear combination of the columns before it "
@@ -181,6 +186,7 @@ def check_fit(results) -> None:
 # ----------------------------------------------------------------------------- fitting
 
 
+@one_blas_thread
 def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = None):
     """Logit by maximum likelihood (Newton), checked.
 
@@ -196,15 +202,18 @@ def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = Non
     data = _as_categories(data, _fitting_levels(data, terms))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        if trials is None:
+            mod = smf.logit(formula, data)
+        else:
+            mod = smf.glm(formula, data, family=sm.families.Binomial())
+        # the rank is checked on the design before the fit: which LAPACK error a singular information
+        # matrix raises first (if any) depends on the CPU, the rank of X does not
+        check_design(mod)
         try:
-            if trials is None:
-                results = smf.logit(formula, data).fit(**FIT_OPTIONS)
-            else:
-                results = smf.glm(formula, data, family=sm.families.Binomial()).fit(**GLM_FIT_OPTIONS)
+            results = mod.fit(**(FIT_OPTIONS if trials is None else GLM_FIT_OPTIONS))
         except np.linalg.LinAlgError as err:
             raise ModelError(f"The information matrix is singular ({err}): a constant or collinear column. "
                              "Remove the redundant term.") from None
-    check_design(results)
     check_fit(results)
     return results
 
@@ -426,6 +435,7 @@ def term_slices(results) -> dict[str, slice]:
     return dict(spec.term_name_slices)
 
 
+@one_blas_thread
 def type3_tests(results) -> pd.DataFrame:
     """Likelihood-ratio test of dropping each term (R's drop1(test="LRT"), SAS Type 3).
 
@@ -470,6 +480,7 @@ def type3_tests(results) -> pd.DataFrame:
 MARGEFF_COLUMNS = ["term", "ame", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
 
 
+@one_blas_thread
 def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     """Average marginal effects (statsmodels get_margeff(at="overall", method="dydx")).
 

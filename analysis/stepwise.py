@@ -100,6 +100,7 @@ from scipy.special import expit
 from scipy.stats import chi2
 
 from .design import design_matrix, with_categoricals
+from .threads import one_blas_thread
 
 __all__ = ["stepwise", "StepwiseResult", "SeparationError", "PATH_COLUMNS"]
 
@@ -624,6 +625,7 @@ def _fit_final(data, response, trials, selected, estimates: dict[str, float]):
     return mod.fit(disp=0, start_params=start) if trials is None else mod.fit(start_params=start)
 
 
+@one_blas_thread
 def stepwise(data: pd.DataFrame, response: str, terms, *, direction: str = "both", criterion: str = "aic",
              slentry: float = 0.05, slstay: float = 0.05, force=(), trials: str | None = None,
              max_steps: int | None = None) -> StepwiseResult:

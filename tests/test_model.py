@@ -277,3 +277,38 @@ def test_pattern_counts_are_checked():
     df = as_patterns(small_frame().round(1), ["x"])
     with pytest.raises(model.ModelError, match="0 <= events <= trials"):
         model.fit_logit(df.assign(events=-1), "events", ["x"], trials="trials")
+
+
+def test_public_functions_run_with_one_blas_thread(monkeypatch):
+    """analysis.stepwise and model.fit_logit limit BLAS threads themselves, not only the CLI: the
+    thread count is read inside the selection loop and inside statsmodels' fit."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import analysis
+    from analysis import stepwise as stepwise_module
+
+    seen = []
+    original = stepwise_module._select_ic
+
+    def spy(*args, **kwargs):
+        seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(stepwise_module, "_select_ic", spy)
+    df = small_frame()
+    with threadpool_limits(limits=2, user_api="blas"):     # what the caller has: more than one thread
+        analysis.stepwise(df, "flag", ["x", "C(g)"])
+    assert seen == [{1}]
+    import statsmodels.discrete.discrete_model as dm
+
+    fit_seen = []
+    original_fit = dm.Logit.fit
+
+    def fit_spy(self, *args, **kwargs):
+        fit_seen.append({i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"})
+        return original_fit(self, *args, **kwargs)
+
+    monkeypatch.setattr(dm.Logit, "fit", fit_spy)
+    with threadpool_limits(limits=2, user_api="blas"):
+        model.fit_logit(df, "flag", ["x"])
+    assert fit_seen and all(s == {1} for s in fit_seen)
