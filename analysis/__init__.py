@@ -1,22 +1,59 @@
-"""Coupon-use logistic-regression report for Tmall / ANT Credit Pay."""
+"""A logistic-regression report package: validated data, stepwise Logit, odds ratios, honest evaluation, Quarto report.
+
+The documented API, for notebooks (every name is reachable from ``import analysis`` alone; submodules
+are imported on first use, so the command line starts fast):
+
+Data
+    ``load_spec(path)`` a data specification (TOML); ``default_spec()`` the bundled coupon data's;
+    ``read_patterns(path, spec, ...)`` a file validated and reduced to covariate patterns;
+    ``read_rows(path, spec)`` its validated rows.
+Model
+    ``stepwise(data, response, terms, ...)`` R's step() / SAS's selection; ``fit_logit(data, response,
+    terms, trials=None)`` a statsmodels Logit (or binomial GLM on patterns), checked; ``fit_firth(data,
+    response, terms, trials=None)`` Firth's penalised logit; ``rcs`` restricted cubic splines for formulas;
+    ``tidy(fit)``, ``glance(fit)``, ``type3_tests(fit)``, ``marginal_effects(fit)``.
+Evaluation
+    ``evaluate(p, events, trials=None)`` AUC with DeLong CI, KS, Brier, Hosmer-Lemeshow, ...; the other
+    functions of ``analysis.evaluation``.
+Report
+    ``run(config)`` / ``RunConfig`` the whole analysis; ``write_outputs``; ``render_report(results_dir)``.
+
+Submodules (``analysis.model``, ``analysis.selection``, ``analysis.read``, ``analysis.spec``,
+``analysis.evaluation``, ``analysis.explore``, ...) are attributes too.
+"""
+import importlib
 import warnings
 
-# pandera imports pyspark.pandas whenever pyspark is installed (it is, for --engine spark), and
-# pyspark warns about pandas 3 on import; that warning concerns pyspark.pandas, which we do not use.
+# pyspark warns about pandas 3 on import (it is installed for --engine spark); the warning concerns
+# pyspark.pandas, which the package does not use
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
-
-__all__ = ["stepwise"]
+#: public name -> (module, attribute); None: the module itself
+_API = {
+    "load_spec": ("spec", "load_spec"), "default_spec": ("spec", "default_spec"),
+    "read_patterns": ("read", "read_patterns"), "read_rows": ("read", "read_rows"),
+    "stepwise": ("selection", "stepwise"), "fit_logit": ("model", "fit_logit"), "fit_firth": ("firth", "fit_firth"),
+    "rcs": ("splines", "rcs"), "tidy": ("model", "tidy"), "glance": ("model", "glance"),
+    "type3_tests": ("model", "type3_tests"), "marginal_effects": ("model", "marginal_effects"),
+    "evaluate": ("evaluation", "evaluate"), "run": ("pipeline", "run"), "RunConfig": ("pipeline", "RunConfig"),
+    "write_outputs": ("pipeline", "write_outputs"), "render_report": ("report", "render_report"),
+}
+_SUBMODULES = {"cli", "design", "display", "errors", "escape", "evaluation", "explore", "exports", "firth", "model",
+               "narrative", "newton", "patterns", "pipeline", "plots", "present", "read", "render", "report",
+               "report_md", "results", "selection", "simulate", "spec", "splines", "split", "terms", "threads", "vif"}
+__all__ = sorted(_API)
 
 
 def __getattr__(name):
-    """``analysis.stepwise(data, response, terms, ...)``: the selection function, importable lazily.
+    if name in _API:
+        module, attribute = _API[name]
+        value = getattr(importlib.import_module(f".{module}", __name__), attribute)
+        globals()[name] = value
+        return value
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'analysis' has no attribute {name!r}")
 
-    ``analysis.stepwise`` is also the module that defines it (``from analysis.stepwise import
-    stepwise`` keeps working); the module is made callable so that both spellings work.
-    """
-    if name != "stepwise":
-        raise AttributeError(f"module 'analysis' has no attribute {name!r}")
-    import importlib
 
-    return importlib.import_module(".stepwise", __name__)  # a callable module (see analysis/stepwise.py)
+def __dir__():
+    return sorted(set(globals()) | set(_API) | _SUBMODULES)

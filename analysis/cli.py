@@ -1,4 +1,4 @@
-"""Command line: ``python -m analysis {fit,report,simulate}``.
+"""Command line: ``python -m analysis {fit,report,init,simulate}``.
 
 Exit codes: 0 success; 2 invalid input data, arguments or a model that cannot be estimated
 (message on stderr, no traceback); 1 anything else.
@@ -10,11 +10,13 @@ import sys
 import time
 from pathlib import Path
 
-from .aggregate import EngineUnavailable, memory_bytes
-from .data import DataValidationError
+from .errors import OutputError
 from .model import ModelError
-from .stepwise import SeparationError
+from .read import DataValidationError, EngineUnavailable, memory_bytes
+from .spec import SpecError
+from .newton import SeparationError
 
+#: the embedded simulated sample (the default data of the default specification)
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
@@ -55,9 +57,9 @@ def _memory_limit(text: str) -> str:
 
 def _baseline(text: str) -> tuple[str, str]:
     column, sep, level = text.partition("=")
-    if not sep or column not in ("job", "marriage") or not level:
-        raise argparse.ArgumentTypeError(f"expected job=LEVEL or marriage=LEVEL, got {text!r}")
-    return column, level
+    if not sep or not column.strip() or not level:
+        raise argparse.ArgumentTypeError(f"expected VARIABLE=LEVEL (e.g. job=retired), got {text!r}")
+    return column.strip(), level
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -69,14 +71,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     def model_options(p):
         p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                       help="input CSV (default: the embedded simulated sample %(default)s)")
+                       help="input CSV or Parquet file (default: the embedded simulated sample %(default)s)")
+        p.add_argument("--spec", type=Path, default=None,
+                       help="data specification (TOML) of the file: response, variables, words, rules "
+                            "(default: the bundled Tmall coupon specification; draft one with 'init')")
         p.add_argument("--out", type=Path, default=Path("_output"), help="output directory (default: %(default)s)")
         p.add_argument("--test-size", type=_fraction, default=0.3,
                        help="share of rows held out for evaluation, by a seeded hash of ID; 0 fits on all rows "
                             "(default: %(default)s)")
         p.add_argument("--seed", type=int, default=100, help="seed of the train/test split (default: %(default)s)")
+        p.add_argument("--exclude", action="append", default=[], metavar="EXPRESSION",
+                       help="exclude the rows where EXPRESSION holds, e.g. 'age > 60' (repeatable; counted in "
+                            "the row accounting)")
         p.add_argument("--max-age", type=int, default=None,
-                       help="exclude customers older than this (counted in the row accounting; default: off)")
+                       help="the same as --exclude 'age > N' (kept for the coupon data's 'age' column)")
         p.add_argument("--select", choices=["both", "forward", "backward", "none"], default="both",
                        help="stepwise direction; none keeps the full model (default: %(default)s)")
         p.add_argument("--criterion", choices=["aic", "bic", "pvalue"], default="aic",
@@ -86,11 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--slstay", type=_probability, default=0.05,
                        help="p-value to stay, criterion pvalue (default: %(default)s)")
         p.add_argument("--baseline", type=_baseline, action="append", default=[], metavar="COLUMN=LEVEL",
-                       help="reference level of a categorical, e.g. job=admin. (default: first level alphabetically)")
+                       help="reference level of a categorical variable, e.g. job=retired (default: as the "
+                            "specification says; its default is the most frequent level)")
         p.add_argument("--engine", choices=["auto", "memory", "duckdb", "spark"], default="auto",
-                       help="how the file is read: memory (pandas), duckdb (streamed, any size, CSV or Parquet), "
-                            "spark (Spark SQL, local or the session's cluster); auto: memory for CSV files up to "
-                            "64 MB, duckdb otherwise. Results are identical (default: %(default)s)")
+                       help="how the file is read: memory (DuckDB over the rows in memory), duckdb (streamed "
+                            "from disk, any size, CSV or Parquet), spark (Spark SQL, local or the session's "
+                            "cluster); auto: memory for CSV files up to 64 MB, duckdb otherwise. Verdicts and "
+                            "results are identical (default: %(default)s)")
         p.add_argument("--memory-limit", type=_memory_limit, default="2GB",
                        help="memory limit of the duckdb/spark engine, e.g. 4GB (default: %(default)s)")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
@@ -105,7 +115,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated: html and pdf (report.qmd), pptx (slides.qmd); the workbook "
                              "report_tables.xlsx is always written (default: %(default)s)")
 
-    sim = sub.add_parser("simulate", help="write a simulated data set with the real data's schema")
+    init = sub.add_parser("init", help="draft a data specification (TOML) from a CSV or Parquet file")
+    init.add_argument("--data", type=Path, required=True, help="the data file to describe")
+    init.add_argument("--out", type=Path, default=None,
+                      help="where to write the draft (default: print it); an existing file is not overwritten")
+    init.add_argument("--response", default=None, help="the response column, if you know it")
+
+    sim = sub.add_parser("simulate", help="write a simulated data set with the coupon data's columns")
     sim.add_argument("--rows", type=int, default=25_000, help="number of rows (default: %(default)s)")
     sim.add_argument("--seed", type=int, default=2024, help="random seed (default: %(default)s)")
     sim.add_argument("--out", type=Path, required=True, help="output .csv or .parquet file")
@@ -116,8 +132,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _config(args):
     from .pipeline import RunConfig
 
-    return RunConfig(data=args.data, out=args.out, test_size=args.test_size, seed=args.seed,
-                     max_age=args.max_age, select=args.select, criterion=args.criterion,
+    exclude = [(e, f"{e} (--exclude)") for e in args.exclude]
+    if args.max_age is not None:
+        exclude.append((f"age > {args.max_age}", f"age > {args.max_age} (--max-age {args.max_age})"))
+    return RunConfig(data=args.data, out=args.out, spec=args.spec, test_size=args.test_size, seed=args.seed,
+                     exclude=tuple(exclude), select=args.select, criterion=args.criterion,
                      slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
                      engine=args.engine, memory_limit=args.memory_limit)
 
@@ -137,6 +156,10 @@ def main(argv=None) -> int:
             path = write_simulated(args.out, n_rows=args.rows, seed=args.seed, progress=progress)
             progress(f"wrote {path}")
             return EXIT_OK
+        if args.command == "init":
+            from .spec.draft import draft_command
+
+            return draft_command(args.data, args.out, args.response)
         from . import pipeline
 
         config = _config(args)
@@ -152,7 +175,7 @@ def main(argv=None) -> int:
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]
         print(f"{used:,} rows used ({fitted:,} to fit the model); results in {config.out}", file=sys.stderr)
         return EXIT_OK
-    except (DataValidationError, ModelError, SeparationError) as err:
+    except (DataValidationError, ModelError, SeparationError, SpecError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
     except EngineUnavailable as err:

@@ -31,6 +31,8 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from .splines import rcs  # noqa: F401 - patsy evaluates rcs(...) in formulas in this module's namespace
+
 __all__ = ["DesignMatrix", "design_matrix", "parse_term", "with_categoricals"]
 
 
@@ -179,15 +181,21 @@ def _fast_term(data: pd.DataFrame, code: str):
     except SyntaxError:
         return None
     if isinstance(node, ast.Name):                    # plain numeric column
-        if node.id not in data.columns:
+        values = _numeric_column(data, node.id)
+        return None if values is None else ("num", values)
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "rcs"
+            and not node.keywords and len(node.args) == 2 and isinstance(node.args[0], ast.Name)
+            and isinstance(node.args[1], ast.List)):  # rcs(x, [knots]): the basis of analysis.splines.rcs
+        from .splines import rcs_basis
+
+        values = _numeric_column(data, node.args[0].id)
+        try:
+            knots = [ast.literal_eval(k) for k in node.args[1].elts]
+        except ValueError:
             return None
-        s = data[node.id]
-        if not isinstance(s, pd.Series) or not isinstance(s.dtype, np.dtype) or s.dtype.kind not in "iuf":
-            return None                               # bool, text, nullable/extension dtypes: patsy
-        values = s.to_numpy().astype(float)
-        if np.isnan(values).any():
-            return None                               # patsy raises on missing values
-        return ("num", values)
+        if values is None or len(knots) < 3 or not all(isinstance(k, (int, float)) for k in knots):
+            return None
+        return ("num", rcs_basis(values, np.asarray(knots, dtype=float)))
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "C"
             and not node.keywords and 1 <= len(node.args) <= 2 and isinstance(node.args[0], ast.Name)):
         return None
@@ -216,6 +224,18 @@ def _fast_term(data: pd.DataFrame, code: str):
     return ("cat", codes, levels, ref_i)
 
 
+def _numeric_column(data: pd.DataFrame, name: str):
+    """A numeric column as float values, or None where patsy must decide (text, bool, extension dtypes,
+    missing values)."""
+    if name not in data.columns:
+        return None
+    s = data[name]
+    if not isinstance(s, pd.Series) or not isinstance(s.dtype, np.dtype) or s.dtype.kind not in "iuf":
+        return None
+    values = s.to_numpy().astype(float)
+    return None if np.isnan(values).any() else values
+
+
 def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
     """`design_matrix` by numpy when every term is a plain numeric column or a treatment-coded text
     categorical (see the module docstring); None otherwise."""
@@ -231,7 +251,8 @@ def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
             return None
         (cats if spec[0] == "cat" else nums).append((term, name, spec))
     n = len(data)
-    width = 1 + sum(len(spec[2]) - 1 for _, _, spec in cats) + len(nums)
+    width = 1 + sum(len(spec[2]) - 1 for _, _, spec in cats) + sum(
+        1 if spec[1].ndim == 1 else spec[1].shape[1] for _, _, spec in nums)
     X = np.zeros((n, width))
     X[:, 0] = 1.0
     columns = ["Intercept"]
@@ -248,8 +269,15 @@ def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
         term_columns[term] = slice(at, at + len(kept))
         at += len(kept)
     for term, name, (_, values) in nums:
-        X[:, at] = values
-        columns.append(name)
-        term_columns[term] = slice(at, at + 1)
-        at += 1
+        if values.ndim == 1:
+            X[:, at] = values
+            columns.append(name)
+            term_columns[term] = slice(at, at + 1)
+            at += 1
+        else:                                         # a multi-column factor: patsy names it name[0], name[1], ...
+            k = values.shape[1]
+            X[:, at:at + k] = values
+            columns += [f"{name}[{j}]" for j in range(k)]
+            term_columns[term] = slice(at, at + k)
+            at += k
     return DesignMatrix(X, columns, {t: term_columns[t] for t in terms})

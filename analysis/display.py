@@ -1,8 +1,14 @@
 """Display tables: each results table as the strings the report, the slides and the workbook show.
 
-One spec per table (column, header, formatter) applies the rounding rule of ``present`` once, so
-the HTML, the PDF, the slides and the spreadsheet carry the same text. ``TABLES`` lists every
-display table with its caption; ``display(results, name)`` returns it as a DataFrame of strings.
+One spec per table (column header, formatter) applies the rounding rule of ``present`` once, so the HTML,
+the PDF, the slides and the spreadsheet carry the same text. Headers and labels come from the
+specification (``Spec``): the noun for a row, the names of the event groups, variable labels, and every
+coefficient's label with its comparison group ("Marital status: single vs married").
+
+``table_specs(spec)`` lists every display table with its caption; ``display(view, name)`` returns one as a
+DataFrame of plain strings, ``markdown(view, name)`` as a pandoc pipe table (cells escaped, column
+widths following their content). ``view`` is anything with ``tables``, ``metrics`` and ``spec`` (an
+``analysis.results.RunResults``).
 """
 from __future__ import annotations
 
@@ -12,8 +18,8 @@ from typing import Callable
 import pandas as pd
 
 from .narrative import profile_label
-from .plots import VARIABLE_LABELS, term_label
-from .present import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
+from .present import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct, pipe_table
+from .terms import describe_coefficient, describe_term
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:
@@ -24,128 +30,141 @@ def _col(name: str, fmt: Callable) -> Callable:
     return lambda row: fmt(row[name])
 
 
-def _term(row) -> str:
-    return term_label(str(row["term"])) if str(row["term"]) != "Intercept" else "Intercept"
-
-
-def _variable(row) -> str:
-    return VARIABLE_LABELS.get(row["variable"], row["variable"])
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 @dataclass(frozen=True)
-class Spec:
+class TableSpec:
     caption: str
     columns: tuple  # (header, function of a row -> str)
     source: str | None = None  # results table it is made from (default: the spec's name)
     query: Callable | None = None  # optional row filter on the source table
 
 
-RATE_COLUMNS = (
-    ("Customers", _col("n", fmt_int)), ("Coupon users", _col("events", fmt_int)),
-    ("Rate", _col("rate", fmt_pct)), ("95% CI", _ci("conf_low", "conf_high", fmt_pct)))
+def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
+    """Every display table of a run of ``spec`` (captions and columns in its words)."""
+    r = spec.response
+    rows_h, events_h = _cap(spec.rows), _cap(r.event_group)
+    baselines = baselines or {}
+
+    def coef(row) -> str:
+        return describe_coefficient(str(row["term"]), spec, baselines).label
+
+    def term(row) -> str:
+        return describe_term(str(row["term"]), spec)
+
+    rate_columns = ((rows_h, _col("n", fmt_int)), (events_h, _col("events", fmt_int)),
+                    ("Rate", _col("rate", fmt_pct)), ("95% CI", _ci("conf_low", "conf_high", fmt_pct)))
+    out: dict[str, TableSpec] = {
+        "row_accounting": TableSpec("Row accounting: rows read, excluded by each rule, and used.", (
+            ("Step", lambda x: x["step"]), ("Rows excluded", _col("rows_excluded", fmt_int)),
+            ("Rows remaining", _col("rows_remaining", fmt_int)))),
+        "split": TableSpec("Training and test samples (Bernoulli split by a seeded hash).", (
+            ("Sample", lambda x: x["sample"]), (rows_h, _col("rows", fmt_int)),
+            (events_h, _col("events", fmt_int)), ("Rate", _col("event_rate", fmt_pct)))),
+        "class_balance": TableSpec("Class balance of the response.", (
+            (r.label, lambda x: f"yes ({r.event})" if int(x[r.name]) == 1 else f"no ({r.non_event})"),
+            (rows_h, _col("n", fmt_int)), ("Share", _col("share", fmt_pct)))),
+        "means_by_flag": TableSpec(f"Means of each variable for {r.non_event_group} and {r.event_group} "
+                                   "(binary variables: share with the attribute).", (
+            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            (_cap(r.non_event_group), _col("mean_flag_0", lambda v: fmt_num(v, 3))),
+            (events_h, _col("mean_flag_1", lambda v: fmt_num(v, 3))),
+            ("Difference", _col("difference", lambda v: fmt_num(v, 3))))),
+    }
+    for v in spec.variables:
+        key = v.column or v.name
+        if v.kind in ("categorical", "binary"):
+            out[f"rate_by_{key}"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()}.", (
+                (v.label, lambda x, v=v: v.level_label(x["level"])), *rate_columns))
+        elif v.bins:
+            out[f"rate_by_{v.name}_group"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()} group.", (
+                (f"{v.label} group", lambda x: str(x["level"])), *rate_columns))
+            if v.tail_above is not None:
+                out[f"{v.name}_tail"] = TableSpec(
+                    f"{_cap(spec.rows)} with {v.label.lower()} {v.tail_above:g} or over against the others.", (
+                        ("Group", lambda x: str(x["group"])), (rows_h, _col("n", fmt_int)),
+                        ("Share", _col("share", fmt_pct)), ("Rate", _col("rate", fmt_pct)),
+                        ("95% CI", _ci("conf_low", "conf_high", fmt_pct))))
+    out.update({
+        "correlation_with_flag": TableSpec("Pearson correlation of each variable with the response.", (
+            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            ("Correlation", _col("correlation", lambda v: fmt_num(v, 3))))),
+        "stepwise": TableSpec("Stepwise selection path.", (
+            ("Step", _col("step", fmt_int)), ("Action", lambda x: x["action"]),
+            ("Term", lambda x: "" if pd.isna(x["term"]) else term(x)),
+            ("df", lambda x: "" if pd.isna(x["df"]) else fmt_int(x["df"])),
+            ("Criterion", _col("criterion", lambda v: fmt_num(v, 2))),
+            ("Chi-square", _col("statistic", lambda v: fmt_num(v, 3))), ("p", _col("p_value", fmt_p)))),
+        "coefficients": TableSpec("Final model: coefficients (log-odds), Wald 95% CIs and odds ratios.", (
+            ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
+            ("z", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "coefficients_full": TableSpec("Full model (all candidate terms): coefficients and odds ratios.", (
+            ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
+            ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
+            ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "type3_tests": TableSpec("Type 3 likelihood-ratio tests: dropping each term from the final model.", (
+            ("Term", term), ("df", _col("df", fmt_int)),
+            ("LR chi-square", _col("lr_chi2", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
+        "marginal_effects": TableSpec("Average marginal effects on the probability (percentage points).", (
+            ("Term", coef), ("AME (pp)", _col("ame", lambda v: fmt_num(100 * v, 2))),
+            ("SE (pp)", _col("std_error", lambda v: fmt_num(100 * v, 2))),
+            ("95% CI (pp)", lambda x: f"{fmt_num(100 * x['conf_low'], 2)} to {fmt_num(100 * x['conf_high'], 2)}"),
+            ("p", _col("p_value", fmt_p)))),
+        "vif": TableSpec("Generalized variance inflation factors (Fox & Monette 1992, as car::vif).", (
+            ("Term", term), ("df", _col("df", fmt_int)), ("GVIF", _col("gvif", lambda v: fmt_num(v, 2))),
+            ("GVIF^(1/(2 df))", _col("gvif_adj", lambda v: fmt_num(v, 2))))),
+        "classification": TableSpec("Classification at the 0.5 cut-off and at the KS-optimal cut-off (chosen on the "
+                                    "training sample), beside the no-information rate.", (
+            ("Sample", lambda x: x["sample"]), ("Cut-off", _col("threshold", lambda v: fmt_num(v, 3))),
+            ("Accuracy", _col("accuracy", fmt_pct)), ("No-information rate", _col("no_information_rate", fmt_pct)),
+            ("Precision", _col("precision", fmt_pct)), ("Recall", _col("recall", fmt_pct)),
+            ("Specificity", _col("specificity", fmt_pct)))),
+        "gains": TableSpec("Gains and lift by decile of predicted probability (decile 1 = highest).", (
+            ("Decile", _col("decile", fmt_int)), (rows_h, _col("n", fmt_int)), (events_h, _col("events", fmt_int)),
+            ("Response rate", _col("response_rate", fmt_pct)), ("Cumulative capture", _col("cum_capture", fmt_pct)),
+            ("Lift", _col("lift", lambda v: fmt_num(v, 2))),
+            ("Cumulative lift", _col("cum_lift", lambda v: fmt_num(v, 2))))),
+        "hosmer_lemeshow": TableSpec(f"Hosmer-Lemeshow groups (g = 10): observed and expected {r.event_group}.", (
+            ("Group", _col("group", fmt_int)), (rows_h, _col("n", fmt_int)),
+            ("Predicted range", lambda x: f"{fmt_num(x['p_low'], 3)} to {fmt_num(x['p_high'], 3)}"),
+            (f"Observed {r.event_group}", _col("observed_events", fmt_int)),
+            (f"Expected {r.event_group}", _col("expected_events", lambda v: fmt_num(v, 1))))),
+        "calibration": TableSpec("Calibration by decile: observed rate (Wilson 95% CI) against mean predicted "
+                                 "probability.", (
+            ("Bin", _col("bin", fmt_int)), (rows_h, _col("n", fmt_int)),
+            ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
+            ("Predicted", _col("mean_predicted", fmt_pct)))),
+        "profile_top_customers": TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
+            ("Characteristic", lambda x: profile_label(x["characteristic"], spec)),
+            ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
+            ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),
+    })
+    return out
 
 
-def _rate_spec(caption, level_header):
-    return Spec(caption, ((level_header, lambda r: str(r["level"])), *RATE_COLUMNS))
-
-
-def _yes_no(row) -> str:
-    return {"1": "yes", "0": "no", 1: "yes", 0: "no"}.get(row["level"], str(row["level"]))
-
-
-TABLES: dict[str, Spec] = {
-    "row_accounting": Spec("Row accounting: rows read, excluded by each rule, and used.", (
-        ("Step", lambda r: r["step"]), ("Rows excluded", _col("rows_excluded", fmt_int)),
-        ("Rows remaining", _col("rows_remaining", fmt_int)))),
-    "split": Spec("Training and test samples (Bernoulli split by a seeded hash of ID).", (
-        ("Sample", lambda r: r["sample"]), ("Customers", _col("rows", fmt_int)),
-        ("Coupon users", _col("events", fmt_int)), ("Rate", _col("event_rate", fmt_pct)))),
-    "class_balance": Spec("Class balance of the response.", (
-        ("Used the coupon", lambda r: "yes (1)" if int(r["flag"]) == 1 else "no (0)"),
-        ("Customers", _col("n", fmt_int)), ("Share", _col("share", fmt_pct)))),
-    "means_by_flag": Spec("Means of each variable for non-users and users of the coupon.", (
-        ("Variable", _variable), ("Non-users", _col("mean_flag_0", lambda x: fmt_num(x, 3))),
-        ("Users", _col("mean_flag_1", lambda x: fmt_num(x, 3))),
-        ("Difference", _col("difference", lambda x: fmt_num(x, 3))))),
-    "rate_by_returned": Spec("Coupon use by returned goods.", (("Returned goods", _yes_no), *RATE_COLUMNS)),
-    "rate_by_marriage": _rate_spec("Coupon use by marital status.", "Marital status"),
-    "rate_by_job": _rate_spec("Coupon use by job.", "Job"),
-    "rate_by_age_group": _rate_spec("Coupon use by age group.", "Age group"),
-    "rate_by_loan": Spec("Coupon use by ANT Credit Pay use.", (("ANT Credit Pay", _yes_no), *RATE_COLUMNS)),
-    "rate_by_default": Spec("Coupon use by past default.", (("Defaulted before", _yes_no), *RATE_COLUMNS)),
-    "age_tail": Spec("The over-60 tail against younger customers.", (
-        ("Group", lambda r: r["group"]), ("Customers", _col("n", fmt_int)), ("Share", _col("share", fmt_pct)),
-        ("Rate", _col("rate", fmt_pct)), ("95% CI", _ci("conf_low", "conf_high", fmt_pct)))),
-    "correlation_with_flag": Spec("Pearson correlation of each variable with coupon use (flag).", (
-        ("Variable", _variable), ("Correlation", _col("correlation", lambda x: fmt_num(x, 3))))),
-    "stepwise": Spec("Stepwise selection path.", (
-        ("Step", _col("step", fmt_int)), ("Action", lambda r: r["action"]),
-        ("Term", lambda r: "" if pd.isna(r["term"]) else term_label(str(r["term"]))),
-        ("df", lambda r: "" if pd.isna(r["df"]) else fmt_int(r["df"])),
-        ("Criterion", _col("criterion", lambda x: fmt_num(x, 2))),
-        ("Chi-square", _col("statistic", lambda x: fmt_num(x, 3))), ("p", _col("p_value", fmt_p)))),
-    "coefficients": Spec("Final model: coefficients (log-odds), Wald 95% CIs and odds ratios.", (
-        ("Term", _term), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
-        ("z", _col("statistic", lambda x: fmt_num(x, 2))), ("p", _col("p_value", fmt_p)),
-        ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
-    "coefficients_full": Spec("Full model (all candidate terms): coefficients and odds ratios.", (
-        ("Term", _term), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
-        ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
-        ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
-    "type3_tests": Spec("Type 3 likelihood-ratio tests: dropping each term from the final model.", (
-        ("Term", lambda r: term_label(str(r["term"]))), ("df", _col("df", fmt_int)),
-        ("LR chi-square", _col("lr_chi2", lambda x: fmt_num(x, 2))), ("p", _col("p_value", fmt_p)))),
-    "marginal_effects": Spec("Average marginal effects on the probability of coupon use (percentage points).", (
-        ("Term", _term), ("AME (pp)", _col("ame", lambda x: fmt_num(100 * x, 2))),
-        ("SE (pp)", _col("std_error", lambda x: fmt_num(100 * x, 2))),
-        ("95% CI (pp)", lambda r: f"{fmt_num(100 * r['conf_low'], 2)} to {fmt_num(100 * r['conf_high'], 2)}"),
-        ("p", _col("p_value", fmt_p)))),
-    "vif": Spec("Generalized variance inflation factors (Fox & Monette 1992, as car::vif).", (
-        ("Term", lambda r: term_label(str(r["term"]))), ("df", _col("df", fmt_int)),
-        ("GVIF", _col("gvif", lambda x: fmt_num(x, 2))),
-        ("GVIF^(1/(2 df))", _col("gvif_adj", lambda x: fmt_num(x, 2))))),
-    "classification": Spec("Classification at the 0.5 cut-off and at the KS-optimal cut-off (chosen on the training "
-                           "sample), beside the no-information rate.", (
-        ("Sample", lambda r: r["sample"]), ("Cut-off", _col("threshold", lambda x: fmt_num(x, 3))),
-        ("Accuracy", _col("accuracy", fmt_pct)), ("No-information rate", _col("no_information_rate", fmt_pct)),
-        ("Precision", _col("precision", fmt_pct)), ("Recall", _col("recall", fmt_pct)),
-        ("Specificity", _col("specificity", fmt_pct)))),
-    "gains": Spec("Gains and lift by decile of predicted probability (decile 1 = highest).", (
-        ("Decile", _col("decile", fmt_int)), ("Customers", _col("n", fmt_int)), ("Users", _col("events", fmt_int)),
-        ("Response rate", _col("response_rate", fmt_pct)), ("Cumulative capture", _col("cum_capture", fmt_pct)),
-        ("Lift", _col("lift", lambda x: fmt_num(x, 2))), ("Cumulative lift", _col("cum_lift", lambda x: fmt_num(x, 2))))),
-    "hosmer_lemeshow": Spec("Hosmer-Lemeshow groups (g = 10): observed and expected coupon users.", (
-        ("Group", _col("group", fmt_int)), ("Customers", _col("n", fmt_int)),
-        ("Predicted range", lambda r: f"{fmt_num(r['p_low'], 3)} to {fmt_num(r['p_high'], 3)}"),
-        ("Observed users", _col("observed_events", fmt_int)),
-        ("Expected users", _col("expected_events", lambda x: fmt_num(x, 1))))),
-    "calibration": Spec("Calibration by decile: observed rate (Wilson 95% CI) against mean predicted probability.", (
-        ("Bin", _col("bin", fmt_int)), ("Customers", _col("n", fmt_int)),
-        ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
-        ("Predicted", _col("mean_predicted", fmt_pct)))),
-    "profile_top_customers": Spec("Profile of the top-scored fifth of customers against the rest.", (
-        ("Characteristic", lambda r: profile_label(r["characteristic"])),
-        ("Top 20%", lambda r: fmt_pct(r["top"]) if r["kind"] == "share" else fmt_num(r["top"], 2)),
-        ("Rest", lambda r: fmt_pct(r["rest"]) if r["kind"] == "share" else fmt_num(r["rest"], 2)))),
-}
-
-
-def display(tables: dict[str, pd.DataFrame], name: str) -> pd.DataFrame:
+def display(view, name: str) -> pd.DataFrame:
     """The display table ``name`` (DataFrame of strings with readable headers)."""
-    spec = TABLES[name]
-    source = tables[spec.source or name]
+    spec = table_specs(view.spec, view.metrics.get("baselines"))[name]
+    source = view.tables[spec.source or name]
     if spec.query is not None:
         source = source[spec.query(source)]
     rows = [[fn(row) for _, fn in spec.columns] for _, row in source.iterrows()]
     return pd.DataFrame(rows, columns=[h for h, _ in spec.columns], dtype=object)
 
 
-def evaluation_summary(metrics: dict) -> pd.DataFrame:
+def caption(view, name: str) -> str:
+    return table_specs(view.spec, view.metrics.get("baselines"))[name].caption
+
+
+def evaluation_summary(metrics: dict, spec) -> pd.DataFrame:
     """Train and test evaluation statistics side by side (strings)."""
     samples = [s for s in ("train", "test") if s in metrics]
     rows = [
-        ("Customers", lambda m: fmt_int(m["n"])),
-        ("Coupon users", lambda m: fmt_int(m["events"])),
+        (_cap(spec.rows), lambda m: fmt_int(m["n"])),
+        (_cap(spec.response.event_group), lambda m: fmt_int(m["events"])),
         ("AUC (c statistic)", lambda m: fmt_num(m["auc"], 3)),
         ("AUC 95% CI (DeLong)", lambda m: f"{fmt_num(m['auc_ci_low'], 3)} to {fmt_num(m['auc_ci_high'], 3)}"),
         ("KS", lambda m: fmt_num(m["ks"], 3)),
@@ -161,11 +180,11 @@ def evaluation_summary(metrics: dict) -> pd.DataFrame:
                         columns=["Statistic"] + [s.capitalize() for s in samples], dtype=object)
 
 
-def model_summary(metrics: dict) -> pd.DataFrame:
+def model_summary(metrics: dict, spec) -> pd.DataFrame:
     """Fit statistics of the full and the final model (strings)."""
     rows = [
-        ("Customers (training)", lambda m: fmt_int(m["n_obs"])),
-        ("Coupon users", lambda m: fmt_int(m["events"])),
+        (f"{_cap(spec.rows)} (training)", lambda m: fmt_int(m["n_obs"])),
+        (_cap(spec.response.event_group), lambda m: fmt_int(m["events"])),
         ("Log-likelihood", lambda m: fmt_num(m["llf"], 2)),
         ("AIC", lambda m: fmt_num(m["aic"], 2)),
         ("BIC", lambda m: fmt_num(m["bic"], 2)),
@@ -177,11 +196,9 @@ def model_summary(metrics: dict) -> pd.DataFrame:
                         columns=["Statistic", "Full model", "Final model"], dtype=object)
 
 
-def markdown(tables: dict[str, pd.DataFrame], name: str) -> str:
+def markdown(view, name: str) -> str:
     """The display table ``name`` as a pandoc pipe table (what report.qmd prints)."""
-    from .present import pipe_table
-
-    return pipe_table(display(tables, name))
+    return pipe_table(display(view, name))
 
 
 def sentence(tables: dict[str, pd.DataFrame], table: str, topic: str) -> str:
@@ -191,7 +208,7 @@ def sentence(tables: dict[str, pd.DataFrame], table: str, topic: str) -> str:
     return str(match.iloc[0]) if len(match) else ""
 
 
-ENGINE_NAMES = {"memory": "pandas (in memory)", "duckdb": "DuckDB (streamed)", "spark": "Spark SQL"}
+ENGINE_NAMES = {"memory": "DuckDB (in memory)", "duckdb": "DuckDB (streamed from disk)", "spark": "Spark SQL"}
 
 
 def reading_sentence(data: dict) -> str:
@@ -199,8 +216,7 @@ def reading_sentence(data: dict) -> str:
     engine = ENGINE_NAMES.get(data.get("engine", "memory"), data.get("engine", "memory"))
     return (f"The file was read with {engine}; its {fmt_int(data['rows_used'])} rows used reduce, without loss, "
             f"to {fmt_int(data['n_patterns'])} covariate patterns (distinct combinations of sample and "
-            "predictors, with their counts of customers and coupon users), on which every model and statistic "
-            "is computed exactly.")
+            "variables, with their counts of rows and events), on which every model and statistic is computed.")
 
 
 def run_parameters(config: dict) -> list[tuple[str, str]]:
@@ -210,8 +226,13 @@ def run_parameters(config: dict) -> list[tuple[str, str]]:
         if key in ("data", "out"):
             continue
         if key == "baselines":
-            shown = ", ".join(f"{c}={v}" for c, v in value.items()) or "first level alphabetically"
-            rows.append(("`--baseline`", shown))
+            shown = ", ".join(f"{c}={v}" for c, v in value.items()) or "from the specification"
+            rows.append(("--baseline", shown))
+        elif key == "exclude":
+            shown = "; ".join(str(e[0] if isinstance(e, (list, tuple)) else e) for e in value) or "none"
+            rows.append(("--exclude", shown))
+        elif key == "spec":
+            rows.append(("--spec", "the bundled default" if value is None else str(value)))
         else:
-            rows.append((f"`--{key.replace('_', '-')}`", "off" if value is None else str(value)))
+            rows.append((f"--{key.replace('_', '-')}", "off" if value is None else str(value)))
     return rows

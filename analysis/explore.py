@@ -1,7 +1,7 @@
-"""Exploratory tables of the cleaned coupon data: who used the coupon, and how often, by group.
+"""Exploratory tables: how often the event happens, overall and by group, with confidence intervals.
 
-Every function takes the cleaned DataFrame (see :func:`analysis.data.clean`: ``age``, ``job``,
-``marriage``, the two coupon counts, the ``*_yes`` dummies and the 0/1 response ``flag``) and
+Every function takes a DataFrame of variables (text columns are categorical, 0/1 columns binary,
+other numbers numeric) and the 0/1 response (``flag`` by default; the specification names it) and
 returns a tidy :class:`pandas.DataFrame` with stable snake_case columns and a fresh
 ``RangeIndex`` (except :func:`correlations`, which is a square matrix). Nothing is modified in
 place and no row is ever dropped silently.
@@ -36,14 +36,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from . import schema
-
-RESPONSE = schema.RESPONSE
+#: the default name of the 0/1 response column (the specification's ``[response] name`` in a run)
+RESPONSE = "flag"
 TRIALS = "trials"
 EVENTS = "events"
 
-#: default age-group edges: [18, 30), [30, 40), [40, 50), [50, 60), [60, inf)
-AGE_EDGES = (18, 30, 40, 50, 60, math.inf)
 
 RATE_COLUMNS = ["level", "n", "events", "rate", "conf_low", "conf_high"]
 
@@ -200,6 +197,23 @@ def _wmean(x: np.ndarray, w: np.ndarray) -> float:
     if total == 0:
         return float("nan")
     return float(_wsum(w, x) / total)
+
+
+def _wsd(x: np.ndarray, w: np.ndarray) -> float:
+    """Weighted (population) standard deviation of the expanded rows: from exact integer moments,
+    sqrt(N Sxx - Sx^2) / N, for whole numbers (identical on every form of the same rows), else two-pass
+    floating point."""
+    n = int(w.sum())
+    if n == 0:
+        return float("nan")
+    xi = _integer_values(np.asarray(x))
+    if xi is not None:
+        sx, sxx = _wsum(w, xi), _wsum(w, xi, xi)
+        if isinstance(sx, int) and isinstance(sxx, int):
+            return math.sqrt(max(n * sxx - sx * sx, 0)) / n
+    xf = np.asarray(x, dtype="float64")
+    centred = xf - float(w.astype("float64") @ xf) / n
+    return math.sqrt(float(w.astype("float64") @ (centred * centred)) / n)
 
 
 def weighted_quantile(x, w, q: float) -> float:
@@ -359,7 +373,7 @@ def rate_by(
     return _rate_table(levels, n, events, alpha)
 
 
-def age_group_labels(edges: Sequence[float] = AGE_EDGES) -> list[str]:
+def age_group_labels(edges: Sequence[float]) -> list[str]:
     """Labels of the half-open bins [edges[i], edges[i+1]).
 
     Integer edges give inclusive integer ranges, "18–29", and an infinite last edge gives
@@ -398,8 +412,8 @@ def _age_group_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray
 
 def age_groups(
     df: pd.DataFrame,
-    edges: Sequence[float] = AGE_EDGES,
-    column: str = "age",
+    edges: Sequence[float],
+    column: str,
     response: str = RESPONSE,
     alpha: float = 0.05,
     weights=None,
@@ -437,8 +451,8 @@ def age_groups(
 
 def age_tail(
     df: pd.DataFrame,
-    cutoff: float = 60,
-    column: str = "age",
+    cutoff: float,
+    column: str,
     response: str = RESPONSE,
     alpha: float = 0.05,
     weights=None,
@@ -561,91 +575,81 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _dummy_sentence(table: pd.DataFrame, who_yes: str, who_no: str) -> str:
-    rates = dict(zip(table["level"], table["rate"]))
-    return (f"Customers who {who_yes} used the coupon at {_pct(rates[1])} "
-            f"versus {_pct(rates[0])} for those who {who_no}.")
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
-def _range_sentence(table: pd.DataFrame, by: str, describe=lambda lvl: str(lvl)) -> str:
+def _range_sentence(table: pd.DataFrame, by: str, rate: str, describe=lambda lvl: str(lvl)) -> str:
     t = table.dropna(subset=["rate"])
     hi = t.loc[t["rate"].idxmax()]
     lo = t.loc[t["rate"].idxmin()]
-    return (f"By {by}, the coupon-use rate ranged from {_pct(lo['rate'])} "
+    return (f"By {by}, the {rate} ranged from {_pct(lo['rate'])} "
             f"({describe(lo['level'])}, n = {int(lo['n']):,}) "
             f"to {_pct(hi['rate'])} ({describe(hi['level'])}, n = {int(hi['n']):,}).")
 
 
-def headline_sentences(
-    df: pd.DataFrame,
-    response: str = RESPONSE,
-    age_cutoff: float = 60,
-    weights=None,
-) -> pd.DataFrame:
-    """One-sentence readings of the exploratory tables, every number taken from the tables.
+def headline_sentences(tables: dict, spec) -> pd.DataFrame:
+    """One-sentence readings of the exploratory tables (``analysis.pipeline.exploratory_tables``), every
+    number taken from the tables and every word from the specification.
 
-    Returns ``DataFrame[topic, sentence]`` with topics ``class_balance``, ``returned``,
-    ``loan``, ``default``, ``marriage``, ``job``, ``age_group``, ``age_tail``,
-    ``correlation`` (in that order; a topic whose column is absent is skipped). Rates are
-    printed as percentages with one decimal, counts with thousands separators.
-    ``weights``: see :func:`weighted_rows` (a pattern table needs none).
+    Returns ``DataFrame[topic, sentence]`` with topics ``class_balance``, then per variable in
+    specification order: its table key (``returned``, ``job``) for a binary or categorical variable,
+    ``<name>_group`` and ``<name>_tail`` for a numeric one with bins / a tail; then ``correlation``.
+    Rates are printed as percentages with one decimal, counts with thousands separators.
 
-    Tested by exact string comparison on a tiny hand-made frame (numbers worked out by hand)
-    and, on the real data, by checking that each sentence contains the rates computed
-    independently with ``pandas.crosstab``; on the pattern table against the expanded rows
-    (identical sentences).
+    Tested by exact string comparison on a tiny hand-made table set (numbers worked out by hand) and, on
+    the real data, by checking that each sentence contains the rates computed independently with
+    ``pandas.crosstab``.
     """
-    r = weighted_rows(df, response, weights)
-    data, w = r.frame, r.w    # every table below is computed once more from these weighted rows
+    r = spec.response
     rows: list[tuple[str, str]] = []
-    cb = class_balance(data, response, weights=w)
-    n_yes = int(cb["n"].iloc[1])
-    rows.append(("class_balance",
-                 f"{n_yes:,} of {r.n:,} customers ({_pct(cb['share'].iloc[1])}) "
-                 f"used the coupon."))
-    dummies = [
-        ("returned", "returned_yes", "returned goods", "did not"),
-        ("loan", "loan_yes", "use ANT Credit Pay (loan)", "do not"),
-        ("default", "default_yes", "have defaulted before", "have not"),
-    ]
-    for topic, col, yes, no in dummies:
-        if col in data.columns:
-            rows.append((topic, _dummy_sentence(rate_by(data, col, response, weights=w), yes, no)))
-    if "marriage" in data.columns:
-        rows.append(("marriage", _range_sentence(rate_by(data, "marriage", response, weights=w),
-                                                 "marital status")))
-    if "job" in data.columns:
-        rows.append(("job", _range_sentence(rate_by(data, "job", response, weights=w), "job")))
-    if "age" in data.columns:
-        rows.append(("age_group", _range_sentence(age_groups(data, response=response, weights=w),
-                                                  "age group", lambda lvl: f"aged {lvl}")))
-        tail = age_tail(data, cutoff=age_cutoff, response=response, weights=w)
-        young, old = tail.iloc[0], tail.iloc[1]
-        rows.append(("age_tail",
-                     f"Customers aged {age_cutoff:g} or over are {_pct(old['share'])} of "
-                     f"customers (n = {int(old['n']):,}) and used the coupon at "
-                     f"{_pct(old['rate'])} versus {_pct(young['rate'])} for younger customers."))
-    cw = correlation_with_flag(data, response, weights=w)
-    if len(cw):
+    cb = tables["class_balance"]
+    n_yes, n = int(cb["n"].iloc[1]), int(cb["n"].sum())
+    rows.append(("class_balance", f"{n_yes:,} of {n:,} {spec.rows} ({_pct(cb['share'].iloc[1])}) {r.verb}."))
+    for v in spec.variables:
+        key = v.column or v.name
+        if v.kind == "binary" and f"rate_by_{key}" in tables:
+            rates = dict(zip(tables[f"rate_by_{key}"]["level"], tables[f"rate_by_{key}"]["rate"]))
+            if 0 in rates and 1 in rates:
+                rows.append((key, f"{_capital(v.yes_group)} {r.verb} at {_pct(rates[1])} "
+                                  f"versus {_pct(rates[0])} for {v.no_group}."))
+        elif v.kind == "categorical" and f"rate_by_{key}" in tables:
+            rows.append((key, _range_sentence(tables[f"rate_by_{key}"], v.label.lower(), r.rate, v.level_label)))
+        elif f"rate_by_{v.name}_group" in tables:
+            label = v.label.lower()
+            rows.append((f"{v.name}_group", _range_sentence(tables[f"rate_by_{v.name}_group"], f"{label} group",
+                                                            r.rate, lambda lvl, label=label: f"{label} {lvl}")))
+            if f"{v.name}_tail" in tables:
+                tail = tables[f"{v.name}_tail"]
+                low, high = tail.iloc[0], tail.iloc[1]
+                rows.append((f"{v.name}_tail",
+                             f"{_capital(spec.rows)} with {v.label.lower()} {v.tail_above:g} or over are "
+                             f"{_pct(high['share'])} of {spec.rows} (n = {int(high['n']):,}) and {r.verb} at "
+                             f"{_pct(high['rate'])} versus {_pct(low['rate'])} for the others."))
+    cw = tables.get("correlation_with_flag")
+    if cw is not None and len(cw):
         top = cw.iloc[0]
-        rows.append(("correlation",
-                     f"The strongest linear association with coupon use is "
-                     f"\u201c{schema.VARIABLE_LABELS.get(top['variable'], top['variable'])}\u201d "
-                     f"(Pearson r = {top['correlation']:.3f})."))
+        label = spec.labels().get(top["variable"], top["variable"])
+        rows.append(("correlation", f"The strongest linear association with the response ({r.label.lower()}) is "
+                                    f"\u201c{label}\u201d (Pearson r = {top['correlation']:.3f})."))
     return pd.DataFrame(rows, columns=["topic", "sentence"])
 
 
 def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str = RESPONSE,
-                     weights=None) -> pd.DataFrame:
-    """Who the model ranks highest: customers in the top ``top_share`` of predicted probability vs the rest.
+                     weights=None, spec=None) -> pd.DataFrame:
+    """Who the model ranks highest: the rows in the top ``top_share`` of predicted probability vs the rest.
 
-    Rows: the observed coupon-use rate; the share of each job, marital status and yes/no attribute;
-    the mean of each numeric variable. Columns ``characteristic, kind, top, rest, difference``
-    (kind is "share" or "mean"). The top group is every customer with p at or above the
-    (1 - top_share) quantile of p over customers (numpy's default linear quantile of the expanded
-    rows, :func:`weighted_quantile`), so ties at the cut are kept together and the group can be
-    slightly larger than top_share. ``p`` has one value per row of ``df`` (per pattern for a pattern
-    table). ``attrs``: threshold, n_top and n_rest (customers).
+    Rows: the observed event rate (characteristic ``"event rate (observed)"``); the share of each
+    level of every categorical variable (``"<name>: <level>"``) and of every binary variable (its
+    name); the mean of every count or numeric variable. With ``spec`` the variables are the
+    specification's, in its order; without it, text columns are categorical, 0/1 columns binary and
+    other numeric columns means. Columns ``characteristic, kind, top, rest, difference, std_difference``
+    (kind is "share" or "mean"; ``std_difference`` is the difference over the pooled standard
+    deviation of the variable, so that differences in different units can be ranked). The top group is
+    every row with p at or above the (1 - top_share) quantile of p over rows (numpy's default linear
+    quantile of the expanded rows, :func:`weighted_quantile`), so ties at the cut are kept together and
+    the group can be slightly larger than top_share. ``p`` has one value per row of ``df`` (per pattern
+    for a pattern table). ``attrs``: threshold, n_top and n_rest.
     ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against a hand calculation on a tiny frame, pandas groupby means on the real data, and on
@@ -664,20 +668,36 @@ def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str 
 
     def both(x):
         x = np.asarray(x)
-        return _wmean(x, w_top), _wmean(x, w_rest)
+        a, b = _wmean(x, w_top), _wmean(x, w_rest)
+        sd = _wsd(x, r.w)
+        return a, b, ((a - b) / sd if sd > 0 else float("nan"))
 
-    rows = [("coupon-use rate (observed)", "share", *both(r.y))]
-    for col in ("job", "marriage"):
-        if col in data:
+    if spec is not None:
+        kinds = [(v.name, "categorical" if v.kind == "categorical" else "binary" if v.kind == "binary" else "mean")
+                 for v in spec.variables if v.name in data]
+    else:
+        kinds = []
+        for col in data.columns:
+            if col == response:
+                continue
+            if not pd.api.types.is_numeric_dtype(data[col]):
+                kinds.append((col, "categorical"))
+            elif set(pd.unique(data[col])) <= {0, 1}:
+                kinds.append((col, "binary"))
+            else:
+                kinds.append((col, "mean"))
+    rows = [("event rate (observed)", "share", *both(r.y))]
+    for col, kind in kinds:
+        if kind == "categorical":
             for level in sorted(data[col].unique()):
                 rows.append((f"{col}: {level}", "share", *both((data[col] == level).to_numpy())))
-    for col in ("returned_yes", "loan_yes", "default_yes"):
-        if col in data:
+        elif kind == "binary":
             rows.append((col, "share", *both(_values(data, col))))
-    for col in ("age", "coupon_used_in_last6_month", "coupon_used_in_last_month"):
-        if col in data:
+    for col, kind in kinds:
+        if kind == "mean":
             rows.append((col, "mean", *both(_values(data, col))))
-    out = pd.DataFrame(rows, columns=["characteristic", "kind", "top", "rest"])
+    out = pd.DataFrame(rows, columns=["characteristic", "kind", "top", "rest", "std_difference"])
     out["difference"] = out["top"] - out["rest"]
+    out = out[["characteristic", "kind", "top", "rest", "difference", "std_difference"]]
     out.attrs.update({"threshold": cut, "n_top": _wsum(r.w, top), "n_rest": _wsum(r.w, ~top)})
     return out

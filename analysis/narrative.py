@@ -1,51 +1,18 @@
-"""Sentences generated from results: every number in them comes from a table, none is typed.
+"""Sentences generated from results: every number in them comes from a table, every word from the specification.
 
 The odds-ratio sentences follow one rule (``present``: odds ratios and CIs to 2 decimals); the
-percentage change is computed from the rounded odds ratio so that a reader can check it
-against the number printed beside it.
+percentage change is computed from the rounded odds ratio so that a reader can check it against the
+number printed beside it. The data are observational, so the wording is associational ("goes with
+higher odds", "is associated with"), never causal ("raises the odds").
 """
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
-from .present import fmt_or
+from .present import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
+from .terms import describe_coefficient
 
-JOB_LABELS = {
-    "admin.": "admin staff", "blue-collar": "blue-collar workers", "entrepreneur": "entrepreneurs",
-    "housemaid": "housemaids", "management": "managers", "retired": "retired customers",
-    "self-employed": "self-employed customers", "services": "services workers", "student": "students",
-    "technician": "technicians", "unemployed": "unemployed customers", "unknown": "customers whose job is unknown",
-}
-MARRIAGE_LABELS = {"divorced": "divorced customers", "married": "married customers", "single": "single customers"}
-CATEGORY_LABELS = {"job": JOB_LABELS, "marriage": MARRIAGE_LABELS}
-
-#: 0/1 dummies: (group with 1, group with 0)
-DUMMY_GROUPS = {
-    "returned_yes": ("customers who returned goods", "customers who did not"),
-    "loan_yes": ("customers with an ANT Credit Pay loan", "customers without one"),
-    "default_yes": ("customers with a past credit default", "customers without one"),
-}
-#: numeric terms: (unit phrase, step in units of the variable)
-UNITS = {
-    "age": ("10 years of age", 10),
-    "coupon_used_in_last6_month": ("additional coupon used in the last six months", 1),
-    "coupon_used_in_last_month": ("additional coupon used in the last month", 1),
-}
-_CATEGORICAL = re.compile(r"^C\((?P<column>\w+)(?:,\s*Treatment\(reference=(?P<ref>['\"].*['\"])\))?\)\[T\.(?P<level>.*)\]$")
-
-
-def parse_term(term: str) -> dict:
-    """Split a statsmodels coefficient name into its parts: kind, column, level, baseline."""
-    m = _CATEGORICAL.match(term)
-    if m:
-        ref = m.group("ref")
-        return {"kind": "categorical", "column": m.group("column"), "level": m.group("level"),
-                "baseline": ref[1:-1] if ref else None}
-    if term in DUMMY_GROUPS:
-        return {"kind": "dummy", "column": term}
-    return {"kind": "numeric", "column": term}
+EVENT_RATE = "event rate (observed)"
 
 
 def _capital(text: str) -> str:
@@ -59,146 +26,227 @@ def _change(odds_ratio_rounded: float) -> str:
     return f"{pct}% {'higher' if odds_ratio_rounded > 1 else 'lower'} odds"
 
 
-def odds_ratio_sentence(row: pd.Series, baselines: dict[str, str] | None = None) -> str:
+def _group(variable, level, spec) -> str:
+    """The rows at a level of a categorical variable, as a noun phrase."""
+    phrase = variable.group(level) if variable is not None else ""
+    if phrase:
+        return phrase
+    label = variable.label.lower() if variable is not None else "the variable"
+    return f"{spec.rows} with {label} '{variable.level_label(level) if variable is not None else level}'"
+
+
+def _variable(spec, name):
+    try:
+        return spec.variable(name)
+    except KeyError:
+        return None
+
+
+def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None = None) -> str:
     """One sentence for one coefficient row (columns of ``model.tidy``).
 
-    Categorical levels are compared with the baseline level, dummies with the group without the
-    attribute, numeric terms per the step in ``UNITS`` (10 years for age: OR and CI raised to
-    the 10th power). States plainly when the CI includes 1.
+    Categorical levels are compared with the baseline level, binary variables with the rows without the
+    attribute, numeric terms per the variable's ``step`` (odds ratio and CI raised to that power). States
+    plainly when the CI includes 1. Words (groups, units, the outcome) come from ``spec``.
     """
-    baselines = baselines or {}
-    info = parse_term(row["term"])
-    step = UNITS.get(info["column"], (None, 1))[1] if info["kind"] == "numeric" else 1
+    info = describe_coefficient(row["term"], spec, baselines)
+    outcome = spec.response.outcome
+    step = info.step if info.kind == "numeric" else 1.0
     odds = row["odds_ratio"] ** step
     low, high = row["or_conf_low"] ** step, row["or_conf_high"] ** step
     shown = float(fmt_or(odds))
     ci = f"95% CI {fmt_or(low)} to {fmt_or(high)}"
-    if info["kind"] == "categorical":
-        labels = CATEGORY_LABELS.get(info["column"], {})
-        group = labels.get(info["level"], f"customers with {info['column']} '{info['level']}'")
-        base_level = info["baseline"] or baselines.get(info["column"], "the baseline")
-        base = labels.get(base_level, f"customers with {info['column']} '{base_level}'")
-        text = (f"{_capital(group)} have {fmt_or(odds)} times the odds of using a coupon "
-                f"({_change(shown)}; {ci}) compared with {base} (the baseline {info['column']}), "
-                "other factors held fixed.")
-    elif info["kind"] == "dummy":
-        with_, without = DUMMY_GROUPS[info["column"]]
-        text = (f"{_capital(with_)} have {fmt_or(odds)} times the odds of using a coupon "
-                f"({_change(shown)}; {ci}) compared with {without}, other factors held fixed.")
-    else:
-        unit = UNITS.get(info["column"], (f"one-unit increase in {info['column']}", 1))[0]
-        each = "Each" if step == 1 else "Every"
-        text = (f"{each} {unit} multiplies the odds of using a coupon by {fmt_or(odds)} "
+    var = _variable(spec, info.variables[0]) if info.variables else None
+    if info.kind == "categorical":
+        group = _group(var, info.level, spec)
+        base = _group(var, info.baseline, spec) if info.baseline is not None else "the baseline"
+        label = var.label.lower() if var is not None else info.variables[0]
+        text = (f"{_capital(group)} have {fmt_or(odds)} times the odds of {outcome} "
+                f"({_change(shown)}; {ci}) compared with {base} (the baseline {label}), other factors held fixed.")
+    elif info.kind == "binary":
+        text = (f"{_capital(var.yes_group)} have {fmt_or(odds)} times the odds of {outcome} "
+                f"({_change(shown)}; {ci}) compared with {var.no_group}, other factors held fixed.")
+    elif info.kind == "numeric" and var is not None:
+        per = var_per(var)
+        text = (f"{_capital(per)} goes with {fmt_or(odds)} times the odds of {outcome} "
                 f"({_change(shown)}; {ci}), other factors held fixed.")
+    else:
+        text = (f"{info.label}: odds ratio {fmt_or(odds)} ({_change(shown)}; {ci}), other factors held fixed.")
     if low <= 1 <= high:
-        text += " The interval includes 1: the data are consistent with no effect."
+        text += " The interval includes 1: the data are consistent with no association."
     return text
 
 
-def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None = None) -> pd.DataFrame:
-    """Sentence per non-intercept coefficient: DataFrame[term, sentence]."""
-    rows = coefficients[coefficients["term"] != "Intercept"]
-    return pd.DataFrame({"term": rows["term"].to_numpy(),
-                         "sentence": [odds_ratio_sentence(r, baselines) for _, r in rows.iterrows()]})
+def var_per(variable) -> str:
+    """"each additional coupon used in the last month" / "every 10 years of age": what a numeric odds
+    ratio is stated per (the specification's ``per``, else built from the step and unit)."""
+    if variable.per:
+        return f"{'each' if variable.step == 1 else 'every'} {variable.per}"
+    return f"every {variable.step_phrase()} more of {variable.label.lower()}"
 
 
-def effect_label(term: str) -> str:
-    """Short name of a coefficient for lists: "retired (job)", "returned goods", "age (per 10 years)"."""
-    info = parse_term(term)
-    if info["kind"] == "categorical":
-        return f"{info['level']} ({info['column']})"
-    if info["kind"] == "dummy":
-        return {"returned_yes": "returned goods", "loan_yes": "ANT Credit Pay loan",
-                "default_yes": "past credit default"}[info["column"]]
-    unit, step = UNITS.get(info["column"], (info["column"], 1))
-    return {"age": "age (per 10 years)",
-            "coupon_used_in_last6_month": "coupons used in the last six months (per coupon)",
-            "coupon_used_in_last_month": "coupons used in the last month (per coupon)"}.get(info["column"], info["column"])
+def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec) -> pd.DataFrame:
+    """Sentence per non-intercept coefficient that is a single effect (not a spline or interaction
+    column; those are described by their effect tables): DataFrame[term, sentence]."""
+    rows = []
+    for _, r in coefficients[coefficients["term"] != "Intercept"].iterrows():
+        info = describe_coefficient(r["term"], spec, baselines)
+        if info.kind in ("categorical", "binary", "numeric"):
+            rows.append((r["term"], odds_ratio_sentence(r, spec, baselines)))
+    return pd.DataFrame(rows, columns=["term", "sentence"])
 
 
-def _or_text(row) -> str:
-    step = UNITS.get(parse_term(row["term"])["column"], (None, 1))[1] if parse_term(row["term"])["kind"] == "numeric" else 1
-    return (f"{effect_label(row['term'])}: OR {fmt_or(row['odds_ratio'] ** step)} "
+def effect_label(term: str, spec, baselines: dict | None = None) -> str:
+    """Short name of a coefficient for lists: "Job: retired vs admin.", "Returned goods: yes vs no",
+    "Age (per 10 years)"."""
+    return describe_coefficient(term, spec, baselines).label
+
+
+def _or_text(row, spec, baselines) -> str:
+    info = describe_coefficient(row["term"], spec, baselines)
+    step = info.step if info.kind == "numeric" else 1.0
+    return (f"{info.label}: OR {fmt_or(row['odds_ratio'] ** step)} "
             f"({fmt_or(row['or_conf_low'] ** step)} to {fmt_or(row['or_conf_high'] ** step)})")
 
 
-PROFILE_LABELS = {
-    "returned_yes": "customers who returned goods", "loan_yes": "ANT Credit Pay users",
-    "default_yes": "customers with a past default", "age": "age",
-    "coupon_used_in_last6_month": "coupons used in the last six months",
-    "coupon_used_in_last_month": "coupons used in the last month",
-}
-
-
-def profile_label(characteristic: str) -> str:
+def profile_label(characteristic: str, spec) -> str:
     """Readable name of a row of ``explore.profile_by_score``: "job: retired" -> "retired customers"."""
+    if characteristic == EVENT_RATE:
+        return f"{spec.response.rate} (observed)"
     column, sep, level = characteristic.partition(": ")
-    if sep and column in CATEGORY_LABELS:
-        return CATEGORY_LABELS[column].get(level, characteristic)
-    return PROFILE_LABELS.get(characteristic, characteristic)
+    var = _variable(spec, column)
+    if sep and var is not None:
+        return var.group(level) or f"{var.label}: {var.level_label(level)}"
+    if var is not None and var.kind == "binary":
+        return var.yes_group
+    return var.label if var is not None else characteristic
 
 
-def _profile_phrase(row) -> str:
-    from .present import fmt_num, fmt_pct
-
-    label = profile_label(row["characteristic"])
+def _profile_phrase(row, spec) -> str:
+    label = profile_label(row["characteristic"], spec)
     if row["kind"] == "share":
         return f"{label} ({fmt_pct(row['top'])} vs {fmt_pct(row['rest'])})"
     return f"{label} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
 
 
 def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
-                gains: pd.DataFrame, classification: pd.DataFrame) -> pd.DataFrame:
+                gains: pd.DataFrame, classification: pd.DataFrame, spec) -> pd.DataFrame:
     """The summary conclusions, each sentence assembled from the tables: DataFrame[topic, sentence].
 
-    ``profile`` is ``explore.profile_by_score`` (with its threshold/n_top/n_rest in
-    ``profile_info``), ``gains`` and ``classification`` the tables of the evaluation sample.
+    ``profile`` is ``explore.profile_by_score`` (with its threshold/n_top/n_rest in ``profile_info``),
+    ``gains`` and ``classification`` the tables of the evaluation sample. Topics: who, profile, higher,
+    lower, unclear, quality, accuracy. Means in the profile are ranked by their standardized difference
+    (difference over the variable's standard deviation), never by raw differences in different units.
     """
-    from .present import fmt_int, fmt_num, fmt_pct
-
+    r = spec.response
+    baselines = metrics.get("baselines", {})
     out = []
-    rate = profile.set_index("characteristic").loc["coupon-use rate (observed)"]
+    rate = profile.set_index("characteristic").loc[EVENT_RATE]
+    scored = profile_info.get("scored", "all rows used")
     out.append(("who", (
-        f"The {fmt_int(profile_info['n_top'])} customers the model scores highest (predicted probability "
-        f"at least {fmt_num(profile_info['threshold'], 3)}, the top {fmt_pct(profile_info['top_share'], 0)}) used "
-        f"the coupon at {fmt_pct(rate['top'])}, against {fmt_pct(rate['rest'])} among the other "
+        f"The {fmt_int(profile_info['n_top'])} {spec.rows} the model scores highest ({scored}; predicted probability "
+        f"at least {fmt_num(profile_info['threshold'], 3)}, the top {fmt_pct(profile_info['top_share'], 0)}) "
+        f"{r.verb} at {fmt_pct(rate['top'])}, against {fmt_pct(rate['rest'])} among the other "
         f"{fmt_int(profile_info['n_rest'])}.")))
-    shares = profile[(profile["kind"] == "share") & (profile["characteristic"] != "coupon-use rate (observed)")]
-    over = shares.sort_values("difference", ascending=False).head(3)
-    under = shares.sort_values("difference").head(2)
-    means = profile[profile["kind"] == "mean"].sort_values("difference", key=abs, ascending=False).head(2)
-    out.append(("profile", (
-        "Compared with the rest, the top group has more " + ", ".join(_profile_phrase(r) for _, r in over.iterrows())
-        + "; fewer " + ", ".join(_profile_phrase(r) for _, r in under.iterrows())
-        + "; and differs most in " + ", ".join(_profile_phrase(r) for _, r in means.iterrows()) + ".")))
+    shares = profile[(profile["kind"] == "share") & (profile["characteristic"] != EVENT_RATE)]
+    over = shares[shares["difference"] > 0].sort_values("difference", ascending=False).head(3)
+    under = shares[shares["difference"] < 0].sort_values("difference").head(2)
+    means = profile[profile["kind"] == "mean"].sort_values("std_difference", key=abs, ascending=False).head(2)
+    parts = []
+    if len(over):
+        parts.append("more " + ", ".join(_profile_phrase(x, spec) for _, x in over.iterrows()))
+    if len(under):
+        parts.append("fewer " + ", ".join(_profile_phrase(x, spec) for _, x in under.iterrows()))
+    if len(means):
+        parts.append("differs most, relative to each variable's spread, in "
+                     + ", ".join(_profile_phrase(x, spec) for _, x in means.iterrows()))
+    if parts:
+        out.append(("profile", "Compared with the rest, the top group has " + "; ".join(parts) + "."))
 
     coefs = coefficients[coefficients["term"] != "Intercept"]
-    clear = coefs[(coefs["or_conf_low"] > 1) | (coefs["or_conf_high"] < 1)]
+    single = coefs[[describe_coefficient(t, spec, baselines).kind in ("categorical", "binary", "numeric")
+                    for t in coefs["term"]]]
+    clear = single[(single["or_conf_low"] > 1) | (single["or_conf_high"] < 1)]
     up = clear[clear["estimate"] > 0].sort_values("estimate", ascending=False)
     down = clear[clear["estimate"] < 0].sort_values("estimate")
-    unclear = coefs[(coefs["or_conf_low"] <= 1) & (coefs["or_conf_high"] >= 1)]
+    unclear = single[(single["or_conf_low"] <= 1) & (single["or_conf_high"] >= 1)]
     if len(up):
-        out.append(("raise", "Factors that raise the odds of using a coupon (95% CI above 1), other factors held "
-                    "fixed: " + "; ".join(_or_text(r) for _, r in up.iterrows()) + "."))
+        out.append(("higher", f"Associated with higher odds of {r.outcome} (95% CI above 1), other factors held "
+                    "fixed: " + "; ".join(_or_text(x, spec, baselines) for _, x in up.iterrows()) + "."))
     if len(down):
-        out.append(("lower", "Factors that lower the odds (95% CI below 1): "
-                    + "; ".join(_or_text(r) for _, r in down.iterrows()) + "."))
+        out.append(("lower", "Associated with lower odds (95% CI below 1): "
+                    + "; ".join(_or_text(x, spec, baselines) for _, x in down.iterrows()) + "."))
     if len(unclear):
         out.append(("unclear", "No clear difference (95% CI includes 1): "
-                    + "; ".join(_or_text(r) for _, r in unclear.iterrows()) + "."))
+                    + "; ".join(_or_text(x, spec, baselines) for _, x in unclear.iterrows()) + "."))
 
     sample = metrics["evaluation_sample"]
     m = metrics[sample]
     first = gains.sort_values("decile").iloc[0]
     out.append(("quality", (
-        f"On the {sample} sample ({fmt_int(m['n'])} customers) the model ranks users above non-users with AUC "
-        f"{fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to {fmt_num(m['auc_ci_high'], 3)}) and KS "
-        f"{fmt_num(m['ks'], 3)}; the top-scored tenth of customers holds {fmt_pct(first['cum_capture'])} of the coupon "
-        f"users, {fmt_num(first['lift'], 2)} times the rate of random targeting.")))
+        f"On the {sample} sample ({fmt_int(m['n'])} {spec.rows}) the model ranks {r.event_group} above "
+        f"{r.non_event_group} with AUC {fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to "
+        f"{fmt_num(m['auc_ci_high'], 3)}) and KS {fmt_num(m['ks'], 3)}; the top-scored tenth of {spec.rows} holds "
+        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times the rate of "
+        "random targeting.")))
     at_half = classification[(classification["sample"] == sample) & (classification["threshold"] == 0.5)].iloc[0]
     out.append(("accuracy", (
         f"Accuracy is the wrong yardstick here: at a 0.5 cut-off the model is {fmt_pct(at_half['accuracy'])} accurate, "
-        f"while predicting \"no coupon\" for everyone scores {fmt_pct(at_half['no_information_rate'])}; it finds "
-        f"only {fmt_pct(at_half['recall'])} of users at that cut-off. Rank customers by predicted probability "
-        "and target the top deciles instead.")))
+        f"while predicting the more common outcome for every row scores {fmt_pct(at_half['no_information_rate'])}; "
+        f"it finds {fmt_pct(at_half['recall'])} of {r.event_group} at that cut-off. Rank {spec.rows} by predicted "
+        "probability and target the top deciles instead.")))
+    return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame:
+    """What the report cannot claim, each sentence from the run: DataFrame[topic, sentence].
+
+    Topics: observational, selection, split, calibration, exclusions (when rows were excluded), and one
+    ``caveat`` per entry of the specification's ``caveats``. The calibration sentence counts the deciles
+    of the evaluation sample whose mean predicted probability lies outside the Wilson 95% interval of the
+    observed rate (``tables["calibration"]``) and reports the Hosmer-Lemeshow p-value.
+    """
+    r = spec.response
+    out = [("observational", (
+        f"The data are observational: the odds ratios describe how the odds of {r.outcome} differ between groups "
+        f"of {spec.rows} with the other variables of the model held fixed. They are not the effect of changing a "
+        "variable, and characteristics that are not in the data may explain part of them."))]
+    crit = {"aic": "AIC", "bic": "BIC", "pvalue": "score and Wald p-values"}.get(config.get("criterion"), "")
+    if config.get("select", "both") != "none":
+        out.append(("selection", (
+            f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training sample. "
+            "The p-values and confidence intervals of the final model treat it as fixed in advance, so they are "
+            "optimistic, and a different sample could select different terms.")))
+    split = tables["split"].set_index("sample")
+    ev = metrics["evaluation_sample"]
+    if ev == "test":
+        te = metrics["test"]
+        out.append(("split", (
+            f"The model is evaluated on one random test sample ({fmt_int(split.loc['test', 'rows'])} {spec.rows}, "
+            f"{fmt_int(split.loc['test', 'events'])} {r.event_group}; a Bernoulli split with test share "
+            f"{config.get('test_size')} and seed {config.get('seed')}): its statistics carry sampling error, for "
+            f"example AUC {fmt_num(te['auc'], 3)} with 95% CI {fmt_num(te['auc_ci_low'], 3)} to "
+            f"{fmt_num(te['auc_ci_high'], 3)}.")))
+    else:
+        out.append(("split", "There is no test sample (test share 0): every evaluation statistic is computed on the "
+                             "rows the model was fitted on and is optimistic."))
+    cal = tables["calibration"]
+    outside = cal[(cal["mean_predicted"] < cal["obs_conf_low"]) | (cal["mean_predicted"] > cal["obs_conf_high"])]
+    m = metrics[ev]
+    verdict = ("no decile's mean predicted probability lies outside the 95% interval of its observed rate"
+               if outside.empty else
+               f"in {len(outside)} of {len(cal)} deciles the mean predicted probability lies outside the 95% interval "
+               f"of the observed rate (deciles {', '.join(str(int(b)) for b in outside['bin'])}), so predicted "
+               "probabilities there should not be read as rates")
+    out.append(("calibration", (
+        f"Calibration on the {ev} sample: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}.")))
+    acc = tables["row_accounting"]
+    excluded = acc[acc["rows_excluded"] > 0]
+    if len(excluded):
+        out.append(("exclusions", (
+            f"{fmt_int(int(excluded['rows_excluded'].sum()))} rows were excluded ("
+            + "; ".join(f"{s}: {fmt_int(n)}" for s, n in zip(excluded["step"], excluded["rows_excluded"]))
+            + "): the results describe the remaining rows only.")))
+    for caveat in spec.caveats:
+        out.append(("caveat", caveat))
     return pd.DataFrame(out, columns=["topic", "sentence"])

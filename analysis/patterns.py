@@ -1,88 +1,79 @@
-"""Covariate patterns: the cleaned rows reduced, exactly, to one row per distinct predictor combination.
+"""Covariate patterns: rows reduced, exactly, to one row per distinct combination of the variables.
 
-Every predictor of the coupon data is discrete, so the rows of each sample (train/test) reduce without
-loss to *covariate patterns*: one row per distinct (sample, age, job, marriage, default_yes,
-returned_yes, loan_yes, coupon_used_in_last6_month, coupon_used_in_last_month), with ``trials`` (how
-many customers have that combination) and ``events`` (how many of them used the coupon). The Bernoulli
-log-likelihood of the rows is a function of the patterns only, and so is every table and statistic of
-the report; the pipeline (``analysis.pipeline``) runs on this table whether it was made here from rows
-in memory (:func:`from_rows`) or streamed by SQL from a file of any size (``analysis.aggregate``, same
-columns, dtypes and order).
+Rows whose variables take the same values can be pooled without loss: one row per distinct (sample,
+variables) -- a *covariate pattern* -- with ``trials`` (how many rows have that combination) and
+``events`` (how many of them have the event). The Bernoulli log-likelihood of the rows is a function of
+the patterns only, and so is every table and statistic of the report; the pipeline
+(``analysis.pipeline``) runs on this table, which every reader (``analysis.read``) produces. Numeric
+variables with many distinct values make many patterns (the report then says the data do not compress);
+the results stay exact.
 
-Table layout (``COLUMNS``): ``sample`` ("train" / "test", str), the eight ``PREDICTORS`` (job and
-marriage pandas ``str``, the others int64), ``trials`` and ``events`` (int64, 0 <= events <= trials, trials >= 1);
-sorted by sample (train first) and then by every predictor in that order, with a fresh RangeIndex.
+Table layout (:func:`columns`): ``sample`` ("train" / "test", str), the specification's variables
+(categorical ones str, binary and counts int64, numeric float64), ``trials`` and ``events`` (int64,
+0 <= events <= trials, trials >= 1); sorted by sample (train first) and then by every variable in
+specification order, with a fresh RangeIndex.
 
-Tested (tests/test_patterns.py) against a pandas ``groupby(...).agg(size, sum)`` of the cleaned real
-data with the ID-hash split (exact, dtypes included), against ``analysis.aggregate``'s column constants,
-and :func:`expand` against the original rows (same multiset of rows).
+Tested (tests/test_patterns.py) against a pandas ``groupby(...).agg(size, sum)`` of the real data read
+by pandas with the ID-hash split (exact, dtypes included), and :func:`expand` against the original rows
+(same multiset of rows).
 """
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from . import schema
-
 SAMPLE = "sample"
 TRIALS = "trials"
 EVENTS = "events"
 SAMPLES = ("train", "test")
-PREDICTORS = ("age", "job", "marriage", "default_yes", "returned_yes", "loan_yes",
-              "coupon_used_in_last6_month", "coupon_used_in_last_month")
-COLUMNS = (SAMPLE, *PREDICTORS, TRIALS, EVENTS)
-TEXT_COLUMNS = (SAMPLE, *schema.CATEGORICAL)
 #: a pattern table with more than this share of patterns per row "does not compress"
 NO_COMPRESSION_SHARE = 0.5
-#: the predictors in the column order of the cleaned rows (``analysis.data.clean``: raw order without
-#: ID and the yes/no columns, then their dummies), so that tables made from patterns list variables in
-#: the order the per-row tables do
-ROW_ORDER = tuple(
-    [c for c in schema.RAW_COLUMNS if c not in (schema.ID, schema.RAW_RESPONSE, *schema.YES_NO)]
-    + list(schema.DUMMY.values()))
 
 
-def from_rows(data: pd.DataFrame, is_test, response: str = schema.RESPONSE) -> pd.DataFrame:
-    """The pattern table of cleaned rows: ``data`` as from ``analysis.data.load_clean`` (the eight
-    predictors and the 0/1 ``response``), ``is_test`` a boolean per row (``analysis.split.in_test_sample``).
+def columns(variables) -> tuple[str, ...]:
+    return (SAMPLE, *variables, TRIALS, EVENTS)
 
-    Returns DataFrame[COLUMNS] (see the module docstring). A pure function: ``data`` is not modified.
-    Raises ValueError on a missing predictor column, a missing value in one, a response other than 0/1
-    or an ``is_test`` of the wrong length.
+
+def from_rows(data: pd.DataFrame, is_test, variables, response: str) -> pd.DataFrame:
+    """The pattern table of rows: ``data`` holds the ``variables`` and the 0/1 ``response``, ``is_test``
+    a boolean per row (``analysis.split.in_test_sample``).
+
+    Returns DataFrame[sample, *variables, trials, events] (see the module docstring). A pure function:
+    ``data`` is not modified. Raises ValueError on a missing variable column, a missing value in one, a
+    response other than 0/1 or an ``is_test`` of the wrong length.
 
     Tested against a pandas groupby with sorted Categorical samples on the real data (identical frames,
     dtypes included) and by :func:`expand` giving back the rows.
     """
-    missing = [c for c in (*PREDICTORS, response) if c not in data.columns]
+    variables = list(variables)
+    missing = [c for c in (*variables, response) if c not in data.columns]
     if missing:
         raise ValueError(f"columns {missing} are not in the data")
     is_test = np.asarray(is_test, dtype=bool)
     if is_test.shape != (len(data),):
         raise ValueError(f"is_test has {is_test.size} values for {len(data)} rows")
-    frame = data.loc[:, list(PREDICTORS)].copy()
+    frame = data.loc[:, variables].copy()
     if frame.isna().any().any():
-        bad = [c for c in PREDICTORS if frame[c].isna().any()]
-        raise ValueError(f"missing values in {bad}: patterns need every predictor")
+        bad = [c for c in variables if frame[c].isna().any()]
+        raise ValueError(f"missing values in {bad}: patterns need every variable")
     y = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
     if not np.all(np.isin(y, (0.0, 1.0))):
         raise ValueError(f"response {response!r} must be 0/1 in every row")
     frame.insert(0, SAMPLE, np.where(is_test, SAMPLES[1], SAMPLES[0]))
     frame[EVENTS] = y.astype("int64")
-    keys = [SAMPLE, *PREDICTORS]
+    keys = [SAMPLE, *variables]
     table = frame.groupby(keys, sort=False, observed=True)[EVENTS].agg(["size", "sum"]).reset_index()
     table = table.rename(columns={"size": TRIALS, "sum": EVENTS})
     table[SAMPLE] = pd.Categorical(table[SAMPLE], categories=list(SAMPLES), ordered=True)
     table = table.sort_values(keys, kind="mergesort").reset_index(drop=True)
-    for column in TEXT_COLUMNS:
-        table[column] = table[column].astype(str)
-    ints = [c for c in COLUMNS if c not in TEXT_COLUMNS]
-    table[ints] = table[ints].astype("int64")
-    return table[list(COLUMNS)]
+    table[SAMPLE] = table[SAMPLE].astype(str)
+    table[[TRIALS, EVENTS]] = table[[TRIALS, EVENTS]].astype("int64")
+    return table[list(columns(variables))]
 
 
-def validate(table: pd.DataFrame) -> pd.DataFrame:
+def validate(table: pd.DataFrame, variables) -> pd.DataFrame:
     """Check a pattern table (columns, counts, samples) and return it; raise ValueError naming the problem."""
-    missing = [c for c in COLUMNS if c not in table.columns]
+    missing = [c for c in columns(variables) if c not in table.columns]
     if missing:
         raise ValueError(f"the pattern table lacks columns {missing}; has {list(table.columns)}")
     unknown = set(pd.unique(table[SAMPLE])) - set(SAMPLES)
@@ -95,14 +86,14 @@ def validate(table: pd.DataFrame) -> pd.DataFrame:
     if len(table) and ((table[TRIALS] < 1).any() or (table[EVENTS] < 0).any()
                        or (table[EVENTS] > table[TRIALS]).any()):
         raise ValueError("every pattern needs trials >= 1 and 0 <= events <= trials")
-    if table[list(PREDICTORS)].isna().any().any():
-        raise ValueError("the pattern table has missing predictor values")
+    if table[list(variables)].isna().any().any():
+        raise ValueError("the pattern table has missing variable values")
     return table
 
 
-def expand(patterns: pd.DataFrame, response: str = schema.RESPONSE) -> pd.DataFrame:
-    """The rows a pattern table stands for (for tests): each pattern repeated ``trials`` times, its first
-    ``events`` copies with ``response`` 1 and the others 0.
+def expand(patterns: pd.DataFrame, response: str) -> pd.DataFrame:
+    """The rows a pattern table stands for (for tests and row fits): each pattern repeated ``trials``
+    times, its first ``events`` copies with ``response`` 1 and the others 0.
 
     Returns the pattern table's columns without ``trials``/``events``, plus ``response`` (int64) last, in
     pattern order, with a fresh RangeIndex.

@@ -14,6 +14,7 @@ reads those files back through ``analysis.results``; it computes nothing itself.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import re
 from dataclasses import asdict, dataclass, field
@@ -22,43 +23,47 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from threadpoolctl import threadpool_limits
-
-from . import evaluation, explore, model, narrative, patterns, plots, schema, split
-from .data import load_clean
-from .stepwise import stepwise
+from . import effects, evaluation, explore, model, narrative, patterns, plots
+from .errors import OutputError
+from .read import read_patterns
+from .spec import load_spec, with_exclusions
+from .selection import stepwise
+from .terms import describe_coefficient, model_terms, resolve_knots
+from .threads import blas_single_thread
 from .vif import gvif_from_results
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
-#: "auto" reads CSV files up to this size in memory, larger ones (and every Parquet file) with DuckDB.
-#: Measured on simulated files: 2M rows (89 MB of CSV) took 13.4 s and 1.27 GB in memory, 10.6 s and
-#: 0.64 GB with DuckDB, whose memory stays bounded whatever the size; the default 25,000-row sample
-#: takes the same time either way, and the in-memory reader is the one small files always had.
+#: "auto" reads CSV files up to this size in memory, larger ones (and every Parquet file) with DuckDB,
+#: streamed. Measured on simulated files: 2M rows (89 MB of CSV) took 13.4 s and 1.27 GB in memory,
+#: 10.6 s and 0.64 GB streamed, whose memory stays bounded whatever the size.
 AUTO_MEMORY_MAX_BYTES = 64 * 2**20
-TOP_SHARE = 0.2  # the "top customers" of the conclusions: the highest-scored fifth
+TOP_SHARE = 0.2  # the "top" of the conclusions: the highest-scored fifth
 #: up to this many training rows the final and full models are refitted with ``smf.logit`` on the rows
 #: (the pattern table expanded) for the statsmodels summary in the appendix: statsmodels' own Logit
 #: summary, not a re-layout. Above it the summary is ``model.summary_text`` of the pattern fit (the same
 #: numbers, tested; a Logit on hundreds of millions of rows would need tens of GB).
 LOGIT_SUMMARY_MAX_ROWS = 250_000
-PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "pandera", "matplotlib", "duckdb",
-            "pyarrow")
+PACKAGES = ("analysis", "numpy", "pandas", "scipy", "statsmodels", "patsy", "matplotlib", "duckdb", "pyarrow")
 
 
 @dataclass(frozen=True)
 class RunConfig:
     data: Path
     out: Path = Path("_output")
+    #: the data specification (None: the bundled default, analysis/spec/tmall.toml)
+    spec: Path | None = None
     test_size: float = 0.3
     seed: int = 100
-    max_age: int | None = None
+    #: exclusion rules added to the specification's, as expressions ("age > 60")
+    exclude: tuple = ()
     select: str = "both"
     criterion: str = "aic"
     slentry: float = 0.05
     slstay: float = 0.05
     baselines: dict = field(default_factory=dict)
-    #: how the file is read: "memory" (pandas, analysis.data), "duckdb" or "spark" (streamed SQL
-    #: aggregation, analysis.aggregate) or "auto" (see :func:`resolve_engine`); results are identical
+    #: how the file is read: "memory" (DuckDB over the rows held in memory), "duckdb" (streamed through
+    #: a temporary Parquet file), "spark" (Spark SQL) or "auto" (see :func:`resolve_engine`); results
+    #: are identical
     engine: str = "auto"
     #: memory limit of the DuckDB / Spark engine
     memory_limit: str = "2GB"
@@ -67,6 +72,8 @@ class RunConfig:
         """The run parameters (the output folder is not one: it does not change any result)."""
         d = asdict(self)
         d["data"] = str(self.data)
+        d["spec"] = str(self.spec) if self.spec else None
+        d["exclude"] = list(self.exclude)
         del d["out"]
         return d
 
@@ -77,6 +84,7 @@ class Results:
     metrics: dict
     figures: dict  # name -> (plot function, args, kwargs), drawn by write_outputs
     run: dict
+    spec: object = None
 
 
 def software_versions() -> dict:
@@ -89,32 +97,36 @@ def software_versions() -> dict:
     return versions
 
 
-@dataclass(frozen=True)
-class PatternInput:
-    """What ``run_patterns`` needs: the shape of ``analysis.aggregate.PatternData``.
+def code_revision() -> str:
+    """The git commit of the package's checkout (with "-dirty" when it has uncommitted changes), or
+    "unknown" outside a git checkout: the code version the report states."""
+    import subprocess
 
-    ``patterns``: DataFrame with columns ``analysis.patterns.COLUMNS`` (sample, the eight predictors,
-    trials, events); ``accounting``: the row-accounting table (step, rows_excluded, rows_remaining);
-    ``source``: provenance of the file (file, bytes, sha256, simulated, ...); ``notes``: notes for the
-    report (e.g. extra columns ignored).
-    """
-
-    patterns: pd.DataFrame
-    accounting: pd.DataFrame
-    source: dict
-    notes: tuple[str, ...] = ()
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short=12", "HEAD"], capture_output=True,
+                              text=True, timeout=10)
+        if head.returncode:
+            return "unknown"
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+        return head.stdout.strip() + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 def resolve_engine(engine: str, path) -> str:
     """The engine "auto" stands for: "memory" for a CSV file up to ``AUTO_MEMORY_MAX_BYTES``,
-    "duckdb" for larger files and for Parquet (which the in-memory reader does not read). A path
-    that cannot be inspected goes to "memory", whose reader reports the problem."""
+    "duckdb" for larger files and for Parquet. A path that is not a regular file goes to "memory",
+    whose first pass reports the problem (the same as every engine's)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if engine != "auto":
         return engine
     path = Path(path)
     try:
+        if not path.is_file():
+            return "memory"
         with path.open("rb") as handle:
             parquet = handle.read(4) == b"PAR1"
         size = path.stat().st_size
@@ -123,55 +135,96 @@ def resolve_engine(engine: str, path) -> str:
     return "duckdb" if parquet or size > AUTO_MEMORY_MAX_BYTES else "memory"
 
 
+def run_spec(config: RunConfig):
+    """The specification of a run: the file ``config.spec`` (or the default) with ``config.exclude``
+    added to its exclusion rules."""
+    spec = load_spec(config.spec)
+    if config.exclude:
+        spec = with_exclusions(spec, config.exclude)
+    return spec
+
+
 def run(config: RunConfig, progress=lambda message: None) -> Results:
     """The whole analysis from the file ``config.data``, with BLAS limited to one thread.
 
-    With ``config.engine`` "memory", reads, validates and cleans the rows in memory
-    (``analysis.data.load_clean``), splits them by ID and reduces them to covariate patterns
-    (``analysis.patterns.from_rows``); with "duckdb" or "spark", ``analysis.aggregate`` streams the
-    file through that engine to the same pattern table (tested equal). Then runs
-    :func:`run_patterns`. The matrices are small (some thousand patterns by twenty columns), so
-    threads buy nothing and, on a busy machine, OpenBLAS threads spinning against other processes
-    made fits 50x slower; a fixed thread count also makes results bit-identical between machines
-    with different core counts.
+    ``analysis.read.read_patterns`` validates the file by the specification's rules (the same verdict
+    from every engine), splits the rows and reduces them to covariate patterns; :func:`run_patterns`
+    does the rest. The matrices are small (some thousand patterns by tens of columns), so threads buy
+    nothing and, on a busy machine, OpenBLAS threads spinning against other processes made fits 50x
+    slower; a fixed thread count also makes results bit-identical between machines.
     """
+    spec = run_spec(config)
     engine = resolve_engine(config.engine, config.data)
-    if engine != "memory":
-        from .aggregate import aggregate
-
-        pattern_data = aggregate(config.data, seed=config.seed, test_size=config.test_size,
-                                 max_age=config.max_age, engine=engine, memory_limit=config.memory_limit,
-                                 progress=progress)
-        return run_patterns(pattern_data, config, progress, engine=engine)
-    with threadpool_limits(limits=1, user_api="blas"):
-        progress(f"reading {config.data}")
-        clean = load_clean(config.data, max_age=config.max_age)
-        is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
-        table = patterns.from_rows(clean.data, is_test)
-        notes = (*clean.notes, *filter(None, [patterns.compression_note(len(table), int(table[patterns.TRIALS].sum()))]))
-        data = PatternInput(patterns=table, accounting=clean.accounting, source=clean.source, notes=notes)
-        return _run_patterns(data, config, progress, engine=engine)
+    pattern_data = read_patterns(config.data, spec, seed=config.seed, test_size=config.test_size, engine=engine,
+                                 memory_limit=config.memory_limit, progress=progress)
+    return run_patterns(pattern_data, config, progress, spec=spec)
 
 
-def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None, engine: str | None = None) -> Results:
-    """The whole analysis from a covariate-pattern table, with BLAS limited to one thread (see :func:`run`).
-
-    ``pattern_data`` has attributes ``patterns``, ``accounting``, ``source`` and ``notes`` (a
-    :class:`PatternInput` or an ``analysis.aggregate.PatternData``). The split, the exclusions and the
-    reading were done by whoever made the table: if ``pattern_data`` records its ``seed``,
-    ``test_size`` or ``max_age`` (as ``PatternData`` does), they must equal ``config``'s, since the
-    outputs report ``config``'s. Gives the same outputs as :func:`run` on the same file and config.
-    """
-    for name in ("seed", "test_size", "max_age"):
+def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None, spec=None) -> Results:
+    """The whole analysis from a covariate-pattern table (``analysis.read.PatternData``), with BLAS
+    limited to one thread (see :func:`run`). The split and the exclusions were done by whoever made the
+    table: its ``seed`` and ``test_size`` must equal ``config``'s, since the outputs report ``config``'s."""
+    for name in ("seed", "test_size"):
         if hasattr(pattern_data, name) and getattr(pattern_data, name) != getattr(config, name):
             raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
                              f"run asks for {name}={getattr(config, name)!r}")
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _run_patterns(pattern_data, config, progress, engine=engine or getattr(pattern_data, "engine", None))
+    spec = spec or run_spec(config)
+    with blas_single_thread():
+        return _run_patterns(pattern_data, config, progress, spec, engine=getattr(pattern_data, "engine", None))
 
 
-def _run_patterns(pattern_data, config: RunConfig, progress, engine: str | None = None) -> Results:
-    table = patterns.validate(pattern_data.patterns)
+def exploratory_tables(eda: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
+    """The exploratory tables of a pattern table of all rows used, named by the specification:
+    ``rate_by_<column>`` for each categorical and binary variable, ``rate_by_<name>_group`` and
+    ``<name>_tail`` for a numeric variable with ``bins`` / ``tail_above``."""
+    response = spec.response.name
+    out = {"class_balance": explore.class_balance(eda, response),
+           "means_by_flag": explore.means_by_flag(eda, response)}
+    for v in spec.variables:
+        if v.kind in ("categorical", "binary"):
+            out[f"rate_by_{table_key(v)}"] = explore.rate_by(eda, v.name, response)
+        elif v.bins:
+            out[f"rate_by_{v.name}_group"] = explore.age_groups(eda, edges=(*v.bins, math.inf), column=v.name,
+                                                               response=response)
+            if v.tail_above is not None:
+                out[f"{v.name}_tail"] = explore.age_tail(eda, cutoff=v.tail_above, column=v.name, response=response)
+    out["correlations"] = explore.correlations(eda, response)
+    out["correlation_with_flag"] = explore.correlation_with_flag(eda, response)
+    return out
+
+
+def specification_checks(train, terms, selected, full, final, spec) -> dict[str, pd.DataFrame]:
+    """What the model assumes, checked on the training patterns: linearity of each numeric variable of the
+    final model (``effects.linearity_tests``), the inter-quartile odds ratios of spline terms, and the fit of
+    the model as specified against the same model with every spline entered linearly (AIC, BIC)."""
+    rows = []
+    for name, fit, kept in (("full model, as specified", full, terms), ("final model, as specified", final, selected)):
+        linear_terms = effects.linearize(kept)
+        linear = fit if linear_terms == list(kept) else model.fit_logit(train, patterns.EVENTS, linear_terms,
+                                                                          trials=patterns.TRIALS)
+        for label, f, t in ((name, fit, kept), (name.replace("as specified", "every variable linear"), linear,
+                                                 linear_terms)):
+            g = model.glance(f)
+            rows.append({"model": label, "terms": len(t), "parameters": g["lr_df"] + 1, "llf": g["llf"],
+                         "aic": g["aic"], "bic": g["bic"]})
+    comparison = pd.DataFrame(rows).drop_duplicates(subset=["model"]).reset_index(drop=True)
+    return {
+        "linearity_tests": effects.linearity_tests(final, train, patterns.EVENTS, list(selected),
+                                                   trials=patterns.TRIALS, spec=spec),
+        "spline_effects": effects.spline_effects(final, train, list(selected), spec),
+        "model_comparison": comparison,
+    }
+
+
+def table_key(variable) -> str:
+    """The name of a variable's exploratory table and figure: its file column (``returned``), or its
+    name for a derived variable."""
+    return variable.column or variable.name
+
+
+def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str | None = None) -> Results:
+    variables = list(spec.pattern_variables)
+    table = patterns.validate(pattern_data.patterns, variables)
     accounting = pattern_data.accounting
     by_sample = {name: table[table[patterns.SAMPLE] == name].drop(columns=patterns.SAMPLE).reset_index(drop=True)
                  for name in patterns.SAMPLES}
@@ -186,44 +239,37 @@ def _run_patterns(pattern_data, config: RunConfig, progress, engine: str | None 
         "events": np.array([e_train, int(test[events].sum())], dtype="int64"),
     })
     split_table["event_rate"] = split_table["events"] / split_table["rows"].where(split_table["rows"] > 0)
-    # all patterns, predictors in the column order of the cleaned rows, for the exploratory tables
-    eda = table[[*patterns.ROW_ORDER, trials, events]]
+    eda = table[[*variables, trials, events]]
 
-    terms = model.model_terms(config.baselines)
+    try:
+        terms, baselines = model_terms(spec, table, config.baselines)
+    except ValueError as err:
+        raise model.ModelError(str(err)) from None
+    terms, knots = resolve_knots(terms, train)
     model.check_levels_in_training(train, test, terms, trials=trials)
     progress(f"fitting the full model on {n_train:,} training rows ({len(train):,} covariate patterns)")
     full = model.fit_logit(train, events, terms, trials=trials)
 
     progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
     selection = stepwise(train, events, terms, direction=config.select, criterion=config.criterion,
-                         slentry=config.slentry, slstay=config.slstay, trials=trials)
+                         slentry=config.slentry, slstay=config.slstay, trials=trials, force=spec.force)
     final = model.fit_logit(train, events, selection.terms, trials=trials) if selection.terms else None
     if final is None:
-        raise model.ModelError("Stepwise selection kept no term: no predictor is related to coupon use at the "
-                               "chosen criterion. Use --select none to see the full model.")
+        raise model.ModelError(f"Stepwise selection kept no term: no predictor is related to {spec.response.outcome} "
+                               "at the chosen criterion. Use --select none to see the full model.")
 
     progress("diagnostics")
-    tables = {
-        "row_accounting": accounting,
-        "split": split_table,
-        "class_balance": explore.class_balance(eda),
-        "means_by_flag": explore.means_by_flag(eda),
-        "rate_by_returned": explore.rate_by(eda, "returned_yes"),
-        "rate_by_marriage": explore.rate_by(eda, "marriage"),
-        "rate_by_job": explore.rate_by(eda, "job"),
-        "rate_by_loan": explore.rate_by(eda, "loan_yes"),
-        "rate_by_default": explore.rate_by(eda, "default_yes"),
-        "rate_by_age_group": explore.age_groups(eda),
-        "age_tail": explore.age_tail(eda),
-        "correlations": explore.correlations(eda),
-        "correlation_with_flag": explore.correlation_with_flag(eda),
+    tables = {"row_accounting": accounting, "split": split_table, **exploratory_tables(eda, spec)}
+    tables.update(specification_checks(train, terms, selection.terms, full, final, spec))
+    tables.update({
         "coefficients": model.tidy(final),
         "coefficients_full": model.tidy(full),
         "type3_tests": model.type3_tests(final),
         "marginal_effects": model.marginal_effects(final),
         "vif": gvif_from_results(final) if len(selection.terms) >= 2 else _empty_vif(),
         "stepwise": selection.path,
-    }
+        "spline_knots": knots,
+    })
 
     # each sample as (p, events, trials) per pattern: the evaluation functions' pattern form
     samples = {name: (model.predict_by_pattern(final, frame), frame[events].to_numpy(), frame[trials].to_numpy())
@@ -250,43 +296,53 @@ def _run_patterns(pattern_data, config: RunConfig, progress, engine: str | None 
 
     metrics["evaluation_sample"] = evaluated
     metrics["baselines"] = model.baseline_levels(train, terms)
+    metrics["terms"] = list(terms)
     metrics["selected_terms"] = list(selection.terms)
     # the model as a formula on the rows it stands for (the fit itself is the pattern form of it)
-    metrics["formula"] = model.build_formula(schema.RESPONSE, selection.terms)
+    metrics["formula"] = model.build_formula(spec.response.name, selection.terms)
     metrics["data"] = {**pattern_data.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
                        "rows_used": int(table[trials].sum()), "n_patterns": int(len(table)),
                        "notes": list(pattern_data.notes), "engine": engine or "memory"}
+    key = f"split_hash({spec.id.column}, seed)" if spec.id else "split_hash(row number, seed)"
     metrics["split"] = {"test_size": config.test_size, "seed": config.seed, "stratified": False,
-                        "rule": "test if split_hash(ID, seed) < test_size (analysis.split)"}
+                        "rule": f"test if {key} < test_size (analysis.split)"}
+    metrics["spec"] = {"name": spec.name, "file": spec.path.name}
 
     scores = model.predict_by_pattern(final, eda)
-    profile = explore.profile_by_score(eda, scores, top_share=TOP_SHARE)
+    profile = explore.profile_by_score(eda, scores, top_share=TOP_SHARE, response=spec.response.name, spec=spec)
     metrics["profile"] = {**profile.attrs, "top_share": TOP_SHARE, "scored": "all rows used"}
     profile.attrs = {}
     tables["profile_top_customers"] = profile
-    tables["eda_sentences"] = explore.headline_sentences(eda)
-    tables["odds_ratio_sentences"] = narrative.odds_ratio_sentences(tables["coefficients"], metrics["baselines"])
+    tables["eda_sentences"] = explore.headline_sentences(tables, spec)
+    tables["odds_ratio_sentences"] = narrative.odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec)
     tables["conclusions"] = narrative.conclusions(
         tables["coefficients"], profile, metrics["profile"], metrics, tables["gains"],
-        tables["classification"])
+        tables["classification"], spec)
 
-    figures = _figure_specs(eda, tables, metrics, curves, evaluated)
-    summary_of = _summary_fits(train, n_train, {"final": selection.terms, "full": terms}, {"final": final, "full": full})
-    run_info = {"config": config.as_dict(), "software": software_versions(),
-                "statsmodels_summary": undated(model.summary_text(summary_of["final"], yname=schema.RESPONSE)),
-                "full_model_summary": undated(model.summary_text(summary_of["full"], yname=schema.RESPONSE)),
+    tables["limitations"] = narrative.limitations(metrics, tables, spec, config.as_dict())
+    effect_curves = {var: effects.effect_curve(final, train, var) for var in tables["spline_effects"]["variable"]}
+    metrics["effect_profiles"] = {var: c.attrs["profile"] for var, c in effect_curves.items()}
+    for var, c in effect_curves.items():
+        c.attrs = {}
+        tables[f"effect_{var}"] = c
+    figures = _figure_specs(eda, tables, metrics, curves, evaluated, spec, effect_curves)
+    summary_of = _summary_fits(train, n_train, {"final": selection.terms, "full": terms},
+                               {"final": final, "full": full}, spec.response.name)
+    run_info = {"config": config.as_dict(), "software": software_versions(), "code_revision": code_revision(),
+                "statsmodels_summary": undated(model.summary_text(summary_of["final"], yname=spec.response.name)),
+                "full_model_summary": undated(model.summary_text(summary_of["full"], yname=spec.response.name)),
                 "summary_fitted_on": "rows" if summary_of["final"] is not final else "covariate patterns"}
-    return Results(tables=tables, metrics=metrics, figures=figures, run=run_info)
+    return Results(tables=tables, metrics=metrics, figures=figures, run=run_info, spec=spec)
 
 
-def _summary_fits(train: pd.DataFrame, n_train: int, terms: dict, pattern_fits: dict) -> dict:
+def _summary_fits(train: pd.DataFrame, n_train: int, terms: dict, pattern_fits: dict, response: str) -> dict:
     """The fits whose statsmodels summary the report shows: ``smf.logit`` on the expanded training rows
     up to ``LOGIT_SUMMARY_MAX_ROWS`` rows (its estimates equal the pattern fit's, tested to 1e-8), else the
     pattern fits themselves."""
     if n_train > LOGIT_SUMMARY_MAX_ROWS:
         return pattern_fits
-    rows = patterns.expand(train, response=schema.RESPONSE)
-    return {name: model.fit_logit(rows, schema.RESPONSE, list(t)) for name, t in terms.items()}
+    rows = patterns.expand(train, response=response)
+    return {name: model.fit_logit(rows, response, list(t)) for name, t in terms.items()}
 
 
 def undated(summary: str) -> str:
@@ -299,36 +355,85 @@ def _empty_vif() -> pd.DataFrame:
     return pd.DataFrame(columns=["term", "df", "gvif", "gvif_adj"])
 
 
-def _figure_specs(data, tables, metrics, curves, evaluated) -> dict:
+def coefficient_labels(coefficients: pd.DataFrame, spec, baselines) -> dict[str, str]:
+    """Display label of every coefficient, with its comparison group ("Marital status: single vs married")."""
+    return {t: describe_coefficient(t, spec, baselines).label for t in coefficients["term"]}
+
+
+def _figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=None) -> dict:
     """name -> (plot function, args, kwargs); drawn and saved by ``plots.draw_and_save``. ``data`` is the
     pattern table of all rows used (the exploratory figures accept it and equal those of the rows)."""
+    words = plots.Words.from_spec(spec)
+    response = spec.response.name
+    rate = spec.response.rate[:1].upper() + spec.response.rate[1:]
+    specs = {}
+    for v in spec.variables:
+        key = table_key(v)
+        if v.kind in ("categorical", "binary"):
+            levels = sorted(data[v.name].unique())
+            options = dict(title=f"{rate} by {v.label.lower()}", xlabel=v.label, words=words,
+                           level_labels={lvl: v.level_label(lvl) for lvl in levels})
+            if v.kind == "categorical" and len(levels) > 5:
+                options.update(horizontal=True, sort=True)
+            specs[f"rate_by_{key}"] = (plots.plot_rate_by, (data, v.name, response), options)
+        elif v.bins:
+            specs[f"{v.name}_distribution"] = (plots.plot_age_distribution, (data,), dict(
+                column=v.name, response=response, label=v.label, unit=v.unit, units=v.units,
+                mark=v.tail_above, words=words))
+            specs[f"rate_by_{v.name}_group"] = (plots.plot_rate_by_group, (data, (*v.bins, math.inf), v.name, response),
+                                                dict(title=f"{rate} by {v.label.lower()} group",
+                                                     xlabel=f"{v.label} group" + (f" ({v.units})" if v.units else ""),
+                                                     words=words))
+    for var in tables["spline_effects"]["variable"] if "spline_effects" in tables else []:
+        v = spec.variable(var)
+        specs[f"effect_{var}"] = (plots.plot_effect, (effect_curves[var], f"{v.label}" + (f" ({v.units})" if v.units
+                                                                                         else "")),
+                                  {"title": f"Predicted probability by {v.label.lower()}", "words": words})
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
-    return {
-        "rate_by_returned": (plots.plot_rate_by, (data, "returned_yes"), {}),
-        "rate_by_marriage": (plots.plot_rate_by, (data, "marriage"), {}),
-        "rate_by_job": (plots.plot_rate_by, (data, "job"), {}),
-        "rate_by_loan": (plots.plot_rate_by, (data, "loan_yes"), {}),
-        "rate_by_default": (plots.plot_rate_by, (data, "default_yes"), {}),
-        "age_distribution": (plots.plot_age_distribution, (data,), {}),
-        "rate_by_age_group": (plots.plot_rate_by_age_group, (data,), {}),
-        "correlation_heatmap": (plots.plot_correlation_heatmap, (tables["correlations"],), {}),
-        "odds_ratios": (plots.plot_odds_ratios, (tables["coefficients"],), {}),
-        "roc": (plots.plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {}),
+    labels = spec.labels()
+    specs.update({
+        "correlation_heatmap": (plots.plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
+        "odds_ratios": (plots.plot_odds_ratios, (tables["coefficients"],),
+                        {"labels": coefficient_labels(tables["coefficients"], spec, metrics["baselines"]),
+                         "words": words}),
+        "roc": (plots.plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {"words": words}),
         "ks": (plots.plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
-               {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)"}),
-        "calibration": (plots.plot_calibration, (tables["calibration"],), {}),
-        "gains": (plots.plot_gains, (tables["gains"],), {}),
+               {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)", "words": words}),
+        "calibration": (plots.plot_calibration, (tables["calibration"],), {"words": words}),
+        "gains": (plots.plot_gains, (tables["gains"],), {"words": words}),
         "lift": (plots.plot_lift, (tables["gains"],), {}),
-    }
+    })
+    return specs
+
+
+def prepare_output_dir(out: Path) -> Path:
+    """Create the output folder (and tables/, figures/); refuse a path that exists and is not a folder,
+    and remove the tables and figures of an earlier run (only files this package writes there), so that
+    a report never shows a table of another run."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out}: exists and is not a folder. Give a folder for the results.")
+    try:
+        for sub in ("tables", "figures"):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OutputError(f"--out {out}: cannot create the results folder ({err.strerror or err}).") from None
+    for old in [*(out / "tables").glob("*.csv"), *(out / "figures").glob("*.png"), *(out / "figures").glob("*.svg")]:
+        old.unlink()
+    return out
 
 
 def write_outputs(results: Results, out: Path, progress=lambda message: None) -> None:
-    out = Path(out)
-    (out / "tables").mkdir(parents=True, exist_ok=True)
-    (out / "figures").mkdir(parents=True, exist_ok=True)
+    from .escape import csv_cell
+
+    out = prepare_output_dir(out)
     for name, table in results.tables.items():
-        table.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+        text = table.select_dtypes(include=["object", "string"]).columns
+        safe = table.assign(**{c: table[c].map(csv_cell) for c in text}) if len(text) else table
+        safe.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
+    if results.spec is not None:
+        (out / "spec.toml").write_bytes(results.spec.path.read_bytes())
     progress(f"drawing {len(results.figures)} figures")
     plots.draw_and_save(results.figures, out / "figures", simulated=bool(results.metrics["data"].get("simulated")))
     (out / "metrics.json").write_text(json.dumps(_jsonable(results.metrics), indent=1, allow_nan=False) + "\n")
@@ -336,7 +441,7 @@ def write_outputs(results: Results, out: Path, progress=lambda message: None) ->
     marker = out / "DATA_ARE_SIMULATED.txt"
     if results.metrics["data"].get("simulated"):
         marker.write_text("The results in this folder were computed from SIMULATED data "
-                          f"({results.metrics['data']['file']}), not from real customers.\n")
+                          f"({results.metrics['data']['file']}), not from real data.\n")
     elif marker.exists():
         marker.unlink()
     progress(f"wrote {len(results.tables)} tables and {len(results.figures)} figures to {out}")

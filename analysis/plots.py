@@ -1,4 +1,4 @@
-"""Every figure of the coupon report, as matplotlib Figures built from tidy tables.
+"""Every figure of the report, as matplotlib Figures built from tidy tables.
 
 Each ``plot_*`` function takes a tidy table (or, for the exploratory figures, the cleaned data
 frame) and returns a :class:`matplotlib.figure.Figure`. Figures are created with
@@ -32,7 +32,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-from . import explore, schema
+from dataclasses import dataclass
+
+from . import explore
 
 # --------------------------------------------------------------------------------------------
 # style
@@ -73,40 +75,37 @@ STYLE = {
     "errorbar.capsize": 5,
     "image.cmap": "RdBu_r",
     "svg.fonttype": "path",
-    "svg.hashsalt": "coupon-report",
+    "svg.hashsalt": "analysis-report",
+    # text is literal: a "$" in a level or label from the data never starts matplotlib mathtext
+    "text.parse_math": False,
     "pdf.fonttype": 42,
 }
 
 FIGSIZE = (10, 6)
 DPI = 200
 
-#: display names of the cleaned data's columns
-VARIABLE_LABELS = schema.VARIABLE_LABELS
+@dataclass(frozen=True)
+class Words:
+    """The words a figure uses for the rows and the outcome (``Words.from_spec``); neutral defaults."""
 
-#: display names of model terms (odds-ratio plot); categorical levels are named by
-#: :func:`term_label` as "Job: student"
-TERM_LABELS = {
-    "age": "Age (per year)",
-    "coupon_used_in_last6_month": "Coupons used, last 6 months (per coupon)",
-    "coupon_used_in_last_month": "Coupons used, last month (per coupon)",
-    "default_yes": "Defaulted before",
-    "returned_yes": "Returned goods",
-    "loan_yes": "Uses ANT Credit Pay",
-}
+    rows: str = "rows"                  # "customers"
+    event_group: str = "events"         # "coupon users"
+    non_event_group: str = "non-events"  # "non-users"
+    rate: str = "event rate"            # "coupon-use rate"
+    outcome: str = "the event"          # "using a coupon"
 
-#: how the exploratory rate figures present each column
-RATE_FIGURES = {
-    "returned_yes": dict(title="Coupon use by returned goods", xlabel="Has returned goods",
-                         level_labels={0: "No", 1: "Yes"}),
-    "loan_yes": dict(title="Coupon use by ANT Credit Pay use",
-                     xlabel="Uses ANT Credit Pay (loan)", level_labels={0: "No", 1: "Yes"}),
-    "default_yes": dict(title="Coupon use by credit default", xlabel="Has defaulted before",
-                        level_labels={0: "No", 1: "Yes"}),
-    "marriage": dict(title="Coupon use by marital status", xlabel="Marital status",
-                     level_labels={"divorced": "Divorced", "married": "Married",
-                                   "single": "Single"}),
-    "job": dict(title="Coupon use by job", xlabel="Job", horizontal=True, sort=True),
-}
+    @classmethod
+    def from_spec(cls, spec) -> "Words":
+        r = spec.response
+        return cls(rows=spec.rows, event_group=r.event_group, non_event_group=r.non_event_group, rate=r.rate,
+                   outcome=r.outcome)
+
+    @property
+    def rate_axis(self) -> str:
+        return f"{self.rate[:1].upper()}{self.rate[1:]} (%)"
+
+
+WORDS = Words()
 
 
 def _styled(func):
@@ -161,8 +160,9 @@ def plot_rate(
     horizontal: bool = False,
     colors: Sequence[str] | None = None,
     figsize=None,
+    words: Words = WORDS,
 ) -> Figure:
-    """Bar chart of a coupon-use rate per level with its 95% interval as error bars.
+    """Bar chart of an event rate per level with its 95% interval as error bars.
 
     ``table`` has the columns of :func:`analysis.explore.rate_by`
     (``level, n, events, rate, conf_low, conf_high``). Each bar is labelled with its rate, and
@@ -192,7 +192,7 @@ def plot_rate(
         ax.set_yticks(pos, ticklabels)
         ax.invert_yaxis()
         ax.set_ylabel(xlabel)
-        ax.set_xlabel("Coupon-use rate (%)")
+        ax.set_xlabel(words.rate_axis)
         _pct_axis(ax.xaxis)
         ax.set_xlim(0, top * 1.22)
         for p, hi, r in zip(pos, t["conf_high"], t["rate"]):
@@ -204,7 +204,7 @@ def plot_rate(
                error_kw=dict(ecolor=PALETTE["black"], elinewidth=1.5, capsize=6))
         ax.set_xticks(pos, ticklabels)
         ax.set_xlabel(xlabel)
-        ax.set_ylabel("Coupon-use rate (%)")
+        ax.set_ylabel(words.rate_axis)
         _pct_axis(ax.yaxis)
         ax.set_ylim(0, top * 1.18)
         for p, hi, r in zip(pos, t["conf_high"], t["rate"]):
@@ -217,44 +217,42 @@ def plot_rate(
         line = ax.axvline if horizontal else ax.axhline
         line(overall_rate, color=PALETTE["grey"], ls="--", lw=1.8, zorder=0)
         handles.append(Line2D([], [], color=PALETTE["grey"], ls="--", lw=1.8,
-                              label=f"All customers ({_fmt_pct(overall_rate)})"))
+                              label=f"All {words.rows} ({_fmt_pct(overall_rate)})"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles))
     ax.set_title(title)
     return fig
 
 
-def plot_rate_by(df: pd.DataFrame, column: str, response: str = schema.RESPONSE, *, weights=None,
+def plot_rate_by(df: pd.DataFrame, column: str, response: str = explore.RESPONSE, *, weights=None,
                  **kwargs) -> Figure:
-    """Coupon-use rate by ``column`` of the cleaned data (returned_yes, marriage, job, ...).
-
-    Computes :func:`analysis.explore.rate_by` and draws it with :func:`plot_rate`, using the
-    title / labels in :data:`RATE_FIGURES` (job is drawn horizontally, sorted by rate); keyword
-    arguments override them. The dashed line is the overall rate. ``df`` may be rows, weighted rows
-    (``weights``) or a covariate-pattern table (see :func:`analysis.explore.weighted_rows`); the
-    figure is the same (tested: identical PNG bytes from rows and from patterns).
+    """Event rate by ``column`` (a categorical or 0/1 variable), drawn with :func:`plot_rate`;
+    keyword arguments (title, xlabel, level_labels, horizontal, sort, words) are passed on. The
+    dashed line is the overall rate. ``df`` may be rows, weighted rows (``weights``) or a
+    covariate-pattern table (see :func:`analysis.explore.weighted_rows`); the figure is the same
+    (tested: identical PNG bytes from rows and from patterns).
     """
-    options = {"title": f"Coupon use by {column}", "xlabel": VARIABLE_LABELS.get(column, column)}
-    options.update(RATE_FIGURES.get(column, {}))
+    options = {"title": f"Event rate by {column}", "xlabel": column}
     options.setdefault("overall_rate", explore.overall_rate(df, response, weights))
     options.update(kwargs)
     return plot_rate(explore.rate_by(df, column, response, weights=weights), **options)
 
 
-def plot_rate_by_age_group(
+def plot_rate_by_group(
     df: pd.DataFrame,
-    edges: Sequence[float] = explore.AGE_EDGES,
-    response: str = schema.RESPONSE,
+    edges: Sequence[float],
+    column: str,
+    response: str = explore.RESPONSE,
     *,
     weights=None,
     **kwargs,
 ) -> Figure:
-    """Coupon-use rate by age group (:func:`analysis.explore.age_groups`), open-ended tail
-    group ("60+") in orange, other groups blue; dashed line = overall rate. Rows, weighted rows or
-    patterns, as :func:`plot_rate_by` (tested: identical PNG bytes)."""
-    table = explore.age_groups(df, edges=edges, response=response, weights=weights)
+    """Event rate by groups of a numeric variable (:func:`analysis.explore.age_groups` with ``edges``),
+    the open-ended last group ("60+") in orange, other groups blue; dashed line = overall rate. Rows,
+    weighted rows or patterns, as :func:`plot_rate_by` (tested: identical PNG bytes)."""
+    table = explore.age_groups(df, edges=edges, column=column, response=response, weights=weights)
     colors = [PALETTE["orange"] if str(lvl).endswith("+") else PALETTE["blue"]
               for lvl in table["level"]]
-    options = dict(title="Coupon use by age group", xlabel="Age group (years)",
+    options = dict(title=f"Event rate by {column} group", xlabel=f"{column} group",
                    overall_rate=explore.overall_rate(df, response, weights), colors=colors)
     options.update(kwargs)
     return plot_rate(table, **options)
@@ -264,20 +262,24 @@ def plot_rate_by_age_group(
 def plot_age_distribution(
     df: pd.DataFrame,
     mode: str = "density",
-    column: str = "age",
-    response: str = schema.RESPONSE,
+    column: str = "x",
+    response: str = explore.RESPONSE,
     binwidth: float = 1,
-    mark: float | None = 60,
+    mark: float | None = None,
     weights=None,
+    label: str | None = None,
+    unit: str = "",
+    units: str = "",
+    words: Words = WORDS,
 ) -> Figure:
-    """Age distribution of coupon users and non-users.
+    """Distribution of a numeric variable among rows with and without the event.
 
     ``mode="density"``: two step histograms, each normalised to its own group (share of the
     group per bin, %), so the shapes can be compared despite 12% events. ``mode="stacked"``:
     counts per bin, users stacked on non-users. Bins are ``binwidth`` years wide, centred on
     whole years for integer ages. ``mark`` draws a dotted vertical line (e.g. at 60).
     ``df`` may be rows, weighted rows (``weights``) or a covariate-pattern table
-    (:func:`analysis.explore.weighted_rows`): the histograms count customers (weights summed per
+    (:func:`analysis.explore.weighted_rows`): the histograms count rows (weights summed per
     bin, whole numbers), so the figure is the same (tested: identical PNG bytes).
     """
     if mode not in ("density", "stacked"):
@@ -288,10 +290,13 @@ def plot_age_distribution(
     lo = math.floor(np.nanmin(age)) - 0.5 * binwidth if binwidth == 1 else math.floor(np.nanmin(age))
     hi = np.nanmax(age) + binwidth
     edges = np.arange(lo, hi + binwidth, binwidth)
-    # counts of customers per bin: weights summed (exact: whole numbers far below 2**53), as int64
+    # counts of rows per bin: weights summed (exact: whole numbers far below 2**53), as int64
     counts = {k: np.rint(np.histogram(age[y == k], bins=edges, weights=w[y == k])[0]).astype("int64")
               for k in (0, 1)}
-    names = {0: "Non-users", 1: "Coupon users"}
+    label = label or column
+    names = {0: words.non_event_group[:1].upper() + words.non_event_group[1:],
+             1: words.event_group[:1].upper() + words.event_group[1:]}
+    bin_name = f"{binwidth:g}-{unit} bin" if unit else f"bin of width {binwidth:g}"
     colors = {0: PALETTE["blue"], 1: PALETTE["vermillion"]}
     fig, ax = _new_figure()
     if mode == "density":
@@ -301,24 +306,24 @@ def plot_age_distribution(
             ax.stairs(share, edges, color=colors[k], lw=2.2,
                       label=f"{names[k]} (n = {total:,})",
                       fill=(k == 0), alpha=0.35 if k == 0 else 1.0)
-        ax.set_ylabel(f"Share of group per {binwidth:g}-year bin (%)")
+        ax.set_ylabel(f"Share of group per {bin_name} (%)")
         _pct_axis(ax.yaxis)
-        title = "Age distribution of coupon users and non-users"
+        title = f"{label} distribution of {words.event_group} and {words.non_event_group}"
     else:
         ax.stairs(counts[0], edges, color=colors[0], fill=True,
                   label=f"{names[0]} (n = {counts[0].sum():,})")
         ax.stairs(counts[0] + counts[1], edges, baseline=counts[0], color=colors[1], fill=True,
                   label=f"{names[1]} (n = {counts[1].sum():,})")
-        ax.set_ylabel(f"Customers per {binwidth:g}-year bin")
+        ax.set_ylabel(f"{words.rows[:1].upper()}{words.rows[1:]} per {bin_name}")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        title = "Age distribution, by coupon use"
+        title = f"{label} distribution, by outcome"
     if mark is not None:
         ax.axvline(mark, color=PALETTE["black"], ls=":", lw=1.8)
-        ax.text(mark - 0.8, 0.97, f"age {mark:g}", transform=ax.get_xaxis_transform(),
+        ax.text(mark - 0.8, 0.97, f"{label.lower()} {mark:g}", transform=ax.get_xaxis_transform(),
                 va="top", ha="right", fontsize=14)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("Age (years)")
+    ax.set_xlabel(f"{label} ({units})" if units else label)
     ax.set_title(title)
     ax.legend(loc="upper right")
     return fig
@@ -340,9 +345,9 @@ def plot_correlation_heatmap(
     is the largest off-diagonal |r| rounded up to the next 0.1 (the colour bar states the
     scale; every cell is also printed). ``triangle=True`` shows only the lower triangle
     without the diagonal of 1s. ``labels`` maps column names to display names (default
-    :data:`VARIABLE_LABELS`).
+    the column names).
     """
-    labels = {**VARIABLE_LABELS, **(labels or {})}
+    labels = dict(labels or {})
     names = list(corr.columns)
     values = corr.to_numpy(dtype="float64")
     k = len(names)
@@ -383,47 +388,8 @@ def plot_correlation_heatmap(
     return fig
 
 
-def eda_figures(df: pd.DataFrame, response: str = schema.RESPONSE, weights=None) -> dict[str, Figure]:
-    """Every exploratory figure of the report from the cleaned data (rows, weighted rows or a
-    covariate-pattern table), by file name."""
-    return {
-        "rate_by_returned": plot_rate_by(df, "returned_yes", response, weights=weights),
-        "rate_by_marriage": plot_rate_by(df, "marriage", response, weights=weights),
-        "rate_by_job": plot_rate_by(df, "job", response, weights=weights),
-        "rate_by_loan": plot_rate_by(df, "loan_yes", response, weights=weights),
-        "rate_by_default": plot_rate_by(df, "default_yes", response, weights=weights),
-        "age_distribution": plot_age_distribution(df, response=response, weights=weights),
-        "rate_by_age_group": plot_rate_by_age_group(df, response=response, weights=weights),
-        "correlation_heatmap": plot_correlation_heatmap(explore.correlations(df, response, weights)),
-    }
-
-
 # --------------------------------------------------------------------------------------------
 # model
-
-
-_CATEGORICAL_TERM = re.compile(r"^(?:C\()?(?P<var>[A-Za-z_][A-Za-z0-9_]*)\)?(?:\[T\.(?P<level>.+)\])$")
-
-
-_CATEGORICAL_WHOLE_TERM = re.compile(r"C\((?P<var>\w+)(,.*)?\)")
-
-
-def term_label(term: str, labels: Mapping[str, str] | None = None) -> str:
-    """Readable name of a model term: ``labels`` first, then :data:`TERM_LABELS`;
-    ``C(job)[T.student]`` / ``job[T.student]`` become "Job: student", a whole term ``C(job)`` "Job", a
-    variable its :data:`VARIABLE_LABELS` name; otherwise the term."""
-    if labels and term in labels:
-        return labels[term]
-    if term in TERM_LABELS:
-        return TERM_LABELS[term]
-    m = _CATEGORICAL_TERM.match(term)
-    if m:
-        var = m.group("var")
-        return f"{VARIABLE_LABELS.get(var, var)}: {m.group('level')}"
-    whole = _CATEGORICAL_WHOLE_TERM.fullmatch(term)  # a formula term: C(job) or C(job, Treatment(...))
-    if whole:
-        return VARIABLE_LABELS.get(whole.group("var"), whole.group("var"))
-    return VARIABLE_LABELS.get(term, term)
 
 
 def _log_ticks(lo: float, hi: float) -> list[float]:
@@ -448,14 +414,15 @@ def plot_odds_ratios(
     labels: Mapping[str, str] | None = None,
     sort: bool = False,
     annotate: bool = True,
-    title: str = "Odds ratios of coupon use (95% CI)",
+    title: str = "Odds ratios (95% CI)",
+    words: Words = WORDS,
 ) -> Figure:
     """Forest plot of odds ratios with their 95% intervals, log-scale x axis, line at 1.
 
     ``coefs`` is a coefficient table with columns ``term, estimate, std_error, statistic,
     p_value, conf_low, conf_high, odds_ratio, or_conf_low, or_conf_high``; the ``Intercept``
     row is left out. Terms are listed top-down in table order (``sort=True``: by odds ratio,
-    largest on top) with labels from :func:`term_label` (``labels`` maps term -> display
+    largest on top) labelled by ``labels`` (term -> display
     label). Colour: blue if the interval lies above 1, vermillion if below 1, grey if it
     covers 1. ``annotate`` prints "OR (low–high)" at the right of each row.
     """
@@ -464,7 +431,7 @@ def plot_odds_ratios(
     if sort:
         t = t.sort_values("odds_ratio", ascending=False, kind="stable").reset_index(drop=True)
     n = len(t)
-    names = [term_label(term, labels) for term in t["term"]]
+    names = [(labels or {}).get(term, term) for term in t["term"]]
     above = t["or_conf_low"] > 1
     below = t["or_conf_high"] < 1
     colors = np.where(above, PALETTE["blue"], np.where(below, PALETTE["vermillion"], PALETTE["grey"]))
@@ -484,7 +451,7 @@ def plot_odds_ratios(
     ax.xaxis.set_minor_locator(NullLocator())
     ax.set_yticks(pos, names)
     ax.set_ylim(n - 0.5, -0.5)
-    ax.set_xlabel("Odds ratio (log scale); < 1 less likely, > 1 more likely to use the coupon")
+    ax.set_xlabel(f"Odds ratio (log scale); < 1 lower, > 1 higher odds of {words.outcome}")
     ax.spines["left"].set_visible(False)
     ax.tick_params(axis="y", length=0)
     if annotate:
@@ -522,6 +489,7 @@ def plot_roc(
     curves: Mapping[str, pd.DataFrame],
     aucs: Mapping[str, float] | None = None,
     title: str = "ROC curve",
+    words: Words = WORDS,
 ) -> Figure:
     """ROC curves, one per sample, with the chance diagonal.
 
@@ -540,8 +508,8 @@ def plot_roc(
                 ls=styles[i % len(styles)], label=label)
     ax.plot([0, 1], [0, 1], color=PALETTE["grey"], ls=":", lw=1.8, label="Chance")
     ax.set_aspect("equal")
-    _finish_unit_square(ax, 1.005, "False-positive rate (% of non-users flagged)",
-                        "True-positive rate (% of users flagged)", title)
+    _finish_unit_square(ax, 1.005, f"False-positive rate (% of {words.non_event_group} flagged)",
+                        f"True-positive rate (% of {words.event_group} flagged)", title)
     return fig
 
 
@@ -551,8 +519,9 @@ def plot_ks(
     ks: float,
     threshold: float,
     title: str = "Kolmogorov\u2013Smirnov separation",
+    words: Words = WORDS,
 ) -> Figure:
-    """Cumulative score distributions of coupon users and non-users against the threshold.
+    """Cumulative score distributions of rows with and without the event against the threshold.
 
     ``table`` has columns ``threshold, cum_events, cum_nonevents, gap``: the share of users /
     non-users on one side of each threshold. Either convention is accepted and detected from
@@ -573,9 +542,10 @@ def plot_ks(
     at_or_above = len(t) > 1 and (ev[-1] + ne[-1]) < (ev[0] + ne[0])
     drawstyle = "steps-pre" if at_or_above else "steps-post"
     fig, ax = _new_figure()
-    ax.plot(x, ne, drawstyle=drawstyle, color=PALETTE["blue"], label="Did not use the coupon")
+    ax.plot(x, ne, drawstyle=drawstyle, color=PALETTE["blue"],
+            label=words.non_event_group[:1].upper() + words.non_event_group[1:])
     ax.plot(x, ev, drawstyle=drawstyle, color=PALETTE["vermillion"], ls="--",
-            label="Used the coupon")
+            label=words.event_group[:1].upper() + words.event_group[1:])
     i = int(np.argmin(np.abs(x - threshold)))
     y0, y1 = sorted([ev[i], ne[i]])
     ax.vlines(x[i], y0, y1, color=PALETTE["black"], lw=2.5, zorder=4)
@@ -587,7 +557,7 @@ def plot_ks(
                 arrowprops=dict(arrowstyle="-", color=PALETTE["black"], lw=1))
     ax.set_ylim(0, 1.02)
     _pct_axis(ax.yaxis)
-    ax.set_xlabel("Threshold on predicted probability of coupon use")
+    ax.set_xlabel(f"Threshold on predicted probability of {words.outcome}")
     side = "\u2265" if at_or_above else "\u2264"
     ax.set_ylabel(f"Share of group with predicted p {side} threshold (%)", fontsize=15)
     ax.legend(loc="upper right" if at_or_above else "lower right")
@@ -598,7 +568,8 @@ def plot_ks(
 @_styled
 def plot_calibration(
     table: pd.DataFrame,
-    title: str = "Calibration: observed vs predicted coupon use",
+    title: str = "Calibration: observed vs predicted",
+    words: Words = WORDS,
 ) -> Figure:
     """Observed rate against mean predicted probability per bin, with CI bars and a 45° line.
 
@@ -626,7 +597,7 @@ def plot_calibration(
     _pct_axis(ax.xaxis)
     _pct_axis(ax.yaxis)
     ax.set_xlabel("Mean predicted probability in bin (%)")
-    ax.set_ylabel("Observed coupon-use rate (%)")
+    ax.set_ylabel(f"Observed {words.rate} (%)")
     ax.legend(loc="upper left")
     ax.set_title(title)
     return fig
@@ -647,9 +618,10 @@ def _decile_axis_note(t: pd.DataFrame) -> str:
 def plot_gains(
     table: pd.DataFrame,
     annotate_deciles: Sequence[int] = (1, 3),
-    title: str = "Cumulative gains: share of coupon users reached",
+    title: str | None = None,
+    words: Words = WORDS,
 ) -> Figure:
-    """Cumulative capture (share of all coupon users reached) against share of customers
+    """Cumulative capture (share of all events reached) against share of rows
     targeted, from a gains table (``decile, n, events, ..., cum_n, cum_events, cum_capture,
     lift, cum_lift, ...``, deciles in targeting order), starting at (0, 0); with the random
     line and the perfect-model line (all users reached once the share targeted equals the event
@@ -657,6 +629,7 @@ def plot_gains(
     → 30% of users").
     """
     _require_columns(table, _GAINS_COLUMNS, "gains")
+    title = title or f"Cumulative gains: share of {words.event_group} reached"
     t = table.sort_values("decile", kind="stable").reset_index(drop=True)
     total_n = float(t["n"].sum())
     event_rate = float(t["events"].sum()) / total_n
@@ -672,12 +645,12 @@ def plot_gains(
         hit = np.flatnonzero(t["decile"].to_numpy() == d)
         if hit.size:
             i = hit[0] + 1
-            lines.append(f"Top {_fmt_pct(x[i], 0)} targeted \u2192 {_fmt_pct(y[i], 0)} of users")
+            lines.append(f"Top {_fmt_pct(x[i], 0)} targeted \u2192 {_fmt_pct(y[i], 0)} of {words.event_group}")
     if lines:
         ax.text(0.97, 0.30, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=14, linespacing=1.5)
-    _finish_unit_square(ax, 1.02, "Customers targeted, highest predicted first (%)", "Coupon users reached (%)",
-                        title)
+    _finish_unit_square(ax, 1.02, f"{words.rows[:1].upper()}{words.rows[1:]} targeted, highest predicted first (%)",
+                        f"{words.event_group[:1].upper()}{words.event_group[1:]} reached (%)", title)
     return fig
 
 
@@ -758,7 +731,7 @@ def save_figure(
 def mark_simulated(fig: Figure) -> Figure:
     """Stamp a figure made from the simulated sample, so a pasted copy cannot pass for real data."""
     # a figure-level x label is placed by constrained layout below the axes, so it never overlaps them
-    fig.supxlabel("SIMULATED DATA \u2013 not real customers", x=0.99, ha="right",
+    fig.supxlabel("SIMULATED DATA \u2013 not real data", x=0.99, ha="right",
                   fontsize=11, color="#B22222", fontweight="bold")
     return fig
 
@@ -786,3 +759,26 @@ def draw_and_save(specs: Mapping[str, tuple], directory, simulated: bool = False
         return [p for task in tasks for p in _draw_and_save(task)]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return [p for paths in pool.map(_draw_and_save, tasks) for p in paths]
+
+
+@_styled
+def plot_effect(curve: pd.DataFrame, xlabel: str, title: str, words: Words = WORDS,
+                observed: pd.DataFrame | None = None) -> Figure:
+    """Predicted probability across a variable at a reference profile (``analysis.effects.effect_curve``:
+    ``x, p, p_low, p_high``) with its 95% band; ``observed`` (``level, rate``-like table with ``x`` and
+    ``rate``, optional) adds the observed rates as points."""
+    _require_columns(curve, ["x", "p", "p_low", "p_high"], "effect")
+    fig, ax = _new_figure(figsize=(10, 5.5))
+    ax.fill_between(curve["x"], curve["p_low"], curve["p_high"], color=PALETTE["sky"], alpha=0.35, lw=0,
+                    label="95% confidence band")
+    ax.plot(curve["x"], curve["p"], color=PALETTE["blue"], lw=2.5, label="Predicted (reference profile)")
+    if observed is not None and len(observed):
+        ax.plot(observed["x"], observed["rate"], ls="none", marker="o", ms=6, color=PALETTE["vermillion"],
+                label=f"Observed {words.rate}")
+    _pct_axis(ax.yaxis)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(f"Predicted probability (%)")
+    ax.legend(loc="best")
+    ax.set_title(title)
+    return fig

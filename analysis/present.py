@@ -50,18 +50,30 @@ def _is_numeric_column(values: pd.Series) -> bool:
     return bool(shown) and all(NUMBER_TEXT.fullmatch(v) for v in shown)
 
 
-def pipe_table(frame: pd.DataFrame, align: str | None = None) -> str:
+def pipe_table(frame: pd.DataFrame, align: str | None = None, escape: bool = True) -> str:
     """A pandoc pipe table; ``align`` is one of l/r/c per column (default: text left; numbers, and text
-    columns holding only formatted numbers (``NUMBER_TEXT``), right)."""
+    columns holding only formatted numbers (``NUMBER_TEXT``), right).
+
+    Cells are escaped (``analysis.escape.markdown``: text from the data is never markup). The dashes of
+    the separator line follow each column's content width (its longest cell or header, 3 to 60
+    characters): pandoc sizes columns by them when a table is wider than the text, and gives columns
+    their natural widths otherwise, through Quarto and the built-in renderer alike -- never equal shares.
+    """
+    from .escape import markdown as md
+
     cols = list(frame.columns)
     if align is None:
         align = "".join("r" if _is_numeric_column(frame[c]) else "l" for c in cols)
-    rule = {"l": ":---", "r": "---:", "c": ":---:"}
+    text = [[str(v) for v in frame[c]] for c in cols]
+    widths = [min(60, max(3, len(str(c)), *(len(v) for v in col))) for c, col in zip(cols, text)]
 
     def cell(v) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
+        return md(v) if escape else str(v).replace("|", "\\|").replace("\n", " ")
+
+    def rule(a: str, w: int) -> str:
+        return {"l": ":" + "-" * (w - 1), "r": "-" * (w - 1) + ":", "c": ":" + "-" * (w - 2) + ":"}[a]
 
     lines = ["| " + " | ".join(cell(c) for c in cols) + " |",
-             "|" + "|".join(rule[a] for a in align) + "|"]
-    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+             "|" + "|".join(rule(a, w) for a, w in zip(align, widths)) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in zip(*text)]
     return "\n".join(lines)

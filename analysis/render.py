@@ -58,8 +58,10 @@ class RenderError(RuntimeError):
 
 
 def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html", "pdf"),
-           *, engine: str = "auto", timeout: int = 600) -> dict[str, Path]:
-    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths."""
+           *, engine: str = "auto", timeout: int = 600, metadata: dict | None = None) -> dict[str, Path]:
+    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths.
+
+    ``metadata`` overrides document metadata (e.g. the title), as ``quarto render -M key:value`` does."""
     qmd, out_dir = Path(qmd).resolve(), Path(out_dir).resolve()
     formats = (formats,) if isinstance(formats, str) else tuple(formats)
     if unknown := [f for f in formats if f not in FORMATS]:
@@ -72,11 +74,11 @@ def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html"
         raise RenderError(f"unknown engine {engine!r}; use 'auto', 'quarto' or 'python'")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _render_quarto if engine == "quarto" else _render_python
-    return run(qmd, out_dir, dict(params or {}), formats, timeout)
+    return run(qmd, out_dir, dict(params or {}), formats, timeout, dict(metadata or {}))
 
 
 # ----------------------------------------------------------------------------- Quarto CLI
-def _render_quarto(qmd, out_dir, params, formats, timeout):
+def _render_quarto(qmd, out_dir, params, formats, timeout, metadata):
     outputs = {}
     with tempfile.TemporaryDirectory(prefix="quarto-render-") as tmp:
         for fmt in formats:
@@ -86,6 +88,8 @@ def _render_quarto(qmd, out_dir, params, formats, timeout):
                 cmd += ["-M", "embed-resources:true"]
             for key, value in params.items():
                 cmd += ["-P", f"{key}:{_json_value(value)}"]
+            for key, value in metadata.items():
+                cmd += ["-M", f"{key}:{_json_value(value)}"]
             _run(cmd, cwd=qmd.parent, timeout=timeout)
             produced = Path(tmp) / f"{qmd.stem}.{ext}"
             if not produced.exists():
@@ -103,8 +107,8 @@ def _json_value(value):
 
 
 # ----------------------------------------------------------------------------- fallback
-def _render_python(qmd, out_dir, params, formats, timeout):
-    meta = _metadata(qmd)
+def _render_python(qmd, out_dir, params, formats, timeout, metadata):
+    meta = _deep_merge(_metadata(qmd), metadata)
     nb = _notebook(qmd, meta, params)
     _execute(nb, qmd.parent, timeout)
     outputs = {}
@@ -250,7 +254,7 @@ def _markdown(nb, qdir: Path, tmp: Path, fmt: str) -> str:
             if opts.get("echo", True) is not False and opts.get("code"):
                 blocks.append(_fence(opts["code"], "python"))
             if opts.get("output", True) is not False:
-                blocks.append(_outputs(cell, opts, tmp, fmt, index))
+                blocks.append(_outputs(cell, opts, tmp, fmt, index, qdir))
     return "\n\n".join(b for b in blocks if b.strip()) + "\n"
 
 
@@ -258,10 +262,14 @@ def _markdown_cell(text: str, inline: list, qdir: Path, fmt: str) -> str:
     values = iter(inline)
     text = INLINE.sub(lambda m: next(values), text)
     text = text.replace("{{< pagebreak >}}", "```{=typst}\n#pagebreak()\n```" if fmt == "pdf" else "")
-    if shortcode := re.search(r"\{\{<.*?>\}\}", text):
+    if shortcode := re.search(r"(?<!\\)\{\{<.*?>\}\}", text):
         raise RenderError(f"unsupported shortcode {shortcode.group(0)} (see docs/rendering.md)")
+    return _absolute_images(_figure_divs(text), qdir)
 
-    def absolute(m):  # typst resolves paths from its root "/", so make image paths absolute
+
+def _absolute_images(text: str, qdir: Path) -> str:
+    """Image paths relative to the qmd's folder made absolute (pandoc runs elsewhere; typst's root is "/")."""
+    def absolute(m):
         path = m.group(2)
         if re.match(r"[a-z]+:|/|#", path):
             return m.group(0)
@@ -269,7 +277,24 @@ def _markdown_cell(text: str, inline: list, qdir: Path, fmt: str) -> str:
     return re.sub(r"(!\[[^\]]*\]\()([^)\s]+)", absolute, text)
 
 
-def _outputs(cell, opts: dict, tmp: Path, fmt: str, index: int) -> str:
+FIGURE_DIV = re.compile(r"^:::+ *\{#(?P<id>fig-[\w-]+)\}[ \t]*\n(?P<img>!\[\]\([^)\s]+\)(?:\{[^}\n]*\})?)[ \t]*\n"
+                        r"[ \t]*\n(?P<cap>(?:(?!:::).+\n?)+?)[ \t]*\n?:::+[ \t]*$", re.M)
+
+
+def _figure_divs(text: str) -> str:
+    """Quarto's figure div (``::: {#fig-x}``, an image, the caption as the last paragraph) as the pandoc
+    figure it stands for: ``![caption](path){#fig-x ...}``, numbered later like any figure."""
+    def figure(m):
+        img = m.group("img")
+        path = re.match(r"!\[\]\(([^)\s]+)\)", img).group(1)
+        attrs = re.search(r"\{([^}]*)\}$", img)
+        extra = f" {attrs.group(1)}" if attrs else ""
+        caption = " ".join(m.group("cap").split())
+        return f"![{caption}]({path}){{#{m.group('id')}{extra}}}"
+    return FIGURE_DIV.sub(figure, text)
+
+
+def _outputs(cell, opts: dict, tmp: Path, fmt: str, index: int, qdir: Path) -> str:
     label, asis = str(opts.get("label") or ""), opts.get("output") == "asis"
     parts, images, streams = [], 0, {}
     for out in cell.get("outputs", []):
@@ -303,13 +328,15 @@ def _outputs(cell, opts: dict, tmp: Path, fmt: str, index: int) -> str:
             elif mime == "text/html":
                 parts.append(_fence(data[mime], "{=html}"))
             elif mime == "text/markdown" or asis:
-                parts.append(data[mime])
+                parts.append(_absolute_images(_figure_divs(data[mime]), qdir))
             else:
                 parts.append(_fence(data[mime]))
             streams.pop(len(parts) - 1, None)
     for i, name in streams.items():  # non-asis prints are shown verbatim
         if not asis or name == "stderr":
             parts[i] = _fence(parts[i], " {.stderr}" if name == "stderr" else "")
+        else:
+            parts[i] = _absolute_images(_figure_divs(parts[i]), qdir)
     text = "\n\n".join(p.strip("\n") for p in parts)
     if label.startswith("fig-") and not images:
         raise RenderError(f"cell labelled {label} produced no image:\n{opts.get('code', '')}")
@@ -332,14 +359,14 @@ def _caption_table(text: str, label: str, caption: str) -> str:
 
 
 # ----------------------------------------------------------------------------- numbering
-CODE = re.compile(r"^(`{3,}|~{3,}).*?^\1[ \t]*$|`[^`\n]+`", re.M | re.S)
+CODE = re.compile(r"^(`{3,}|~{3,}).*?^\1[ \t]*$|(?<![\\`])(`+)(?!`).+?(?<!`)\2(?!`)", re.M | re.S)
 DEFINITION = re.compile(
     r"(?P<img>!\[(?P<icap>(?:[^\[\]]|\[[^\]]*\])*)\]\([^)]*\)\{#(?P<iid>fig-[\w-]+)[^}]*\})"
     r"|(?P<tab>^(?:Table)?:[ \t]+(?P<tcap>.*?)[ \t]*\{#(?P<tid>tbl-[\w-]+)[^}]*\}[ \t]*$)"
     r"|(?P<div>^:::+ *\{#(?P<did>(?:tbl|fig)-[\w-]+)[^}]*\}\n\[(?P<dcap>.*)\]\{\.float-caption\}$)"
     r"|(?P<head>^(?P<hashes>#{1,6})[ \t]+(?P<htext>.*?)(?:[ \t]+\{(?P<hattr>[^}]*)\})?[ \t]*$)", re.M)
-REFERENCE = re.compile(r"\[(?P<minus>-?)@(?P<b>(?:fig|tbl|sec)-[\w-]*\w)\]"
-                       r"|(?<![\w@])@(?P<c>(?i:fig|tbl|sec))(?P<rest>-[\w-]*\w)")
+REFERENCE = re.compile(r"(?<!\\)\[(?P<minus>-?)@(?P<b>(?:fig|tbl|sec)-[\w-]*\w)\]"
+                       r"|(?<![\w@\\])@(?P<c>(?i:fig|tbl|sec))(?P<rest>-[\w-]*\w)")
 
 
 def _split_code(text: str) -> list[tuple[bool, str]]:
@@ -425,7 +452,9 @@ def _pandoc(args: list, cwd: Path) -> None:
 
     # SOURCE_DATE_EPOCH: pandoc then writes fixed dates into zip-based formats (pptx)
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
-    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations", "--columns=10000", *map(str, args)],
+    # pandoc's default --columns (72), as under Quarto: pipe tables wider than that get the relative column
+    # widths of their separator dashes (analysis.present.pipe_table sizes them by content)
+    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations", *map(str, args)],
          timeout=300, env=env, cwd=cwd)
 
 

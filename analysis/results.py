@@ -19,6 +19,8 @@ class RunResults:
     tables: dict[str, pd.DataFrame]
     metrics: dict
     run: dict
+    #: the data specification of the run (``spec.toml`` in the folder, a copy of the one used)
+    spec: object = None
 
     def figure(self, name: str, ext: str = "png") -> Path:
         path = self.directory / "figures" / f"{name}.{ext}"
@@ -36,15 +38,22 @@ def load(directory: str | Path) -> RunResults:
     tables = {p.stem: pd.read_csv(p) for p in sorted((directory / "tables").glob("*.csv"))}
     metrics = json.loads((directory / "metrics.json").read_text())
     run = json.loads((directory / "run.json").read_text())
-    return RunResults(directory=directory, tables=tables, metrics=metrics, run=run)
+    from .spec import load_spec
+
+    spec = load_spec(directory / "spec.toml")
+    return RunResults(directory=directory, tables=tables, metrics=metrics, run=run, spec=spec)
 
 
-def load_or_run(directory: str | Path, data: str | None = None, **options) -> RunResults:
+def load_or_run(directory: str | Path, data: str | None = None, spec: str | None = None, **options) -> RunResults:
+    """The results in ``directory``; when it has none yet (``quarto render report.qmd`` on a fresh
+    checkout), the pipeline runs first on ``data`` (default: the embedded simulated sample) with the
+    specification ``spec`` (default: the bundled one)."""
     directory = Path(directory)
     if not (directory / "metrics.json").exists():
         from . import pipeline
         from .cli import DEFAULT_DATA
 
-        config = pipeline.RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory, **options)
+        config = pipeline.RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory,
+                                    spec=Path(spec) if spec else None, **options)
         pipeline.write_outputs(pipeline.run(config), directory)
     return load(directory)

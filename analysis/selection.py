@@ -3,6 +3,12 @@ SELECTION=STEPWISE / FORWARD / BACKWARD (score test to enter, Wald test to stay)
 
     stepwise(data, response, terms, *, direction="both", criterion="aic", slentry=0.05, slstay=0.05,
              force=(), trials=None, max_steps=None) -> StepwiseResult
+    Selector(data, response, terms, *, <the same settings>).run(y, m, start_estimates=None)
+        -> SelectionRun(terms, estimates, path)      (the same selection, repeated on new counts)
+
+`Selector` builds the design and the pooled patterns once and runs the selection on any event/trial
+counts of those patterns (a bootstrap resample, ``analysis.bootstrap``); `stepwise` is one `Selector` run
+on the data's own counts, so both share one implementation of the loop.
 
 How it works
 ------------
@@ -88,37 +94,27 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
-from scipy.linalg.lapack import dpotrf as _potrf, dpotrs as _potrs
 from scipy.special import expit
 from scipy.stats import chi2
 
-from .design import design_matrix, with_categoricals
+from .design import design_matrix, parse_term, with_categoricals
+from .newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
+from .newton import newton as _newton
+from .splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from .threads import one_blas_thread
 
-__all__ = ["stepwise", "StepwiseResult", "SeparationError", "PATH_COLUMNS"]
+__all__ = ["stepwise", "StepwiseResult", "Selector", "SelectionRun", "SeparationError", "PATH_COLUMNS"]
 
 CRITERIA = ("aic", "bic", "pvalue")
 DIRECTIONS = ("both", "forward", "backward", "none")
 PATH_COLUMNS = ("step", "action", "term", "df", "criterion", "statistic", "p_value")
-
-_MAXITER = 100
-_TOL = 1e-10                                  # Newton step, relative to max(1, max |beta|)
-_CHORD = 1e-3                                 # reuse the last factor while eta moved <= this (in total)
-_SAFE_ETA = 1.0                               # Newton steps moving no linear predictor more: no likelihood check
-_P_EDGE = 10 * np.finfo(float).eps            # R's "fitted probabilities numerically 0 or 1"
-_ETA_EDGE = 30.0                              # |eta| below this: expit(eta) is 1e-13 or more from 0 and 1
-
-
-class SeparationError(ValueError):
-    """A logit fit has no finite maximum-likelihood estimate (separation) or did not converge."""
-
 
 @dataclass(frozen=True)
 class StepwiseResult:
@@ -141,6 +137,11 @@ class StepwiseResult:
         A failure of that refit is raised at the first access.
     criterion, direction: as requested. stop_reason: why selection ended. n_obs: number of Bernoulli
         trials (rows, or sum of trials). k: penalty per coefficient (2 or log n; None for "pvalue").
+    estimates: {design column name: estimate} of the final model as the selection fitted it (Intercept
+        first, then the columns in design order, named as statsmodels names them; a column aliased with
+        earlier ones, in a rank-deficient design, is left out as R reports it NA). Equal to
+        `model.params` to about 1e-8 relative (both are the MLE; tested), so a caller can predict
+        without the statsmodels refit: p = expit(sum of estimate * column).
     """
 
     terms: tuple[str, ...]
@@ -151,6 +152,7 @@ class StepwiseResult:
     stop_reason: str
     n_obs: int
     k: float | None
+    estimates: dict = field(default_factory=dict)
     _refit: Callable[[], Any] | None = field(default=None, repr=False, compare=False)
 
     @functools.cached_property
@@ -204,119 +206,6 @@ class _Fit:
         return self._full
 
 
-def _loglik(y, m, eta):
-    return float(y @ eta - m @ np.logaddexp(0.0, eta))
-
-
-def _information(X, w) -> np.ndarray:
-    """X' diag(w) X, as (sqrt(w) X)'(sqrt(w) X): numpy computes A.T @ A as a symmetric rank-k update."""
-    A = X * np.sqrt(w)[:, None]
-    return A.T @ A
-
-
-def _cholesky(a) -> np.ndarray:
-    """Lower Cholesky factor of a symmetric positive definite matrix (LAPACK potrf without scipy's
-    wrapper checks: these are small matrices factorised thousands of times). Raises LinAlgError."""
-    c, info = _potrf(a, lower=1, clean=0)
-    if info != 0:
-        raise np.linalg.LinAlgError("matrix not positive definite")
-    return c
-
-
-def _cho_solve(c, b) -> np.ndarray:
-    x, info = _potrs(c, b, lower=1)
-    if info != 0:
-        raise np.linalg.LinAlgError(f"potrs failed (info {info})")
-    return x
-
-
-def _newton(X, y, m, beta, first=None):
-    """Maximise the binomial log-likelihood by Newton-Raphson with step halving.
-    Returns (beta, eta, loglik, p); p (fitted probabilities) is None unless it had to be computed.
-
-    first: (eta, loglik, w, score, information) at `beta` when already known (an "add" candidate started
-    at the current model: all of them are the current model's), so the first iteration needs no pass over
-    the data. Converged when the Newton step is at most _TOL relative to max(1, max |beta|). While the
-    linear predictors have moved by at most _CHORD in total since the information was last factorised
-    (so every weight is within a factor e^_CHORD of the one it was computed with), steps are solved with
-    that factor (chord method: each differs from the exact Newton step by at most about _CHORD times its
-    size, so the error still shrinks by a factor of about 1000 per step), sparing new information
-    matrices; the last step taken meets _TOL, so the result is as accurate as plain Newton's.
-
-    Step halving: a step that moves no linear predictor by more than _SAFE_ETA provably increases the
-    log-likelihood (see below), so the log-likelihood is only evaluated for larger steps and at the end;
-    the iterates are those of Newton with a likelihood check at every step.
-
-    Raises SeparationError on non-convergence, singular information or fitted probabilities at 0/1."""
-    # The weights w = m p (1 - p) satisfy |d log w / d eta| = |1 - 2p| <= 1, so moving every eta by at
-    # most d changes every weight by at most a factor e^d. Along a Newton step s (= I^-1 score, I the
-    # information at beta) with d = max |X s| this gives
-    #     logL(beta + s) - logL(beta) >= s'Is (1 - (e^d - 1 - d) / d^2) > 0   for d < 1.79;
-    # for a chord step s = J^-1 score with J within a factor e^_CHORD of I the same argument gives
-    # s'Js (1 - e^_CHORD (e^d - 1 - d) / d^2), which is > 0.28 s'Js for d <= _SAFE_ETA = 1.
-    if first is None:
-        eta = X @ beta
-        ll = None                                      # log-likelihood at beta, computed when needed
-    else:
-        eta, ll = first[0], first[1]
-    chol, drift = None, math.inf                       # last factor; max |eta| movement since then (bound)
-    for it in range(_MAXITER):
-        if it == 0 and first is not None:
-            w, grad, info = first[2], first[3], first[4]
-        else:
-            p = expit(eta)
-            mp = m * p
-            w = mp * (1.0 - p)
-            grad = X.T @ (y - mp)
-            info = None
-        tol = _TOL * max(1.0, np.max(np.abs(beta), initial=0.0))
-        step, done = None, False
-        if drift <= _CHORD:                            # chord step: the last factor is still accurate
-            chord = _cho_solve(chol, grad)
-            if np.all(np.isfinite(chord)):
-                step, done = chord, np.max(np.abs(chord), initial=0.0) <= tol
-        if step is None:
-            try:
-                chol = _cholesky(_information(X, w) if info is None else info)
-            except np.linalg.LinAlgError:
-                raise SeparationError("the information matrix is singular (separation or aliased columns)") from None
-            drift = 0.0
-            step = _cho_solve(chol, grad)
-            if not np.all(np.isfinite(step)):
-                raise SeparationError("the Newton step is not finite (separation)")
-            done = np.max(np.abs(step), initial=0.0) <= tol
-        nb = beta + step
-        ne = X @ nb
-        moved = np.max(np.abs(ne - eta), initial=0.0)
-        if moved <= _SAFE_ETA:
-            nll = None
-        else:
-            if ll is None:
-                ll = _loglik(y, m, eta)
-            t = 1.0
-            while True:
-                nll = _loglik(y, m, ne)
-                if nll >= ll - 1e-12 * (1.0 + abs(ll)):
-                    break
-                t *= 0.5
-                if t < 1e-10:
-                    raise SeparationError("step halving failed to increase the likelihood")
-                nb = beta + t * step
-                ne = X @ nb
-            if t < 1.0:
-                moved = np.max(np.abs(ne - eta), initial=0.0)
-        drift += moved
-        beta, eta, ll = nb, ne, nll
-        if done:
-            p = None                                   # |eta| <= 30: p within 1e-13 of neither 0 nor 1
-            if eta.size and (eta.min() < -_ETA_EDGE or eta.max() > _ETA_EDGE):
-                p = expit(eta)
-                if np.any((p < _P_EDGE) | (p > 1.0 - _P_EDGE)):
-                    raise SeparationError("fitted probabilities numerically 0 or 1 (separation)")
-            return beta, eta, (_loglik(y, m, eta) if ll is None else ll), p
-    raise SeparationError(f"Newton-Raphson did not converge in {_MAXITER} iterations (separation?)")
-
-
 def _pool_rows(X):
     """Identical rows of X (byte equality): (codes, first) with codes[i] the pattern of row i, patterns
     numbered in order of first appearance, and first[j] the first row of pattern j.
@@ -355,13 +244,53 @@ class _Problem:
 
     def __init__(self, X, y, m, columns, term_columns, terms):
         codes, first = _pool_rows(X)
+        self.codes = codes                              # pattern of each input row
         self.X = np.asfortranarray(X[first])
         self.y = np.bincount(codes, weights=y, minlength=len(first))
         self.m = np.bincount(codes, weights=m, minlength=len(first))
         self.columns = columns
         self.terms = list(terms)
         self.term_cols = {t: np.arange(s.start, s.stop) for t, s in term_columns.items()}
+        self.factors = {t: term_factors(t) for t in self.terms}
         self.n_obs = float(self.m.sum())
+        #: the full design has aliased columns (e.g. an interaction of two rare attributes that never occur
+        #: together): then each model keeps only its columns that are not linear combinations of the columns
+        #: before them, as R's glm does (coefficients NA, edf = rank), and its criterion counts those
+        self.deficient = np.linalg.matrix_rank(self.X) < self.X.shape[1]
+        self._independent: dict = {}
+
+    def with_counts(self, y: np.ndarray, m: np.ndarray) -> "_Problem":
+        """The same pooled design with new event/trial counts per pattern (a resample).
+
+        Patterns with m = 0 carry no weight: their terms in the log-likelihood (y eta - m log(1 + e^eta)),
+        score (X'(y - m p)) and information (X' diag(m p (1 - p)) X) are exactly 0, so they are left out
+        of the copy's rows; that is the same fit (sums without exact zeros, so equal to rounding), and it
+        keeps the separation check (fitted p numerically 0 or 1) to the rows that exist, as a fit on the
+        resampled rows would. n_obs = sum(m) (the rows the counts stand for: BIC's n)."""
+        new = object.__new__(_Problem)
+        new.__dict__.update(self.__dict__)
+        keep = m > 0
+        if keep.all():
+            new.X, new.y, new.m = self.X, y, m
+        else:
+            new.X, new.y, new.m = np.asfortranarray(self.X[keep]), y[keep], m[keep]
+        new.n_obs = float(m.sum())
+        new._independent = {} if self.deficient else self._independent
+        return new
+
+    def independent(self, cols: np.ndarray) -> np.ndarray:
+        """``cols`` without the columns that are linear combinations of the ones before them (R's pivoting
+        in dqrdc2: |R_jj| below 1e-7 times the column's norm), for a deficient design."""
+        if not self.deficient:
+            return cols
+        key = cols.tobytes()
+        if key not in self._independent:
+            Xc = self.X[:, cols]
+            r = np.linalg.qr(Xc, mode="r")
+            norms = np.linalg.norm(Xc, axis=0)
+            keep = np.abs(np.diag(r)) > 1e-7 * np.where(norms > 0, norms, 1.0)
+            self._independent[key] = cols[keep]
+        return self._independent[key]
 
     def cols(self, model_terms) -> np.ndarray:
         parts = [np.array([0])] + [self.term_cols[t] for t in model_terms]
@@ -376,7 +305,7 @@ class _Problem:
         to it, the first Newton iteration is taken from its score and information over all columns
         (`_Fit.full`); if it drops columns, the start is the one-step estimate from that information
         instead of the intercept shift."""
-        cols = self.cols(model_terms)
+        cols = self.independent(self.cols(model_terms))
         starts = []
         if start_full is not None:
             beta0, first = start_full[cols].copy(), None
@@ -441,7 +370,7 @@ def _wald_tests(fit: _Fit, in_model) -> dict[str, tuple[float, int]]:
     cov = sla.cho_solve(fit.chol, np.eye(len(fit.cols)), check_finite=False)
     out = {}
     for t in in_model:
-        pos = np.searchsorted(fit.cols, fit.prob.term_cols[t])
+        pos = np.flatnonzero(np.isin(fit.cols, fit.prob.term_cols[t]))
         b = fit.beta[pos]
         out[t] = (float(b @ np.linalg.solve(cov[np.ix_(pos, pos)], b)), len(pos))
     return out
@@ -453,12 +382,46 @@ def _row(step, action, term, df, criterion, statistic, p_value):
             "statistic": statistic, "p_value": p_value}
 
 
-def _select_ic(prob: _Problem, direction, k, force, max_steps):
-    """R step(): best single drop/add by -2 log L + k * edf while it strictly improves."""
+def term_factors(term: str) -> frozenset:
+    """The factors of a formula term as patsy reads them ("C(job):age" -> {"C(job)", "age"}): the
+    "variables" of R's terms() factor matrix, by which marginality is decided."""
+    return frozenset(f.name() for f in parse_term(term).factors)
+
+
+def drop_scope(current, lower, factors) -> list[str]:
+    """Terms of the current model that may be dropped, as R's ``drop.scope``/``factor.scope``: not in the
+    lower scope, and not contained in another droppable term (a main effect is not dropped while an
+    interaction containing it is in the model)."""
+    facs = [t for t in current if t not in lower]
+    return [t for t in facs if not any(factors[t] < factors[u] for u in facs if u != t)]
+
+
+def add_scope(current, upper, factors) -> list[str]:
+    """Terms of the upper scope that may be added, as R's ``add.scope``/``factor.scope``: not in the model,
+    and no other term not yet in the model is contained in them (an interaction is not added before the
+    main effects of the upper scope that it contains)."""
+    add = [t for t in upper if t not in current]
+    return [t for t in add if not any(factors[u] < factors[t] for u in add if u != t)]
+
+
+def check_marginal(model_terms, factors, what: str) -> None:
+    """Raise ValueError when a term of ``model_terms`` lacks one of its lower-order terms that the upper
+    scope has (its columns would then be coded differently from the fit of that model alone)."""
+    present = set(model_terms)
+    for t in model_terms:
+        for u in factors:
+            if factors[u] < factors[t] and u not in present:
+                raise ValueError(f"the {what} has {t!r} without {u!r}: include the lower-order term (marginality)")
+
+
+def _select_ic(prob: _Problem, direction, k, lower, start, max_steps, start_fit: _Fit | None = None):
+    """R step(): best single drop/add by -2 log L + k * edf while it strictly improves, within the scope and
+    respecting marginality (drop_scope / add_scope). start_fit: the start model already fitted (else fitted
+    here from 0)."""
     backward = direction in ("both", "backward")
     forward = direction in ("both", "forward")
-    current = [t for t in prob.terms if t in force] if direction == "forward" else list(prob.terms)
-    fit = prob.fit(current)
+    current = list(start)
+    fit = start_fit if start_fit is not None else prob.fit(current)
     crit = -2.0 * fit.loglik + k * len(fit.cols)
     rows = [_row(0, "start", None, pd.NA, crit, math.nan, math.nan)]
     if direction == "none":
@@ -468,18 +431,16 @@ def _select_ic(prob: _Problem, direction, k, force, max_steps):
         if max_steps is not None and step >= max_steps:
             reason = "max_steps"
             break
-        start = fit.full_beta()
+        start_beta = fit.full_beta()
         moves = []                                          # (criterion, action, term, fit) in R's order
         if backward:
-            for t in current:
-                if t not in force:
-                    f = prob.fit([u for u in current if u != t], start, trying=t, base=fit)
-                    moves.append((-2.0 * f.loglik + k * len(f.cols), "remove", t, f))
+            for t in drop_scope(current, lower, prob.factors):
+                f = prob.fit([u for u in current if u != t], start_beta, trying=t, base=fit)
+                moves.append((-2.0 * f.loglik + k * len(f.cols), "remove", t, f))
         if forward:
-            for t in prob.terms:
-                if t not in current:
-                    f = prob.fit(current + [t], start, trying=t, base=fit)
-                    moves.append((-2.0 * f.loglik + k * len(f.cols), "add", t, f))
+            for t in add_scope(current, prob.terms, prob.factors):
+                f = prob.fit(current + [t], start_beta, trying=t, base=fit)
+                moves.append((-2.0 * f.loglik + k * len(f.cols), "add", t, f))
         if not moves:
             reason = "no candidate moves"
             break
@@ -488,20 +449,21 @@ def _select_ic(prob: _Problem, direction, k, force, max_steps):
         if not new_crit < crit:
             break
         lr = abs(2.0 * (new_fit.loglik - fit.loglik))
-        df = len(prob.term_cols[term])
+        df = abs(len(new_fit.cols) - len(fit.cols))          # the term's columns, less any aliased ones
         step += 1
-        rows.append(_row(step, action, term, df, new_crit, lr, float(chi2.sf(lr, df))))
+        rows.append(_row(step, action, term, df, new_crit, lr, float(chi2.sf(lr, df)) if df else math.nan))
         current = [u for u in current if u != term] if action == "remove" else current + [term]
         fit, crit = new_fit, new_crit
     return current, fit, rows, reason
 
 
-def _select_sl(prob: _Problem, direction, slentry, slstay, force, max_steps):
-    """SAS PROC LOGISTIC: enter by score test (p < slentry), remove by Wald test (p > slstay)."""
+def _select_sl(prob: _Problem, direction, slentry, slstay, lower, start, max_steps, start_fit: _Fit | None = None):
+    """SAS PROC LOGISTIC: enter by score test (p < slentry), remove by Wald test (p > slstay), within the
+    scope and respecting marginality (SAS's HIERARCHY=SINGLE). start_fit: as in `_select_ic`."""
     forward = direction in ("both", "forward")
     backward = direction in ("both", "backward")
-    current = list(prob.terms) if direction in ("backward", "none") else [t for t in prob.terms if t in force]
-    fit = prob.fit(current)
+    current = list(start)
+    fit = start_fit if start_fit is not None else prob.fit(current)
     rows = [_row(0, "start", None, pd.NA, math.nan, math.nan, math.nan)]
     if direction == "none":
         return current, fit, rows, "none"
@@ -512,10 +474,10 @@ def _select_sl(prob: _Problem, direction, slentry, slstay, force, max_steps):
         return max_steps is None or step < max_steps
 
     def removals():
-        """Remove the least significant non-forced term while p > slstay. Returns a stop reason or None."""
+        """Remove the least significant removable term while p > slstay. Returns a stop reason or None."""
         nonlocal current, fit, step
         while True:
-            removable = [t for t in current if t not in force]
+            removable = drop_scope(current, lower, prob.factors)
             if not removable:
                 return None
             tests = _wald_tests(fit, removable)
@@ -540,7 +502,7 @@ def _select_sl(prob: _Problem, direction, slentry, slstay, force, max_steps):
         reason = removals() or "all remaining terms meet slstay"
         return current, fit, rows, reason
     while True:
-        candidates = [t for t in prob.terms if t not in current]
+        candidates = add_scope(current, prob.terms, prob.factors)
         if not candidates:
             reason = "all terms are in the model"
             break
@@ -625,69 +587,275 @@ def _fit_final(data, response, trials, selected, estimates: dict[str, float]):
     return mod.fit(disp=0, start_params=start) if trials is None else mod.fit(start_params=start)
 
 
+class SelectionRun(NamedTuple):
+    """One run of a `Selector`.
+
+    terms: the selected terms, in the order of the candidate terms. estimates: numpy array over all
+    design columns (`Selector.columns`): the final model's estimates, 0 for the columns not in it.
+    path: one row per step, columns PATH_COLUMNS (see `StepwiseResult.path`)."""
+
+    terms: tuple[str, ...]
+    estimates: np.ndarray
+    path: pd.DataFrame
+
+
+@dataclass
+class _Outcome:
+    selected: list
+    fit: _Fit
+    rows: list
+    reason: str
+    penalty: float | None
+
+
+class Selector:
+    """The selection of `stepwise`, set up once and run many times on new counts of the same patterns.
+
+        sel = Selector(data, response, terms, *, trials=None, direction="both", criterion="aic", k=None,
+                       scope=None, start=None, slentry=0.05, slstay=0.05, force=(), max_steps=None)
+        sel.run(y, m, start_estimates=None) -> SelectionRun(terms, estimates, path)
+
+    The arguments are `stepwise`'s (same meaning, same checks, same errors). The constructor builds the
+    design matrix of all candidate terms and pools the rows of `data` into covariate patterns (rows with
+    identical design rows) once; `run` then selects on event counts `y` and trial counts `m` given per
+    pooled pattern (arrays of length `n_patterns`, e.g. a bootstrap resample: `pool` sums counts given
+    per row of `data` into them). Without `y` and `m` it runs on the data's own counts, which is exactly
+    `stepwise` (that function is this: one `Selector` run, then the result wrapped).
+
+    Zero trials are allowed: a pattern with m = 0 carries no weight and is left out of every fit (its
+    terms in the log-likelihood, score and information are exactly 0), so a resample is fitted as the
+    resampled rows would be; n (for BIC's k = log n) is sum(m). A design column that is constant 0 on the
+    patterns with m > 0 (a category absent from a resample) makes the information singular: the fits
+    that contain it raise `SeparationError`, as a fit on those rows would fail.
+
+    start_estimates: coefficients over all design columns (e.g. `start_estimates()` of the original data,
+    or a previous run's estimates) from which the starting model's Newton iterations start (then from 0
+    if that fails); only the speed depends on it (the MLE is the same to the convergence tolerance,
+    1e-10 relative on the Newton step). Later candidates are warm-started from the current model as in
+    `stepwise`.
+
+    Attributes: columns (design column names), term_columns ({term: indices of its columns}), X (the
+    pooled design, one row per pattern), y and m (the data's counts per pattern), codes (the pattern of
+    each row of `data`), n_patterns, terms (upper scope), lower, start (starting model), direction,
+    criterion, k, slentry, slstay, max_steps.
+
+    Tested (tests/test_bootstrap.py): `run` on counts obtained by summing row multiplicities equals
+    `stepwise` on the repeated rows (terms, path) and statsmodels' Logit on them (estimates); zero-trial
+    patterns give the same result as leaving those rows out; `stepwise` keeps passing its own tests
+    (tests/test_stepwise.py, tests/test_selection_scope.py), being a `Selector` run.
+    """
+
+    def __init__(self, data: pd.DataFrame, response: str, terms, *, trials: str | None = None,
+                 direction: str = "both", criterion: str = "aic", k: float | None = None,
+                 scope: dict | None = None, start=None, slentry: float = 0.05, slstay: float = 0.05,
+                 force=(), max_steps: int | None = None):
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        if criterion not in CRITERIA:
+            raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+        if criterion == "pvalue" and not (0 < slentry <= 1 and 0 < slstay <= 1):
+            raise ValueError("slentry and slstay must be in (0, 1]")
+        if max_steps is not None and (int(max_steps) != max_steps or max_steps < 0):
+            raise ValueError("max_steps must be a non-negative integer or None")
+        if k is not None and not (isinstance(k, (int, float)) and k >= 0 and math.isfinite(k)):
+            raise ValueError(f"k must be a finite number >= 0, got {k!r}")
+        if isinstance(terms, str) or isinstance(force, str) or isinstance(start, str):
+            raise TypeError("`terms`, `force` and `start` are lists of terms, e.g. ['age', 'C(job)'], not a string")
+        scope = dict(scope or {})
+        unknown_keys = set(scope) - {"lower", "upper"}
+        if unknown_keys:
+            raise ValueError(f"scope has keys 'lower' and 'upper', not {sorted(unknown_keys)}")
+        terms = list(scope.get("upper", terms))
+        lower = list(dict.fromkeys([*scope.get("lower", ()), *force]))
+        outside = [t for t in lower if t not in terms]
+        if outside:
+            raise ValueError(f"terms of the lower scope (or forced) {outside} are not in the upper scope")
+        if start is None:   # R's step(): both/backward from the full model; SAS: stepwise/forward from the lower one
+            from_lower = direction == "forward" or (criterion == "pvalue" and direction == "both")
+            start = lower if from_lower else terms
+        start = list(start)
+        if [t for t in start if t not in terms]:
+            raise ValueError(f"terms of the start model {[t for t in start if t not in terms]} are not in the upper "
+                             "scope (R's step: the upper scope must contain the start model)")
+        if [t for t in lower if t not in start]:
+            raise ValueError(f"the start model lacks terms of the lower scope: {[t for t in lower if t not in start]}")
+
+        y, m = _response_arrays(data, response, trials)
+        data = with_categoricals(data, terms)              # once, for the design and the final refit
+        X, columns, term_columns = design_matrix(data, terms)
+        prob = _Problem(X, y, m, columns, term_columns, terms)
+        check_marginal(terms, prob.factors, "upper scope")
+        check_marginal(lower, {t: prob.factors[t] for t in lower}, "lower scope")
+        check_marginal(start, prob.factors, "start model")
+        if prob.deficient and len(prob.independent(prob.cols(start))) < len(prob.cols(start)):
+            raise ValueError("the design matrix of the start model is rank deficient (aliased columns): remove "
+                             "redundant terms")
+        self._prob = prob
+        self._data = data
+        self.response, self.trials = response, trials
+        self.terms = tuple(terms)
+        self.lower = tuple(lower)
+        self.start = tuple(t for t in terms if t in set(start))
+        self.direction, self.criterion, self.k = direction, criterion, k
+        self.slentry, self.slstay, self.max_steps = slentry, slstay, max_steps
+
+    # --------------------------------------------------------------------------------- the design
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return tuple(self._prob.columns)
+
+    @property
+    def term_columns(self) -> dict[str, np.ndarray]:
+        return {t: c.copy() for t, c in self._prob.term_cols.items()}
+
+    @property
+    def X(self) -> np.ndarray:
+        view = self._prob.X.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def y(self) -> np.ndarray:
+        return self._prob.y.copy()
+
+    @property
+    def m(self) -> np.ndarray:
+        return self._prob.m.copy()
+
+    @property
+    def codes(self) -> np.ndarray:
+        return self._prob.codes.copy()
+
+    @property
+    def n_patterns(self) -> int:
+        return self._prob.X.shape[0]
+
+    def pool(self, events, trials) -> tuple[np.ndarray, np.ndarray]:
+        """(y, m) per pooled pattern from counts given per row of the constructor's `data`."""
+        n = self.n_patterns
+        codes = self._prob.codes
+        events = np.asarray(events, dtype=float)
+        trials = np.asarray(trials, dtype=float)
+        if events.shape != codes.shape or trials.shape != codes.shape:
+            raise ValueError(f"need one count per row of the data ({codes.size}), got {events.shape} and {trials.shape}")
+        return (np.bincount(codes, weights=events, minlength=n), np.bincount(codes, weights=trials, minlength=n))
+
+    def penalty(self, n_obs: float) -> float | None:
+        """k of the criterion for n_obs rows: the given k, 2 (aic), log n (bic), None (pvalue)."""
+        if self.criterion == "pvalue":
+            return None
+        if self.k is not None:
+            return float(self.k)
+        return 2.0 if self.criterion == "aic" else math.log(n_obs)
+
+    def linear_predictor(self, estimates) -> np.ndarray:
+        """X @ estimates per pooled pattern, summed over the model's columns only (the nonzero estimates
+        and the intercept), so that patterns equal on the model's columns get bit-identical values."""
+        beta = np.asarray(estimates, dtype=float)
+        cols = np.union1d([0], np.flatnonzero(beta))
+        return self._prob.X[:, cols] @ beta[cols]
+
+    # --------------------------------------------------------------------------------- selection
+    def _problem(self, y, m) -> _Problem:
+        if y is None and m is None:
+            return self._prob
+        if y is None or m is None:
+            raise ValueError("give both y and m (or neither, for the data's own counts)")
+        y = np.asarray(y, dtype=float)
+        m = np.asarray(m, dtype=float)
+        n = self.n_patterns
+        if y.shape != (n,) or m.shape != (n,):
+            raise ValueError(f"y and m need one count per pooled pattern ({n}), got {y.shape} and {m.shape}")
+        if not (np.all(np.isfinite(y)) and np.all(np.isfinite(m))):
+            raise ValueError("y and m must be finite")
+        if np.any(m < 0) or np.any(y < 0) or np.any(y > m):
+            raise ValueError("need 0 <= y <= m and m >= 0 for every pattern")
+        if not m.sum() > 0:
+            raise ValueError("the counts have no trials")
+        return self._prob.with_counts(y, m)
+
+    def _start_beta(self, start_estimates):
+        if start_estimates is None:
+            return None
+        beta = np.asarray(start_estimates, dtype=float)
+        if beta.shape != (len(self._prob.columns),) or not np.all(np.isfinite(beta)):
+            raise ValueError(f"start_estimates must be {len(self._prob.columns)} finite numbers (one per design column)")
+        return beta
+
+    def _select(self, y=None, m=None, start_estimates=None) -> _Outcome:
+        """The selection on counts (y, m) per pattern: selected terms (order of `terms`), final fit,
+        path rows, stop reason and penalty."""
+        prob = self._problem(y, m)
+        start_beta = self._start_beta(start_estimates)
+        start = list(self.start)
+        start_fit = prob.fit(start, start_beta) if start_beta is not None else prob.fit(start)
+        if self.criterion == "pvalue":
+            penalty = None
+            selected, fit, rows, reason = _select_sl(prob, self.direction, self.slentry, self.slstay, self.lower,
+                                                     start, self.max_steps, start_fit=start_fit)
+        else:
+            penalty = self.penalty(prob.n_obs)
+            selected, fit, rows, reason = _select_ic(prob, self.direction, penalty, self.lower, start,
+                                                     self.max_steps, start_fit=start_fit)
+        chosen = set(selected)
+        return _Outcome([t for t in self.terms if t in chosen], fit, rows, reason, penalty)
+
+    @one_blas_thread
+    def run(self, y=None, m=None, start_estimates=None) -> SelectionRun:
+        """Select on event counts `y` and trial counts `m` per pooled pattern (default: the data's own).
+        Returns SelectionRun(terms, estimates over all columns, path). Raises SeparationError when a fit
+        of the selection has no finite MLE (see `stepwise`)."""
+        out = self._select(y, m, start_estimates)
+        return SelectionRun(tuple(out.selected), out.fit.full_beta(), _path_frame(out.rows))
+
+    @one_blas_thread
+    def start_estimates(self, y=None, m=None) -> np.ndarray:
+        """Estimates of the starting model (over all columns, 0 outside it) on counts (y, m) (default:
+        the data's own): the natural warm start of `run` on resamples of the same data."""
+        prob = self._problem(y, m)
+        return prob.fit(list(self.start)).full_beta()
+
+
+def _path_frame(rows) -> pd.DataFrame:
+    path = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
+    return path.astype({"step": "int64", "df": "Int64", "criterion": "float64",
+                        "statistic": "float64", "p_value": "float64"})
+
+
 @one_blas_thread
 def stepwise(data: pd.DataFrame, response: str, terms, *, direction: str = "both", criterion: str = "aic",
-             slentry: float = 0.05, slstay: float = 0.05, force=(), trials: str | None = None,
-             max_steps: int | None = None) -> StepwiseResult:
+             k: float | None = None, scope: dict | None = None, start=None, slentry: float = 0.05,
+             slstay: float = 0.05, force=(), trials: str | None = None, max_steps: int | None = None) -> StepwiseResult:
     """Stepwise selection of `terms` for a logistic regression of `response` on `data`.
 
     data: DataFrame without missing values in the columns used. response: 0/1 column, or with `trials`
     the number of events in each row (row = covariate pattern, `trials` = its count); the selection equals
-    that on the expanded 0/1 rows. terms: formula terms ("age", "C(job)", ...); a term enters and leaves
-    whole. direction: "both", "forward", "backward" or "none"; criterion: "aic", "bic" (R's step(), k = 2
-    or log n) or "pvalue" (SAS PROC LOGISTIC, slentry / slstay). force: terms always in the model.
-    max_steps: at most this many add/remove steps (None: no limit).
+    that on the expanded 0/1 rows. terms: formula terms ("age", "C(job)", "C(job):age", "rcs(age, [..])");
+    a term enters and leaves whole; together they are the upper scope. direction: "both", "forward",
+    "backward" or "none"; criterion: "aic", "bic" (R's step(), k = 2 or log n) or "pvalue" (SAS PROC
+    LOGISTIC, slentry / slstay). k: any penalty per coefficient (overrides the criterion's, as step()'s k).
+    scope: {"lower": [...], "upper": [...]} as step()'s scope (upper defaults to `terms`, lower to
+    `force`); start: the starting model's terms (step()'s object; default: the upper scope for "both" and
+    "backward" with aic/bic (R), the lower scope for "forward" and for "both" with pvalue (SAS)). force: terms always in the model (added to the lower
+    scope). max_steps: at most this many add/remove steps (None: no limit).
+
+    Marginality as R's step(): a term is not dropped while a term containing it is in the model, and a term
+    is not added while a term of the upper scope that it contains is not. The lower, start and upper
+    models must respect marginality themselves (ValueError naming the term otherwise).
+
+    This is one run of `Selector` on the data's own counts (`Selector(...).run()`), wrapped with the
+    formula, the path and the lazy statsmodels refit; `result.estimates` holds the final fit's estimates.
 
     See the module docstring for the exact rules, including the SAS cycle guard, and what this was tested
     against.
     """
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
-    if criterion not in CRITERIA:
-        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
-    if criterion == "pvalue" and not (0 < slentry <= 1 and 0 < slstay <= 1):
-        raise ValueError("slentry and slstay must be in (0, 1]")
-    if max_steps is not None and (int(max_steps) != max_steps or max_steps < 0):
-        raise ValueError("max_steps must be a non-negative integer or None")
-    if isinstance(terms, str) or isinstance(force, str):
-        raise TypeError("`terms` and `force` are lists of terms, e.g. ['age', 'C(job)'], not a string")
-    terms = list(terms)
-    force = set(force)
-    unknown = force - set(terms)
-    if unknown:
-        raise ValueError(f"forced terms {sorted(unknown)} are not among `terms`")
-
-    y, m = _response_arrays(data, response, trials)
-    data = with_categoricals(data, terms)              # once, for the design and the final refit
-    X, columns, term_columns = design_matrix(data, terms)
-    prob = _Problem(X, y, m, columns, term_columns, terms)
-    if np.linalg.matrix_rank(prob.X) < X.shape[1]:   # pooled rows span the same column space
-        raise ValueError("the full design matrix is rank deficient (aliased columns): remove redundant terms")
-
-    if criterion == "pvalue":
-        k = None
-        selected, fit, rows, reason = _select_sl(prob, direction, slentry, slstay, force, max_steps)
-    else:
-        k = 2.0 if criterion == "aic" else math.log(prob.n_obs)
-        selected, fit, rows, reason = _select_ic(prob, direction, k, force, max_steps)
-
-    chosen = set(selected)
-    selected = [t for t in terms if t in chosen]
-    refit = functools.partial(_fit_final, data, response, trials, selected, _estimates(prob, fit))
-
-    path = pd.DataFrame(rows, columns=list(PATH_COLUMNS))
-    path = path.astype({"step": "int64", "df": "Int64", "criterion": "float64",
-                        "statistic": "float64", "p_value": "float64"})
-    return StepwiseResult(terms=tuple(selected), formula=_formula(response, trials, selected), path=path,
-                          criterion=criterion, direction=direction, stop_reason=reason,
-                          n_obs=int(round(prob.n_obs)), k=k, _refit=refit)
-
-
-class _CallableModule(__import__("types").ModuleType):
-    """Makes ``analysis.stepwise(data, response, terms, ...)`` call the function of this module."""
-
-    def __call__(self, *args, **kwargs):
-        return stepwise(*args, **kwargs)
-
-
-__import__("sys").modules[__name__].__class__ = _CallableModule
+    sel = Selector(data, response, terms, trials=trials, direction=direction, criterion=criterion, k=k,
+                   scope=scope, start=start, slentry=slentry, slstay=slstay, force=force, max_steps=max_steps)
+    out = sel._select()
+    selected = out.selected
+    estimates = _estimates(sel._prob, out.fit)
+    refit = functools.partial(_fit_final, sel._data, response, trials, selected, estimates)
+    return StepwiseResult(terms=tuple(selected), formula=_formula(response, trials, selected),
+                          path=_path_frame(out.rows), criterion=criterion, direction=direction,
+                          stop_reason=out.reason, n_obs=int(round(sel._prob.n_obs)), k=out.penalty,
+                          estimates=estimates, _refit=refit)

@@ -1,4 +1,4 @@
-"""Simulated coupon data with the schema of the real Tmall file.
+"""Simulated coupon data with the columns of the real Tmall file (the one module that knows that data set).
 
 The simulator is calibrated to aggregate figures of the real data, stored in
 ``simulator_calibration.json`` (made by ``tools/calibrate_simulator.py``; no rows are copied):
@@ -20,8 +20,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import schema
-from .data import SIDECAR_SUFFIX, sha256_file
+from .read import SIDECAR_SUFFIX, sha256_file
+
+#: the columns of the Tmall coupon file (as the bundled specification analysis/spec/tmall.toml declares them)
+ID = "ID"
+RESPONSE = "coupon_ind"
+YES_NO = ("default", "returned", "loan")
+COLUMNS = (ID, "age", "job", "marriage", *YES_NO, "coupon_used_in_last6_month", "coupon_used_in_last_month",
+           RESPONSE)
 
 CALIBRATION_FILE = Path(__file__).with_name("simulator_calibration.json")
 DEFAULT_ROWS = 25_000
@@ -82,7 +88,7 @@ def simulate(n_rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, first_id: int
         marriage[rows] = _draw_categorical(rng, list(shares), list(shares.values()), rows.sum())
 
     flags = {}
-    for col in schema.YES_NO:
+    for col in YES_NO:
         rate = pd.Series(cal["yes_rate_by_job"][col]).reindex(job).to_numpy()
         flags[col] = rng.random(n) < rate
 
@@ -99,19 +105,19 @@ def simulate(n_rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED, first_id: int
     for m in ("married", "single", "divorced"):
         eta += beta.get(f"C(marriage)[T.{m}]", 0.0) * (marriage == m)
     eta += beta["age"] * age
-    for col in schema.YES_NO:
+    for col in YES_NO:
         eta += beta[f"{col}_yes"] * flags[col]
     eta += beta["coupon_used_in_last6_month"] * last6 + beta["coupon_used_in_last_month"] * last_month
     response = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(np.int64)
 
-    yes_no = {col: np.where(flags[col], "yes", "no") for col in schema.YES_NO}
+    yes_no = {col: np.where(flags[col], "yes", "no") for col in YES_NO}
     return pd.DataFrame({
-        schema.ID: np.arange(first_id, first_id + n, dtype=np.int64),
+        ID: np.arange(first_id, first_id + n, dtype=np.int64),
         "age": age, "job": job, "marriage": marriage.astype(str),
         **yes_no,
         "coupon_used_in_last6_month": last6, "coupon_used_in_last_month": last_month,
-        schema.RAW_RESPONSE: response,
-    })[list(schema.RAW_COLUMNS)]
+        RESPONSE: response,
+    })[list(COLUMNS)]
 
 
 def write_simulated(path: str | Path, n_rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED,

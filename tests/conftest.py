@@ -37,7 +37,33 @@ def r_reference() -> dict:
 
 @pytest.fixture(scope="session")
 def real_clean(real_data_path) -> pd.DataFrame:
-    """The real data cleaned as the package does (flag, *_yes dummies, no ID); all 25,317 rows."""
-    from analysis.data import load_clean
+    """The real data's rows as the package reads them (the eight predictors of the coupon file, *_yes dummies,
+    flag; no ID, no derived variable); all 25,317 rows."""
+    from analysis.read import read_rows
 
-    return load_clean(real_data_path).data
+    return read_rows(real_data_path, keep_id=False)[[*PREDICTORS, "flag"]]
+
+
+PREDICTORS = ["age", "job", "marriage", "default_yes", "returned_yes", "loan_yes", "coupon_used_in_last6_month",
+              "coupon_used_in_last_month"]
+#: the pattern variables of the default specification (its derived variables included)
+SPEC_VARIABLES = PREDICTORS + ["coupons_months_2_6", "coupons_last_month"]
+#: the candidate terms of the coupon model as the original analysis wrote them (all linear)
+LINEAR_TERMS = ["age", "C(job)", "C(marriage)", "default_yes", "returned_yes", "loan_yes",
+                "coupon_used_in_last6_month", "coupon_used_in_last_month"]
+
+
+def pandas_rows(path):
+    """The coupon file read and cleaned by pandas alone (independent of analysis.read): (rows, ids)."""
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    rows = pd.DataFrame({
+        "age": raw["age"].astype("int64"), "job": raw["job"], "marriage": raw["marriage"],
+        **{f"{c}_yes": (raw[c] == "yes").astype("int64") for c in ("default", "returned", "loan")},
+        "coupon_used_in_last6_month": raw["coupon_used_in_last6_month"].astype("int64"),
+        "coupon_used_in_last_month": raw["coupon_used_in_last_month"].astype("int64"),
+        "flag": (raw["coupon_ind"] == "1").astype("int64"),
+    })
+    # the derived variables of the default specification, computed here by hand
+    rows["coupons_months_2_6"] = rows["coupon_used_in_last6_month"] - rows["coupon_used_in_last_month"]
+    rows["coupons_last_month"] = rows["coupon_used_in_last_month"].clip(upper=4).astype(str)
+    return rows, raw["ID"].astype("int64").to_numpy()

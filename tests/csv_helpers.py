@@ -1,7 +1,6 @@
-"""Small CSV files for the data-layer tests (tests/test_data.py, tests/test_aggregate.py)."""
-from analysis import schema
-
-HEADER = ",".join(schema.RAW_COLUMNS)
+"""Small CSV files of the coupon data's columns for the reader tests (tests/test_read.py, tests/test_fuzz.py)."""
+HEADER = "ID,age,job,marriage,default,returned,loan,coupon_used_in_last6_month,coupon_used_in_last_month,coupon_ind"
+COLUMNS = tuple(HEADER.split(","))
 GOOD_ROWS = [
     "1,43,management,married,no,yes,no,2,0,0",
     "2,42,technician,divorced,no,yes,no,2,0,1",

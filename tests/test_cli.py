@@ -11,6 +11,8 @@ from analysis import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 REL = 1e-6
+#: the original analysis' model (all linear, alphabetical baselines), for which R's references were computed
+LINEAR_SPEC = ROOT / "tests" / "specs" / "tmall_linear.toml"
 
 
 def run_cli(*args, cwd=ROOT):
@@ -22,7 +24,8 @@ def run_cli(*args, cwd=ROOT):
 def full_data_run(real_data_path, tmp_path_factory):
     """fit on all 25,317 rows, full model kept (no selection), as R's reference was computed."""
     out = tmp_path_factory.mktemp("full")
-    proc = run_cli("fit", "--data", real_data_path, "--test-size", 0, "--select", "none", "--out", out, "--quiet")
+    proc = run_cli("fit", "--data", real_data_path, "--spec", LINEAR_SPEC, "--test-size", 0, "--select", "none",
+                   "--out", out, "--quiet")
     assert proc.returncode == 0, proc.stderr
     return out, proc
 
@@ -86,7 +89,8 @@ def test_cli_numbers_match_r(full_data_run, r_reference):
 
 
 def test_stepwise_run_matches_r_step(real_data_path, r_reference, tmp_path):
-    proc = run_cli("fit", "--data", real_data_path, "--test-size", 0, "--out", tmp_path, "--quiet")
+    proc = run_cli("fit", "--data", real_data_path, "--spec", LINEAR_SPEC, "--test-size", 0, "--out", tmp_path,
+                   "--quiet")
     assert proc.returncode == 0, proc.stderr
     ref = r_reference["2_stepwise"]["both_AIC"]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
@@ -132,7 +136,7 @@ def test_separated_level_exits_2_naming_the_term(real_data_path, tmp_path):
 
 
 @pytest.mark.parametrize("args", [["fit", "--test-size", "1.5"], ["fit", "--select", "sideways"],
-                                  ["fit", "--baseline", "age=3"], ["simulate", "--out", "x.txt"]])
+                                  ["fit", "--baseline", "job"], ["simulate", "--out", "x.txt"]])
 def test_bad_arguments_exit_2(args):
     with pytest.raises(SystemExit) as info:
         cli.main(args)
@@ -140,11 +144,11 @@ def test_bad_arguments_exit_2(args):
 
 
 def test_help_documents_every_option():
-    for command in ("fit", "report", "simulate"):
+    for command in ("fit", "report", "init", "simulate"):
         proc = run_cli(command, "--help")
         assert proc.returncode == 0
     text = run_cli("report", "--help").stdout
-    for option in ["--data", "--out", "--test-size", "--seed", "--max-age", "--select", "--criterion",
+    for option in ["--data", "--spec", "--exclude", "--out", "--test-size", "--seed", "--max-age", "--select", "--criterion",
                    "--slentry", "--slstay", "--baseline", "--engine", "--memory-limit", "--renderer", "--formats"]:
         assert option in text
 
@@ -193,10 +197,53 @@ def test_level_only_in_the_test_sample_is_a_clear_error(tmp_path, engine):
     assert "--seed" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_parquet_with_the_memory_engine_says_which_engine_reads_it(tmp_path):
+def test_parquet_gives_the_same_outcome_with_every_engine(tmp_path):
     import pandas as pd
 
     path = tmp_path / "d.parquet"
-    pd.read_csv(ROOT / "data" / "simulated_tianmao.csv").head(50).to_parquet(path, index=False)
-    proc = run_cli("fit", "--data", path, "--engine", "memory", "--out", tmp_path / "o", "--quiet")
-    assert proc.returncode == 2 and "is a Parquet file" in proc.stderr and "--engine duckdb" in proc.stderr
+    pd.read_csv(ROOT / "data" / "simulated_tianmao.csv").head(8000).to_parquet(path, index=False)
+    outs = {}
+    for engine in ("memory", "duckdb"):
+        proc = run_cli("fit", "--data", path, "--engine", engine, "--test-size", 0.5, "--out", tmp_path / engine,
+                       "--quiet")
+        assert proc.returncode == 0, proc.stderr
+        outs[engine] = (tmp_path / engine / "tables" / "coefficients.csv").read_bytes()
+    assert outs["memory"] == outs["duckdb"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--baseline", "age=3"], "'age' is not a categorical variable"),
+    (["--baseline", "job=astronaut"], "baseline 'astronaut' of 'job' is not one of its levels"),
+    (["--exclude", "salary > 3"], "names 'salary', which is not a column"),
+    (["--exclude", "__import__('os')"], "functions are least, greatest, abs"),
+])
+def test_bad_model_options_exit_2(tmp_path, args, expected):
+    proc = run_cli("fit", *args, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2 and expected in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
+def test_exclude_expression_is_counted(tmp_path):
+    proc = run_cli("fit", "--exclude", "age >= 60 and loan == 'yes'", "--select", "none", "--out", tmp_path, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    acc = pd.read_csv(tmp_path / "tables" / "row_accounting.csv")
+    raw = pd.read_csv(ROOT / "data" / "simulated_tianmao.csv")
+    assert acc["step"].iloc[1] == "excluded: age >= 60 and loan == 'yes' (--exclude)"
+    assert acc["rows_excluded"].iloc[1] == ((raw["age"] >= 60) & (raw["loan"] == "yes")).sum()
+
+
+@pytest.mark.parametrize("out", ["file", "/dev/null"])
+def test_out_that_is_not_a_folder_exits_2(tmp_path, out):
+    target = tmp_path / "f.txt" if out == "file" else out
+    if out == "file":
+        target.write_text("x")
+    proc = run_cli("fit", "--out", target, "--quiet")
+    assert proc.returncode == 2 and "is not a folder" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_bad_specification_exits_2_listing_every_problem(tmp_path):
+    spec = tmp_path / "s.toml"
+    spec.write_text('[response]\ncolumn = "y"\n\n[[variables]]\ncolumn = "x"\ntype = "ordinal"\nlable = "X"\n')
+    proc = run_cli("fit", "--spec", spec, "--out", tmp_path / "o", "--quiet")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    for text in ("'event' is required", "'type' must be one of", "unknown key 'lable'"):
+        assert text in proc.stderr, proc.stderr

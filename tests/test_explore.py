@@ -15,6 +15,8 @@ from scipy import stats
 
 from analysis import explore
 
+from conftest import PREDICTORS
+
 Z = stats.norm.ppf(0.975)
 
 
@@ -137,13 +139,13 @@ def test_wilson_interval_matches_closed_form():
 
 
 def test_age_group_labels():
-    assert explore.age_group_labels() == ["18\u201329", "30\u201339", "40\u201349",
+    assert explore.age_group_labels((18, 30, 40, 50, 60, math.inf)) == ["18\u201329", "30\u201339", "40\u201349",
                                           "50\u201359", "60+"]
     assert explore.age_group_labels((18.5, 30, math.inf)) == ["[18.5, 30)", "30+"]
 
 
 def test_age_groups_by_hand():
-    out = explore.age_groups(tiny())
+    out = explore.age_groups(tiny(), (18, 30, 40, 50, 60, math.inf), "age")
     assert list(out.columns) == explore.RATE_COLUMNS
     # 17 -> "<18" (below the first edge, kept); 18, 29 -> 18–29 (edge 18 inclusive);
     # 30 -> 30–39 (edge 30 starts the next bin); 45 -> 40–49; 59 -> 50–59; 60, 72 -> 60+
@@ -157,7 +159,7 @@ def test_age_groups_by_hand():
 
 def test_age_groups_extra_groups_and_empty_bins():
     df = pd.DataFrame({"age": [10, 25, 80, np.nan], "flag": [1, 0, 1, 0]})
-    out = explore.age_groups(df, edges=(18, 30, 40, 70))
+    out = explore.age_groups(df, (18, 30, 40, 70), "age")
     # below 18 -> "<18"; 25 -> 18–29; 30–39 empty (kept, n 0); 40–69 empty; 80 -> "70+"
     assert out["level"].tolist() == ["<18", "18\u201329", "30\u201339", "40\u201369", "70+",
                                      "missing"]
@@ -166,11 +168,11 @@ def test_age_groups_extra_groups_and_empty_bins():
     assert out.loc[2, ["rate", "conf_low", "conf_high"]].isna().all()
     assert out["n"].sum() == len(df)
     with pytest.raises(ValueError):
-        explore.age_groups(df, edges=(30, 18))
+        explore.age_groups(df, (30, 18), "age")
 
 
 def test_age_tail_by_hand():
-    out = explore.age_tail(tiny())
+    out = explore.age_tail(tiny(), 60, "age")
     assert list(out.columns) == ["group", "n", "share", "events", "rate", "conf_low",
                                  "conf_high", "age_min", "age_max"]
     assert out["group"].tolist() == ["under 60", "60+"]
@@ -198,20 +200,42 @@ def test_correlations_by_hand():
     np.testing.assert_allclose(corr.to_numpy(), corr.to_numpy().T, atol=1e-15)
 
 
+TINY_SPEC = {
+    "dataset": {"row": "customer", "rows": "customers"},
+    "response": {"column": "y", "name": "flag", "event": "1", "non_event": "0", "label": "Used the coupon",
+                 "verb": "used the coupon", "rate": "coupon-use rate", "event_group": "coupon users",
+                 "non_event_group": "non-users"},
+    "variables": [
+        {"column": "age", "type": "count", "label": "Age", "bins": [18, 30, 40, 50, 60], "tail_above": 60},
+        {"column": "job", "type": "categorical", "label": "Job"},
+        {"column": "returned", "type": "binary", "label": "Returned goods", "yes_group": "customers who returned goods",
+         "no_group": "those who did not"},
+    ],
+}
+
+
+def tiny_tables(spec):
+    from analysis.pipeline import exploratory_tables
+
+    return exploratory_tables(tiny()[["age", "job", "returned_yes", "flag"]], spec)
+
+
 def test_headline_sentences_by_hand():
-    out = explore.headline_sentences(tiny()).set_index("topic")["sentence"]
-    assert out.index.tolist() == ["class_balance", "returned", "loan", "default", "marriage",
-                                  "job", "age_group", "age_tail", "correlation"]
+    from analysis.spec import spec_from_dict
+
+    spec = spec_from_dict(TINY_SPEC)
+    out = explore.headline_sentences(tiny_tables(spec), spec).set_index("topic")["sentence"]
+    assert out.index.tolist() == ["class_balance", "age_group", "age_tail", "job", "returned", "correlation"]
     assert out["class_balance"] == "3 of 8 customers (37.5%) used the coupon."
     assert out["returned"] == ("Customers who returned goods used the coupon at 0.0% versus "
                                "75.0% for those who did not.")
     # job: a 1/4 = 25.0% (n 4); b and c 1/2 = 50.0% (n 2): the first maximum (b) is named
     assert out["job"] == ("By job, the coupon-use rate ranged from 25.0% (a, n = 4) "
                           "to 50.0% (b, n = 2).")
-    assert out["age_tail"] == ("Customers aged 60 or over are 25.0% of customers (n = 2) and "
-                               "used the coupon at 100.0% versus 16.7% for younger customers.")
-    # strongest |r| with flag: returned_yes, −12/sqrt(240) = −0.7746
-    assert out["correlation"] == ("The strongest linear association with coupon use is "
+    assert out["age_tail"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
+                               "used the coupon at 100.0% versus 16.7% for the others.")
+    # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746
+    assert out["correlation"] == ("The strongest linear association with the response (used the coupon) is "
                                   "\u201cReturned goods\u201d (Pearson r = -0.775).")
 
 
@@ -259,7 +283,7 @@ def test_means_by_flag_real(real_clean):
 
 
 def test_age_groups_real_matches_masks(real_clean):
-    out = explore.age_groups(real_clean)
+    out = explore.age_groups(real_clean, (18, 30, 40, 50, 60, math.inf), "age")
     age = real_clean["age"].to_numpy()
     y = real_clean["flag"].to_numpy()
     assert age.min() >= 18                      # so no "<18" group on the real data
@@ -277,7 +301,7 @@ def test_age_groups_real_matches_masks(real_clean):
 
 
 def test_age_tail_real(real_clean):
-    out = explore.age_tail(real_clean, cutoff=60)
+    out = explore.age_tail(real_clean, 60, "age")
     age = real_clean["age"].to_numpy()
     y = real_clean["flag"].to_numpy()
     old = age >= 60
@@ -306,11 +330,18 @@ def test_correlation_with_flag_real_matches_scipy(real_clean):
     assert np.all(np.diff(out["correlation"].abs().to_numpy()) <= 0)
 
 
-def test_headline_sentences_real_use_table_numbers(real_clean):
-    out = explore.headline_sentences(real_clean).set_index("topic")["sentence"]
+def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
+    from analysis.pipeline import exploratory_tables
+    from analysis.spec import default_spec
+
+    from conftest import pandas_rows
+
+    spec = default_spec()
+    rows, _ = pandas_rows(real_data_path)
+    out = explore.headline_sentences(exploratory_tables(rows, spec), spec).set_index("topic")["sentence"]
     props = pd.crosstab(real_clean["returned_yes"], real_clean["flag"], normalize="index")[1]
     assert out["returned"] == (f"Customers who returned goods used the coupon at "
-                               f"{100 * props[1]:.1f}% versus {100 * props[0]:.1f}% for those "
+                               f"{100 * props[1]:.1f}% versus {100 * props[0]:.1f}% for customers "
                                f"who did not.")
     n1 = int(real_clean["flag"].sum())
     assert out["class_balance"].startswith(f"{n1:,} of {len(real_clean):,} customers")
@@ -330,7 +361,7 @@ def test_profile_by_score_hand_calculation():
     # quantile(p, 0.6) with linear interpolation: sorted 0.1 0.2 0.3 0.8 0.9, position 2.4 -> 0.3 + 0.4*0.5 = 0.5
     out = profile_by_score(df, p, top_share=0.4).set_index("characteristic")
     assert out.attrs["threshold"] == pytest.approx(0.5) and out.attrs["n_top"] == 2
-    assert out.loc["coupon-use rate (observed)", ["top", "rest"]].tolist() == [1.0, 0.0]
+    assert out.loc["event rate (observed)", ["top", "rest"]].tolist() == [1.0, 0.0]
     assert out.loc["job: a", ["top", "rest"]].tolist() == [1.0, pytest.approx(1 / 3)]
     assert out.loc["returned_yes", ["top", "rest"]].tolist() == [0.0, 1.0]
     assert out.loc["age", ["top", "rest"]].tolist() == [30.0, pytest.approx(140 / 3)]
@@ -345,7 +376,7 @@ def test_profile_by_score_matches_groupby_on_real_data(real_clean):
     top = p >= np.quantile(p, 0.8)
     means = real_clean.assign(top=top).groupby("top")[["age", "flag", "loan_yes"]].mean()
     assert out.loc["age", "top"] == pytest.approx(means.loc[True, "age"], rel=1e-12)
-    assert out.loc["coupon-use rate (observed)", "rest"] == pytest.approx(means.loc[False, "flag"], rel=1e-12)
+    assert out.loc["event rate (observed)", "rest"] == pytest.approx(means.loc[False, "flag"], rel=1e-12)
     assert out.loc["loan_yes", "top"] == pytest.approx(means.loc[True, "loan_yes"], rel=1e-12)
 
 
@@ -360,11 +391,10 @@ TABLES = {
     "rate_by_job": lambda df, **kw: explore.rate_by(df, "job", **kw),
     "rate_by_marriage": lambda df, **kw: explore.rate_by(df, "marriage", **kw),
     "rate_by_loan": lambda df, **kw: explore.rate_by(df, "loan_yes", **kw),
-    "age_groups": explore.age_groups,
-    "age_tail": explore.age_tail,
+    "age_groups": lambda df, **kw: explore.age_groups(df, (18, 30, 40, 50, 60, math.inf), "age", **kw),
+    "age_tail": lambda df, **kw: explore.age_tail(df, 60, "age", **kw),
     "correlations": explore.correlations,
     "correlation_with_flag": explore.correlation_with_flag,
-    "headline_sentences": explore.headline_sentences,
 }
 
 
@@ -373,8 +403,9 @@ def real_patterns(real_clean):
     from analysis import patterns, split
 
     # a split, so that a covariate combination can appear in two patterns (train and test)
-    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 5, 0.3))
-    return table[["sample", *patterns.ROW_ORDER, "trials", "events"]]
+    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 5, 0.3),
+                               PREDICTORS, "flag")
+    return table[["sample", *PREDICTORS, "trials", "events"]]
 
 
 def assert_same(got: pd.DataFrame, expected: pd.DataFrame):
@@ -389,7 +420,7 @@ def test_pattern_table_gives_the_tables_of_its_rows(real_clean, real_patterns, n
 
     function = TABLES[name]
     from_patterns = function(real_patterns)
-    expanded = patterns.expand(real_patterns)                 # the rows, in pattern order, with 'sample'
+    expanded = patterns.expand(real_patterns, "flag")                 # the rows, in pattern order, with 'sample'
     assert_same(from_patterns, function(expanded))
     assert_same(function(real_patterns.drop(columns="sample")), function(real_clean))   # original row order
 
@@ -429,7 +460,7 @@ def test_profile_by_score_weighted_hand_calculation():
     # (6 - 1) * 0.6 = 3 -> 0.3 exactly; top = p >= 0.3: rows 0, 2, 4 (3 customers, 2 users)
     out = explore.profile_by_score(df, p, top_share=0.4, weights=[1, 2, 1, 1, 1]).set_index("characteristic")
     assert out.attrs["threshold"] == 0.3 and out.attrs["n_top"] == 3 and out.attrs["n_rest"] == 3
-    assert out.loc["coupon-use rate (observed)", ["top", "rest"]].tolist() == [2 / 3, 0.0]
+    assert out.loc["event rate (observed)", ["top", "rest"]].tolist() == [2 / 3, 0.0]
     # rest: row 1 twice (age 30) and row 3 (age 50) -> (60 + 50) / 3
     assert out.loc["age", ["top", "rest"]].tolist() == [40.0, 110 / 3]
     assert out.loc["returned_yes", ["top", "rest"]].tolist() == [1 / 3, 1.0]
@@ -443,10 +474,13 @@ def test_profile_by_score_patterns_equal_rows(real_clean, real_patterns):
         eta = 0.03 * frame["age"] - 0.8 * frame["returned_yes"] + 0.4 * frame["coupon_used_in_last_month"] + 0.1 * job
         return 1 / (1 + np.exp(-eta.to_numpy(dtype=float)))
 
-    got = explore.profile_by_score(real_patterns, score(real_patterns))
-    rows = patterns.expand(real_patterns)
-    expected = explore.profile_by_score(rows, score(rows))
-    original = explore.profile_by_score(real_clean, score(real_clean))
+    from analysis.spec import default_spec
+
+    spec = default_spec()
+    got = explore.profile_by_score(real_patterns, score(real_patterns), spec=spec)
+    rows = patterns.expand(real_patterns, "flag")
+    expected = explore.profile_by_score(rows, score(rows), spec=spec)
+    original = explore.profile_by_score(real_clean, score(real_clean), spec=spec)
     assert_same(got, expected)
     assert_same(got, original)
     assert got.attrs == expected.attrs == original.attrs

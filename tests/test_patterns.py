@@ -4,7 +4,7 @@
 describes on patterns) against the same analysis done independently on the rows: statsmodels
 ``smf.logit`` on the training rows, the evaluation functions on per-row probabilities, crosstabs and
 numpy on the rows; the exploratory figures from patterns against those from rows (PNG bytes); and
-``run_patterns`` on the DuckDB pattern table (``analysis.aggregate``) against ``run``.
+``run_patterns`` on the streamed DuckDB pattern table against ``run``.
 """
 import warnings
 
@@ -14,9 +14,16 @@ import pytest
 import statsmodels.formula.api as smf
 
 from analysis import evaluation, explore, model, patterns, pipeline, plots, split
-from analysis.data import load_clean
-from analysis.stepwise import stepwise
+from analysis.read import read_patterns
+from analysis.spec import default_spec
+from analysis.selection import stepwise
 from analysis.vif import gvif_from_results
+
+from analysis.splines import rcs  # noqa: F401 - the formulas of the fits below use rcs(...)
+
+from conftest import PREDICTORS, SPEC_VARIABLES, pandas_rows
+
+SPEC = default_spec()
 
 REL = 1e-8
 
@@ -24,10 +31,10 @@ REL = 1e-8
 def reference_patterns(cleaned: pd.DataFrame, is_test) -> pd.DataFrame:
     """groupby(...).agg(size, sum) with sorted observed keys, train before test (independent of from_rows)."""
     frame = cleaned.assign(sample=np.where(is_test, "test", "train"))
-    keys = ["sample", *patterns.PREDICTORS]
+    keys = ["sample", *PREDICTORS]
     table = frame.groupby(keys, sort=True).agg(trials=("flag", "size"), events=("flag", "sum")).reset_index()
     table["_order"] = (table["sample"] == "test").astype(int)
-    table = table.sort_values(["_order", *patterns.PREDICTORS]).drop(columns="_order").reset_index(drop=True)
+    table = table.sort_values(["_order", *PREDICTORS]).drop(columns="_order").reset_index(drop=True)
     return table.astype({"trials": "int64", "events": "int64"})
 
 
@@ -40,28 +47,28 @@ def rel_equal(got, expected, rel=REL, abs_=0.0):
 
 @pytest.mark.parametrize("test_size", [0.3, 0.0])
 def test_from_rows_equals_pandas_groupby(real_data_path, test_size):
-    clean = load_clean(real_data_path)
-    is_test = split.in_test_sample(clean.ids, 100, test_size)
-    got = patterns.from_rows(clean.data, is_test)
-    expected = reference_patterns(clean.data, is_test)
-    assert list(got.columns) == list(patterns.COLUMNS)
-    pd.testing.assert_frame_equal(got, expected[list(patterns.COLUMNS)], check_dtype=True)
-    assert got["trials"].sum() == len(clean.data) and got["events"].sum() == clean.data["flag"].sum()
+    data, ids = pandas_rows(real_data_path)
+    is_test = split.in_test_sample(ids, 100, test_size)
+    got = patterns.from_rows(data, is_test, PREDICTORS, "flag")
+    expected = reference_patterns(data, is_test)
+    columns = list(patterns.columns(PREDICTORS))
+    assert list(got.columns) == columns
+    pd.testing.assert_frame_equal(got, expected[columns], check_dtype=True)
+    assert got["trials"].sum() == len(data) and got["events"].sum() == data["flag"].sum()
     if test_size == 0:
         assert len(got) == 12_300 and set(got["sample"]) == {"train"}
 
 
-def test_constants_agree_with_aggregate_and_cleaning(real_clean):
-    from analysis import aggregate
-
-    assert patterns.PREDICTORS == aggregate.PREDICTORS
-    assert patterns.COLUMNS == aggregate.PATTERN_COLUMNS
-    assert list(patterns.ROW_ORDER) == [c for c in real_clean.columns if c != "flag"]
+def test_reader_table_equals_from_rows(real_data_path):
+    data, ids = pandas_rows(real_data_path)
+    expected = patterns.from_rows(data, split.in_test_sample(ids, 100, 0.3), SPEC_VARIABLES, "flag")
+    got = read_patterns(real_data_path, SPEC, seed=100, test_size=0.3).patterns
+    pd.testing.assert_frame_equal(got, expected)
 
 
 def test_expand_gives_back_the_rows(real_clean):
-    table = patterns.from_rows(real_clean, np.zeros(len(real_clean), dtype=bool))
-    rows = patterns.expand(table).drop(columns="sample")[list(real_clean.columns)]
+    table = patterns.from_rows(real_clean, np.zeros(len(real_clean), dtype=bool), PREDICTORS, "flag")
+    rows = patterns.expand(table, "flag").drop(columns="sample")[list(real_clean.columns)]
     key = list(real_clean.columns)
     a = rows.sort_values(key).reset_index(drop=True)
     b = real_clean.sort_values(key).reset_index(drop=True)
@@ -69,20 +76,20 @@ def test_expand_gives_back_the_rows(real_clean):
 
 
 def test_from_rows_rejects_bad_input():
-    df = pd.DataFrame({c: [1, 2] for c in patterns.PREDICTORS}).assign(flag=[0, 1])
+    df = pd.DataFrame({c: [1, 2] for c in PREDICTORS}).assign(flag=[0, 1])
     with pytest.raises(ValueError, match="values for 2 rows"):
-        patterns.from_rows(df, [True])
+        patterns.from_rows(df, [True], PREDICTORS, "flag")
     with pytest.raises(ValueError, match="0/1"):
-        patterns.from_rows(df.assign(flag=[0, 2]), [False, False])
+        patterns.from_rows(df.assign(flag=[0, 2]), [False, False], PREDICTORS, "flag")
     with pytest.raises(ValueError, match="not in the data"):
-        patterns.from_rows(df.drop(columns="age"), [False, False])
+        patterns.from_rows(df.drop(columns="age"), [False, False], PREDICTORS, "flag")
     with pytest.raises(ValueError, match="missing values"):
-        patterns.from_rows(df.assign(age=[1, None]), [False, False])
-    table = patterns.from_rows(df, [False, True])
+        patterns.from_rows(df.assign(age=[1, None]), [False, False], PREDICTORS, "flag")
+    table = patterns.from_rows(df, [False, True], PREDICTORS, "flag")
     with pytest.raises(ValueError, match="trials >= 1"):
-        patterns.validate(table.assign(events=[2, 0]))
+        patterns.validate(table.assign(events=[2, 0]), PREDICTORS)
     with pytest.raises(ValueError, match="'train' or 'test'"):
-        patterns.validate(table.assign(sample=["train", "x"]))
+        patterns.validate(table.assign(sample=["train", "x"]), PREDICTORS)
 
 
 # ---------------------------------------------------------------------- the pipeline against rows
@@ -99,19 +106,20 @@ def results(config):
 
 
 @pytest.fixture(scope="module")
-def rows(config):
-    """The per-row analysis, done independently of the pattern path: rows, split, Logit fits."""
-    clean = load_clean(config.data)
-    is_test = split.in_test_sample(clean.ids, config.seed, config.test_size)
-    train = clean.data[~is_test].reset_index(drop=True)
-    test = clean.data[is_test].reset_index(drop=True)
-    terms = model.model_terms()
+def rows(config, results):
+    """The per-row analysis, done independently of the pattern path: rows read by pandas, the numpy
+    split, statsmodels Logit fits of the run's candidate terms on the training rows."""
+    data, ids = pandas_rows(config.data)
+    is_test = split.in_test_sample(ids, config.seed, config.test_size)
+    train = data[~is_test].reset_index(drop=True)
+    test = data[is_test].reset_index(drop=True)
+    terms = results.metrics["terms"]
     selection = stepwise(train, "flag", terms)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         full = smf.logit("flag ~ " + " + ".join(terms), train).fit(method="newton", tol=1e-10, disp=0)
         final = smf.logit("flag ~ " + " + ".join(selection.terms), train).fit(method="newton", tol=1e-10, disp=0)
-    return {"all": clean.data, "train": train, "test": test, "full": full, "final": final,
+    return {"all": data, "train": train, "test": test, "full": full, "final": final,
             "selection": selection, "is_test": is_test}
 
 
@@ -153,11 +161,13 @@ def test_model_tables_equal_rows(results, rows):
     final = rows["final"]
     pd.testing.assert_frame_equal(results.tables["type3_tests"], model.type3_tests(final), rtol=REL, atol=0)
     pd.testing.assert_frame_equal(results.tables["vif"], gvif_from_results(final), rtol=REL, atol=0)
-    me = final.get_margeff(at="overall", method="dydx").summary_frame()
-    table = results.tables["marginal_effects"]
-    assert table["term"].tolist() == list(me.index)
-    rel_equal(table["ame"], me["dy/dx"])
-    rel_equal(table["std_error"], me["Std. Err."])
+    me = final.get_margeff(dummy=True, count=True).summary_frame()
+    table = results.tables["marginal_effects"].set_index("term")
+    for term in ("returned_yes", "loan_yes"):            # 0/1 columns of the final model (statsmodels' dummies)
+        assert table.loc[term, "ame"] == pytest.approx(me.loc[term, "dy/dx"], rel=REL)
+        assert table.loc[term, "std_error"] == pytest.approx(me.loc[term, "Std. Err."], rel=REL)
+    pd.testing.assert_frame_equal(results.tables["marginal_effects"], model.marginal_effects(final),
+                                  rtol=REL, atol=1e-12)
 
 
 def row_probabilities(fit, frame):
@@ -209,13 +219,14 @@ def test_exploratory_tables_equal_rows(results, rows):
     corr = results.tables["correlations"]
     rel_equal(corr, np.corrcoef(data[list(corr.columns)].to_numpy(dtype=float), rowvar=False), rel=0, abs_=1e-12)
     assert results.metrics["data"]["rows_used"] == len(data)
-    assert results.metrics["data"]["n_patterns"] == len(patterns.from_rows(data, rows["is_test"]))
+    assert results.metrics["data"]["n_patterns"] == len(patterns.from_rows(data, rows["is_test"], SPEC_VARIABLES,
+                                                                           "flag"))
 
 
 def test_profile_equals_rows(results, rows):
     data = rows["all"]
     p = row_probabilities(rows["final"], data)
-    expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE)
+    expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE, spec=SPEC)
     got = results.tables["profile_top_customers"]
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=1e-15)
     assert results.metrics["profile"]["threshold"] == pytest.approx(expected.attrs["threshold"], rel=1e-12)
@@ -223,25 +234,13 @@ def test_profile_equals_rows(results, rows):
 
 
 def test_run_patterns_checks_the_split_parameters(config, real_data_path):
-    clean = load_clean(real_data_path)
-    table = patterns.from_rows(clean.data, split.in_test_sample(clean.ids, config.seed, config.test_size))
-
-    class Made:  # a pattern table that records how it was made, as aggregate.PatternData does
-        def __init__(self, **kw):
-            self.patterns, self.accounting, self.source, self.notes = table, clean.accounting, clean.source, ()
-            self.seed, self.test_size, self.max_age = kw.get("seed", 100), 0.3, None
-
+    made = read_patterns(real_data_path, SPEC, seed=7, test_size=0.3)
     with pytest.raises(ValueError, match="seed=7"):
-        pipeline.run_patterns(Made(seed=7), config)
-    with pytest.raises(ValueError, match="lacks columns"):
-        pipeline.run_patterns(pipeline.PatternInput(table.drop(columns="events"), clean.accounting, {}), config)
+        pipeline.run_patterns(made, config)
 
 
-def test_run_patterns_on_the_duckdb_table_equals_run(config, results):
-    pytest.importorskip("duckdb")
-    from analysis import aggregate
-
-    pdata = aggregate.aggregate(config.data, seed=config.seed, test_size=config.test_size, max_age=config.max_age)
+def test_run_patterns_on_the_streamed_duckdb_table_equals_run(config, results):
+    pdata = read_patterns(config.data, SPEC, seed=config.seed, test_size=config.test_size, engine="duckdb")
     other = pipeline.run_patterns(pdata, config)
     assert other.tables.keys() == results.tables.keys()
     for name, table in results.tables.items():
@@ -257,22 +256,23 @@ def test_run_patterns_on_the_duckdb_table_equals_run(config, results):
 @pytest.mark.parametrize("name", ["rate_by_returned", "rate_by_job", "rate_by_marriage", "age_distribution",
                                   "rate_by_age_group", "correlation_heatmap"])
 def test_eda_figures_from_patterns_equal_rows(real_clean, tmp_path, name):
-    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 1, 0.3))
-    eda = table[[*patterns.ROW_ORDER, "trials", "events"]]
+    table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 1, 0.3), PREDICTORS, "flag")
+    eda = table[[*PREDICTORS, "trials", "events"]]
     # weighted rows built by hand: each pattern as a row of users and a row of non-users, with counts
     users = table[table["events"] > 0].assign(flag=1, count=lambda t: t["events"])
     others = table[table["trials"] > table["events"]].assign(flag=0, count=lambda t: t["trials"] - t["events"])
-    weighted = pd.concat([others, users])[[*patterns.ROW_ORDER, "flag", "count"]]
+    weighted = pd.concat([others, users])[[*PREDICTORS, "flag", "count"]]
     draw = {
         "rate_by_returned": lambda df, **kw: plots.plot_rate_by(df, "returned_yes", **kw),
         "rate_by_job": lambda df, **kw: plots.plot_rate_by(df, "job", **kw),
         "rate_by_marriage": lambda df, **kw: plots.plot_rate_by(df, "marriage", **kw),
-        "age_distribution": lambda df, **kw: plots.plot_age_distribution(df, **kw),
-        "rate_by_age_group": lambda df, **kw: plots.plot_rate_by_age_group(df, **kw),
+        "age_distribution": lambda df, **kw: plots.plot_age_distribution(df, column="age", mark=60, **kw),
+        "rate_by_age_group": lambda df, **kw: plots.plot_rate_by_group(df, (18, 30, 40, 50, 60, np.inf), "age",
+                                                                        **kw),
         "correlation_heatmap": lambda df, **kw: plots.plot_correlation_heatmap(explore.correlations(df, **kw)),
     }[name]
     paths = {}
-    for form, (df, kw) in {"rows": (real_clean, {}), "patterns": (eda, {}),
+    for form, (df, kw) in {"rows": (real_clean[[*PREDICTORS, "flag"]], {}), "patterns": (eda, {}),
                            "weighted": (weighted, {"weights": "count"})}.items():
         paths[form] = plots.save_figure(draw(df, **kw), tmp_path / form, name, formats=("png",))[0]
     assert paths["patterns"].read_bytes() == paths["rows"].read_bytes()

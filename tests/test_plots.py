@@ -5,6 +5,7 @@ Plotted coordinates are read back from the matplotlib artists and compared with 
 tables (or with numpy.histogram / numpy.corrcoef for figures drawn from the data frame).
 The model / evaluation inputs are small synthetic tables built here.
 """
+import math
 import os
 import pickle
 import subprocess
@@ -22,6 +23,10 @@ from matplotlib.patches import StepPatch
 from PIL import Image
 
 from analysis import explore, plots
+from analysis.spec import default_spec
+
+SPEC = default_spec()
+W = plots.Words.from_spec(SPEC)
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -140,7 +145,7 @@ def bar_container(ax) -> BarContainer:
 def test_plot_rate_draws_the_table(frame):
     table = explore.rate_by(frame, "marriage")
     fig = plots.plot_rate(table, title="T", xlabel="Marital status", overall_rate=0.2,
-                          level_labels={"single": "Single"})
+                          level_labels={"single": "Single"}, words=W)
     assert isinstance(fig, Figure)
     (ax,) = fig.axes
     bars = bar_container(ax)
@@ -162,7 +167,8 @@ def test_plot_rate_draws_the_table(frame):
 
 
 def test_plot_rate_by_job_is_horizontal_and_sorted(frame):
-    fig = plots.plot_rate_by(frame, "job")
+    fig = plots.plot_rate_by(frame, "job", title="Coupon use by job", xlabel="Job", horizontal=True, sort=True,
+                             words=W)
     (ax,) = fig.axes
     bars = bar_container(ax)
     widths = [b.get_width() for b in bars]
@@ -174,20 +180,23 @@ def test_plot_rate_by_job_is_horizontal_and_sorted(frame):
     assert legend_texts(fig)[1] == f"All customers ({100 * frame['flag'].mean():.1f}%)"
 
 
-@pytest.mark.parametrize("column,levels", [("returned_yes", ["No", "Yes"]),
-                                           ("marriage", ["Divorced", "Married", "Single"])])
+@pytest.mark.parametrize("column,levels", [("returned_yes", ["no", "yes"]),
+                                           ("marriage", ["divorced", "married", "single"])])
 def test_plot_rate_by_labels(frame, column, levels):
-    fig = plots.plot_rate_by(frame, column)
+    v = SPEC.variable(column)
+    fig = plots.plot_rate_by(frame, column, title=f"By {v.label}", xlabel=v.label, words=W,
+                             level_labels={lvl: v.level_label(lvl) for lvl in frame[column].unique()})
     (ax,) = fig.axes
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == levels
-    assert ax.get_title(loc="left") == plots.RATE_FIGURES[column]["title"]
+    assert ax.get_title(loc="left") == f"By {v.label}"
 
 
 def test_plot_rate_by_age_group_marks_tail(frame):
-    fig = plots.plot_rate_by_age_group(frame)
+    edges = (18, 30, 40, 50, 60, math.inf)
+    fig = plots.plot_rate_by_group(frame, edges, "age", xlabel="Age group (years)", words=W)
     (ax,) = fig.axes
     bars = bar_container(ax)
-    table = explore.age_groups(frame)
+    table = explore.age_groups(frame, edges, "age")
     assert len(bars) == 5
     np.testing.assert_allclose([b.get_height() for b in bars], table["rate"], atol=1e-15)
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()][-1] == "60+"
@@ -197,7 +206,7 @@ def test_plot_rate_by_age_group_marks_tail(frame):
 
 
 def test_plot_age_distribution_density_and_stacked(frame):
-    fig = plots.plot_age_distribution(frame)
+    fig = plots.plot_age_distribution(frame, column="age", label="Age", unit="year", units="years", mark=60, words=W)
     (ax,) = fig.axes
     steps = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert len(steps) == 2
@@ -211,19 +220,19 @@ def test_plot_age_distribution_density_and_stacked(frame):
     assert legend_texts(fig) == [f"Non-users (n = {(frame['flag'] == 0).sum():,})",
                                  f"Coupon users (n = {(frame['flag'] == 1).sum():,})"]
 
-    fig = plots.plot_age_distribution(frame, mode="stacked")
+    fig = plots.plot_age_distribution(frame, mode="stacked", column="age", words=W)
     (ax,) = fig.axes
     bottom, top = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert top.get_data()[0].sum() == len(frame)                 # stacked total = all rows
     assert bottom.get_data()[0].sum() == (frame["flag"] == 0).sum()
     with pytest.raises(ValueError):
-        plots.plot_age_distribution(frame, mode="pie")
+        plots.plot_age_distribution(frame, mode="pie", column="age")
 
 
 def test_plot_correlation_heatmap(frame):
     corr = explore.correlations(frame)
     k = len(corr)
-    fig = plots.plot_correlation_heatmap(corr)
+    fig = plots.plot_correlation_heatmap(corr, labels=SPEC.labels())
     ax = fig.axes[0]
     (image,) = [im for im in ax.get_images() if isinstance(im, AxesImage)]
     shown = np.ma.filled(image.get_array(), np.nan)
@@ -250,16 +259,11 @@ def test_plot_correlation_heatmap(frame):
 # model
 
 
-def test_term_label():
-    assert plots.term_label("C(job)[T.student]") == "Job: student"
-    assert plots.term_label("marriage[T.single]") == "Marital status: single"
-    assert plots.term_label("returned_yes") == "Returned goods"
-    assert plots.term_label("returned_yes", {"returned_yes": "Returned"}) == "Returned"
-    assert plots.term_label("something_else") == "something_else"
-
-
 def test_plot_odds_ratios(coefs):
-    fig = plots.plot_odds_ratios(coefs, labels={"age": "Age, per year"})
+    from analysis.pipeline import coefficient_labels
+
+    labels = {**coefficient_labels(coefs, SPEC, {"job": "admin."}), "age": "Age, per year"}
+    fig = plots.plot_odds_ratios(coefs, labels=labels)
     ax = fig.axes[0]
     body = coefs[coefs["term"] != "Intercept"]
     (points,) = [c for c in ax.collections if not isinstance(c, LineCollection)]
@@ -272,8 +276,8 @@ def test_plot_odds_ratios(coefs):
     assert ax.get_xscale() == "log"
     assert any(np.all(np.asarray(line.get_xdata()) == 1) for line in ax.lines)
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert labels == ["Age, per year", "Job: blue-collar", "Job: student", "Returned goods",
-                      "Coupons used, last month (per coupon)"]
+    assert labels == ["Age, per year", "Job: blue-collar vs admin.", "Job: student vs admin.",
+                      "Returned goods: yes vs no", "Coupons used, last month (per 1 coupon)"]
     assert "Intercept" not in " ".join(labels)
     # annotated OR (CI): age needs 3 decimals to show its interval around 1
     assert "1.002 (0.997\u20131.007)" in texts(fig)
@@ -323,7 +327,7 @@ def test_plot_ks_at_or_below(ks_table, scored):
     p, y = scored
     i = int(ks_table["gap"].abs().idxmax())
     ks, threshold = float(ks_table["gap"].abs()[i]), float(ks_table["threshold"][i])
-    fig = plots.plot_ks(ks_table, ks, threshold)
+    fig = plots.plot_ks(ks_table, ks, threshold, words=W)
     (ax,) = fig.axes
     curves = [line for line in ax.lines if line.get_drawstyle().startswith("steps")]
     assert len(curves) == 2
@@ -339,7 +343,7 @@ def test_plot_ks_at_or_below(ks_table, scored):
     assert seg[0][0] == seg[1][0] == pytest.approx(threshold)
     assert abs(seg[1][1] - seg[0][1]) == pytest.approx(ks, abs=1e-12)
     assert f"KS = {ks:.3f}\nat threshold {threshold:.3f}" in texts(fig)
-    assert legend_texts(fig) == ["Did not use the coupon", "Used the coupon"]
+    assert legend_texts(fig) == ["Non-users", "Coupon users"]
     assert "\u2264" in ax.get_ylabel()
 
 
@@ -400,7 +404,7 @@ def test_plot_calibration(calibration_table):
 
 
 def test_plot_gains(gains_table):
-    fig = plots.plot_gains(gains_table, annotate_deciles=(1,))
+    fig = plots.plot_gains(gains_table, annotate_deciles=(1,), words=W)
     (ax,) = fig.axes
     assert len(ax.lines) == 3
     model = ax.lines[2]
@@ -408,7 +412,7 @@ def test_plot_gains(gains_table):
     np.testing.assert_allclose(model.get_ydata(), [0, 0.5, 0.8, 0.9, 0.95, 1.0])
     np.testing.assert_allclose(ax.lines[1].get_xydata(), [[0, 0], [1, 1]])     # random
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [0, 0.2, 1])            # perfect: 20/100
-    assert texts(fig) == ["Top 20% targeted \u2192 50% of users"]
+    assert texts(fig) == ["Top 20% targeted \u2192 50% of coupon users"]
     assert legend_texts(fig) == ["Perfect model", "Random targeting", "Model"]
 
 
@@ -477,13 +481,7 @@ def test_save_figure_identical_across_processes(tmp_path, gains_table):
     assert other == here
 
 
-def test_eda_figures_real_data(real_clean):
-    figs = plots.eda_figures(real_clean)
-    assert set(figs) == {"rate_by_returned", "rate_by_marriage", "rate_by_job", "rate_by_loan",
-                         "rate_by_default", "age_distribution", "rate_by_age_group",
-                         "correlation_heatmap"}
-    assert all(isinstance(f, Figure) for f in figs.values())
-    bars = bar_container(figs["rate_by_returned"].axes[0])
-    props = pd.crosstab(real_clean["returned_yes"], real_clean["flag"], normalize="index")[1]
-    np.testing.assert_allclose([b.get_height() for b in bars], props.to_numpy(), atol=1e-12)
-    assert len(bar_container(figs["rate_by_job"].axes[0])) == 12
+def test_mathtext_is_off_so_dollar_signs_in_data_are_literal():
+    table = explore.rate_by(pd.DataFrame({"g": ["$\\notacommand{$", "b"], "flag": [1, 0]}), "g")
+    fig = plots.plot_rate(table, title="$x$", xlabel="$\\alpha$")
+    assert fig.axes[0].get_title(loc="left") == "$x$"     # drawn literally, no mathtext error

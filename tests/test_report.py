@@ -77,22 +77,44 @@ def test_row_count_and_conclusions_in_report(real_report):
         assert sentence[:60].replace('"', "&quot;") in html or sentence[:60] in html
 
 
-def test_workbook_has_every_table_with_number_formats(simulated_report):
+def _sheet(ws):
+    """(header row number, header) of a sheet (after the SIMULATED banner when there is one)."""
+    for row in ws.iter_rows(min_row=1, max_row=4):
+        values = [c.value for c in row]
+        if values and values[0] not in (None, "") and "SIMULATED" not in str(values[0]):
+            return row[0].row, values
+    raise AssertionError(ws.title)
+
+
+def test_workbook_has_every_table_with_labels_formats_and_banner(simulated_report):
     import openpyxl
 
     wb = openpyxl.load_workbook(simulated_report / "report_tables.xlsx")
-    assert "SIMULATED DATA" in wb["contents"]["A1"].value
+    for ws in wb.worksheets:                            # SIMULATED on every sheet of simulated data
+        assert "SIMULATED DATA" in str(ws["A1"].value), ws.title
+        for row in ws.iter_rows():                     # never a formula
+            assert all(c.data_type != "f" for c in row), ws.title
     ws = wb["coefficients"]
     coefs = pd.read_csv(simulated_report / "tables" / "coefficients.csv")
-    header = [c.value for c in ws[1]]
-    assert header == list(coefs.columns)
+    top, header = _sheet(ws)
+    assert header[:3] == ["term", "label", "compared_with"] and header[3:] == list(coefs.columns[1:])
+    labels = [ws.cell(row=top + 1 + i, column=2).value for i in range(len(coefs))]
+    assert "Job: retired vs admin." in labels or any(" vs " in str(v) for v in labels)
     col = header.index("odds_ratio") + 1
-    values = [ws.cell(row=i + 2, column=col).value for i in range(len(coefs))]
+    values = [ws.cell(row=top + 1 + i, column=col).value for i in range(len(coefs))]
     assert values == pytest.approx(coefs["odds_ratio"].tolist(), rel=1e-12)
-    assert ws.cell(row=2, column=col).number_format == "0.00"
-    assert ws.cell(row=2, column=header.index("p_value") + 1).number_format.startswith("[<0.001]")
-    for name in ("gains", "vif", "type3_tests", "marginal_effects", "classification", "stepwise"):
+    assert ws.cell(row=top + 1, column=col).number_format == "0.00"
+    assert ws.cell(row=top + 1, column=header.index("p_value") + 1).number_format.startswith("[<0.001]")
+    for name in ("fit", "provenance", "gains", "vif", "type3_tests", "marginal_effects", "classification", "stepwise"):
         assert name in wb.sheetnames
+    top, header = _sheet(wb["rate_by_returned"])
+    assert header[:2] == ["level", "label"]
+    assert wb["rate_by_returned"].cell(row=top + 1, column=1).number_format == "0"          # 0/1 level
+    assert wb["rate_by_returned"].cell(row=top + 1, column=header.index("rate") + 1).number_format == "0.0%"
+    assert wb["rate_by_returned"].cell(row=top + 1, column=header.index("n") + 1).number_format == "#,##0"
+    prov = {wb["provenance"].cell(row=r, column=1).value: wb["provenance"].cell(row=r, column=2).value
+            for r in range(1, wb["provenance"].max_row + 1)}
+    assert len(prov["sha256"]) == 64 and prov["formula"].startswith("flag ~")
 
 
 def test_slides_have_the_key_figures_and_conclusions(simulated_report):
@@ -100,9 +122,12 @@ def test_slides_have_the_key_figures_and_conclusions(simulated_report):
 
     deck = Presentation(simulated_report / "slides.pptx")
     titles = [s.shapes.title.text for s in deck.slides if s.shapes.title is not None]
-    for title in ("Key odds ratios", "How well it ranks customers", "Gains", "Conclusions"):
+    for title in ("Key odds ratios", "How well it ranks", "Gains", "Conclusions", "Limitations"):
         assert title in titles
     pictures = sum(1 for s in deck.slides for sh in s.shapes if sh.shape_type == 13)
-    assert pictures == 5
-    text = " ".join(sh.text_frame.text for s in deck.slides for sh in s.shapes if sh.has_text_frame)
-    assert "SIMULATED DATA" in text
+    assert pictures == 4
+    for slide in deck.slides:                     # the label on every slide made from simulated data
+        text = " ".join(sh.text_frame.text for sh in slide.shapes if sh.has_text_frame)
+        assert "SIMULATED DATA" in text, text[:200]
+    first = " ".join(sh.text_frame.text for sh in deck.slides[0].shapes if sh.has_text_frame)
+    assert "simulated_tianmao.csv" in first and re.search(r"\d{4}-\d{2}-\d{2}", first)

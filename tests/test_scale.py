@@ -23,9 +23,9 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import evaluation, pipeline, schema, split
+from analysis import evaluation, pipeline, split
 from analysis.cli import main as cli_main
-from analysis.stepwise import stepwise
+from analysis.selection import stepwise
 
 ROWS = 1_000_000
 SEED, TEST_SIZE = 100, 0.3
@@ -55,7 +55,7 @@ def cli_output(resampled, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def reference(resampled):
-    """The raw rows, cleaned by hand (independently of analysis.data), split by the ID hash."""
+    """The raw rows, cleaned by hand (independently of analysis.read), split by the ID hash."""
     _, raw = resampled
     rows = raw.drop(columns="ID").copy()
     for column in ("default", "returned", "loan"):
@@ -100,7 +100,7 @@ def test_patterns_compress_and_engine_recorded(cli_output):
 def test_models_equal_logit_on_raw_rows(cli_output, reference, final_on_rows):
     train, _ = reference
     metrics, coefs = tables(cli_output)
-    full = logit(train, schema.FULL_TERMS)
+    full = logit(train, metrics["terms"])
     assert_coefficients_equal(coefs["coefficients_full"], full)
     final = final_on_rows
     assert_coefficients_equal(coefs["coefficients"], final)
@@ -118,10 +118,10 @@ def test_selected_terms_equal_stepwise_on_rows_and_are_a_fixed_point(cli_output,
     train, _ = reference
     metrics, _ = tables(cli_output)
     selected = metrics["selected_terms"]
-    on_rows = stepwise(train, "flag", list(schema.FULL_TERMS), direction="both", criterion="aic")
+    on_rows = stepwise(train, "flag", list(metrics["terms"]), direction="both", criterion="aic")
     assert list(on_rows.terms) == selected
     aic = final_on_rows.aic
-    for term in schema.FULL_TERMS:
+    for term in metrics["terms"]:
         neighbour = [t for t in selected if t != term] if term in selected else [*selected, term]
         assert logit(train, neighbour).aic >= aic, term
 
@@ -168,7 +168,7 @@ def test_report_from_a_large_parquet_file_states_its_rows_on_page_one(tmp_path):
     assert "SIMULATED DATA" in first and "2,000,000 customers" in first
     metrics = json.loads((out / "metrics.json").read_text())
     text = " ".join(" ".join(pages).split())
-    assert f"read with DuckDB (streamed); its 2,000,000 rows used reduce, without loss, to {metrics['data']['n_patterns']:,}" in text
+    assert f"read with DuckDB (streamed from disk); its 2,000,000 rows used reduce, without loss, to {metrics['data']['n_patterns']:,}" in text
 
 
 @pytest.mark.parametrize("engine", ["duckdb", "spark"])

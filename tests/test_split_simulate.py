@@ -10,7 +10,7 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from analysis import split
-from analysis.data import load_clean, sha256_file
+from analysis.read import read_patterns, sha256_file
 from analysis.simulate import DEFAULT_ROWS, DEFAULT_SEED, calibration, simulate, true_coefficients, write_simulated
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,15 +56,15 @@ def test_embedded_sample_is_reproducible_from_code(tmp_path):
     assert sha256_file(again) == sha256_file(embedded)
     meta = json.loads((ROOT / "data" / "simulated_tianmao.csv.simulated.json").read_text())
     assert meta["sha256"] == sha256_file(embedded) and meta["simulated"] is True
-    assert load_clean(embedded).simulated
+    assert read_patterns(embedded).simulated
 
 
 def test_simulated_data_is_recognised_only_with_matching_sidecar(tmp_path):
     path = write_simulated(tmp_path / "s.csv", n_rows=500, seed=1)
-    assert load_clean(path).simulated
+    assert read_patterns(path).simulated
     lines = path.read_text().splitlines()
     path.write_text("\n".join(lines[:-1]) + "\n")  # one row fewer: no longer the simulated file
-    assert not load_clean(path).simulated
+    assert not read_patterns(path).simulated
 
 
 def test_calibration_targets_are_met():
@@ -87,9 +87,9 @@ def test_fit_recovers_true_coefficients():
     rate), and the joint Wald test of all 20 equalities does not reject at 0.1%.
     """
     raw = simulate(300_000, seed=11)
-    from analysis.data import clean
-
-    data = clean(raw)
+    data = raw.drop(columns="ID").rename(columns={"coupon_ind": "flag"})
+    for column in ("default", "returned", "loan"):
+        data[f"{column}_yes"] = (data.pop(column) == "yes").astype("int64")
     fit = smf.logit(FORMULA, data).fit(disp=0, method="newton")
     truth = true_coefficients().reindex(fit.params.index)
     assert truth.notna().all()

@@ -21,15 +21,16 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy.stats import chi2
 
-from analysis import schema
+from conftest import LINEAR_TERMS
 import patsy
 
 from analysis.design import DesignMatrix, _fast_design, _patsy_design, design_matrix, parse_term, with_categoricals
-from analysis.stepwise import (PATH_COLUMNS, SeparationError, StepwiseResult, _pool_rows, _Problem,
+from analysis.selection import (PATH_COLUMNS, SeparationError, StepwiseResult, _pool_rows, _Problem,
                                _response_arrays, _score_tests, _wald_tests, stepwise)
 
 REF = Path(__file__).resolve().parent / "reference"
-TERMS = list(schema.FULL_TERMS)
+TERMS = list(LINEAR_TERMS)
+RESPONSE = "flag"
 # R's term names (factors made from the raw yes/no and text columns) -> ours
 R_TERM = {"age": "age", "job": "C(job)", "marriage": "C(marriage)", "default": "default_yes",
           "returned": "returned_yes", "loan": "loan_yes",
@@ -49,7 +50,7 @@ def r_coef_name(name):
     for factor, ours in (("job", "C(job)"), ("marriage", "C(marriage)"), ("g", "C(g)")):
         if name.startswith(factor) and name != factor:
             return f"{ours}[T.{name[len(factor):]}]"
-    for yes_no in schema.YES_NO:
+    for yes_no in ("default", "returned", "loan"):
         if name == f"{yes_no}yes":
             return f"{yes_no}_yes"
     return name
@@ -83,7 +84,7 @@ def runs(real_clean):
     def get(direction, criterion, **kw):
         key = (direction, criterion, tuple(sorted(kw.items())))
         if key not in cache:
-            cache[key] = stepwise(real_clean, schema.RESPONSE, TERMS, direction=direction,
+            cache[key] = stepwise(real_clean, RESPONSE, TERMS, direction=direction,
                                   criterion=criterion, **kw)
         return cache[key]
     return get
@@ -92,14 +93,14 @@ def runs(real_clean):
 @pytest.fixture(scope="module")
 def full_logit(real_clean):
     """statsmodels' formula Logit of the full model on the real data, converged tightly."""
-    return smf.logit(f"{schema.RESPONSE} ~ " + " + ".join(TERMS), real_clean).fit(disp=0, tol=1e-12, maxiter=100)
+    return smf.logit(f"{RESPONSE} ~ " + " + ".join(TERMS), real_clean).fit(disp=0, tol=1e-12, maxiter=100)
 
 
 @pytest.fixture(scope="module")
 def real_patterns(real_clean):
     """The real data as one row per distinct covariate pattern: events and trials."""
-    cols = [c for c in real_clean.columns if c != schema.RESPONSE]
-    g = real_clean.groupby(cols, as_index=False, sort=False)[schema.RESPONSE].agg(["sum", "size"])
+    cols = [c for c in real_clean.columns if c != RESPONSE]
+    g = real_clean.groupby(cols, as_index=False, sort=False)[RESPONSE].agg(["sum", "size"])
     return g.rename(columns={"sum": "events", "size": "trials"})
 
 
@@ -264,14 +265,14 @@ def test_newton_fit_equals_statsmodels_mle(real_clean, full_logit):
     """Our Newton-Raphson on pooled patterns reaches statsmodels' Logit MLE: 1e-8 relative on estimates,
     1e-10 relative on the log-likelihood."""
     X, columns, tc = design_matrix(real_clean, TERMS)
-    y, m = _response_arrays(real_clean, schema.RESPONSE, None)
+    y, m = _response_arrays(real_clean, RESPONSE, None)
     prob = _Problem(X, y, m, columns, tc, TERMS)
     fit = prob.fit(TERMS)
     res = full_logit
     assert rel_err(fit.beta, res.params.to_numpy()) < 1e-8
     assert abs(fit.loglik - res.llf) / abs(res.llf) < 1e-10
     sub = prob.fit(["age", "C(marriage)"], start_full=fit.full_beta())   # warm start from a bigger model
-    res2 = smf.logit(f"{schema.RESPONSE} ~ age + C(marriage)", real_clean).fit(disp=0, tol=1e-12)
+    res2 = smf.logit(f"{RESPONSE} ~ age + C(marriage)", real_clean).fit(disp=0, tol=1e-12)
     assert rel_err(sub.beta, res2.params.to_numpy()) < 1e-8
 
 
@@ -314,7 +315,7 @@ def test_ic_selection_equals_R_step(runs, r_reference, section, direction, crite
 
 def test_model_is_lazy_and_cached(real_clean):
     """`.model` is fitted on first access only, then cached; it is not part of repr or equality."""
-    res = stepwise(real_clean.iloc[::5], schema.RESPONSE, ["age", "C(marriage)", "returned_yes"],
+    res = stepwise(real_clean.iloc[::5], RESPONSE, ["age", "C(marriage)", "returned_yes"],
                    direction="backward", criterion="bic")
     assert "model" not in vars(res)                                   # not fitted yet
     assert "_refit" not in repr(res) and "model" not in repr(res)
@@ -329,7 +330,7 @@ def test_final_model_is_statsmodels_formula_logit(runs, real_clean):
     """`.model` is statsmodels' formula Logit of `.formula` on the rows; its estimates equal a plain
     smf.logit(...).fit() (1e-8 relative)."""
     res = runs("both", "aic")
-    assert res.formula == f"{schema.RESPONSE} ~ " + " + ".join(res.terms)
+    assert res.formula == f"{RESPONSE} ~ " + " + ".join(res.terms)
     assert res.model.model.formula == res.formula
     plain = smf.logit(res.formula, real_clean).fit(disp=0, tol=1e-12, maxiter=100)
     assert rel_err(res.model.params.to_numpy(), plain.params.to_numpy()) < 1e-8
@@ -383,7 +384,7 @@ def test_score_tests_equal_R_add1_rao_and_statsmodels(real_clean, sas_ref):
     ~ returned + coupon_used_in_last_month, 1e-8 relative; and statsmodels GLM score_test (joint, expected
     information) for C(job) from the second model, 1e-8 relative."""
     real = sas_ref["real"]
-    prob = _problem(real_clean, schema.RESPONSE, TERMS)
+    prob = _problem(real_clean, RESPONSE, TERMS)
     null = prob.fit([])
     ours = _score_tests(null, TERMS)
     for name, r in real["score_from_null"].items():
@@ -398,9 +399,9 @@ def test_score_tests_equal_R_add1_rao_and_statsmodels(real_clean, sas_ref):
     for name, r in real["score_from_mid"]["tests"].items():
         assert ours[r_term(name)][0] == pytest.approx(r["statistic"], rel=1e-8)
 
-    glm = smf.glm(f"{schema.RESPONSE} ~ " + " + ".join(mid_terms), real_clean,
+    glm = smf.glm(f"{RESPONSE} ~ " + " + ".join(mid_terms), real_clean,
                   family=sm.families.Binomial()).fit(tol=1e-12)
-    Z = smf.logit(f"{schema.RESPONSE} ~ C(job)", real_clean).exog[:, 1:]
+    Z = smf.logit(f"{RESPONSE} ~ C(job)", real_clean).exog[:, 1:]
     st = glm.score_test(exog_extra=Z, observed=False)
     assert float(np.squeeze(st[0])) == pytest.approx(ours["C(job)"][0], rel=1e-8)
 
@@ -408,7 +409,7 @@ def test_score_tests_equal_R_add1_rao_and_statsmodels(real_clean, sas_ref):
 def test_wald_tests_equal_car_anova_and_statsmodels(real_clean, sas_ref, full_logit):
     """Joint Wald chi-square of each term of the full model: car::Anova(type = 3, "Wald") and the R
     by-hand b'V^-1 b, 1e-7 relative; statsmodels wald_test_terms, 1e-7 relative."""
-    prob = _problem(real_clean, schema.RESPONSE, TERMS)
+    prob = _problem(real_clean, RESPONSE, TERMS)
     ours = _wald_tests(prob.fit(TERMS), TERMS)
     for key in ("wald_full_car_Anova_type3", "wald_full_by_hand"):
         for name, r in sas_ref["real"][key].items():
@@ -556,10 +557,29 @@ def test_separation_raises_naming_the_term():
 
 def test_public_entry_point_analysis_stepwise(real_clean):
     import analysis
-    from analysis.stepwise import stepwise as direct
+    from analysis.selection import stepwise as direct
 
     terms = ["age", "C(job)", "returned_yes", "coupon_used_in_last_month"]
     a = analysis.stepwise(real_clean, "flag", terms, direction="backward", criterion="bic")
     b = direct(real_clean, "flag", terms, direction="backward", criterion="bic")
     assert a.terms == b.terms and a.formula == b.formula
     assert a.path.equals(b.path)
+
+
+def test_public_api_is_reachable_from_import_analysis_alone():
+    """``import analysis`` exposes the documented functions and submodules without further imports, and
+    ``analysis.stepwise`` is a function (defined in analysis.selection), not a module."""
+    import subprocess
+    import sys
+    import types
+
+    code = ("import analysis, types; assert isinstance(analysis.stepwise, types.FunctionType); "
+            "assert analysis.stepwise.__module__ == 'analysis.selection'; "
+            "assert isinstance(analysis.model, types.ModuleType); assert callable(analysis.fit_logit); "
+            "assert callable(analysis.fit_firth) and callable(analysis.read_patterns) and callable(analysis.evaluate); "
+            "print(sorted(analysis.__all__))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    import analysis
+
+    assert isinstance(analysis.stepwise, types.FunctionType)

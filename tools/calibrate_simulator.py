@@ -13,14 +13,14 @@ import pandas as pd
 import statsmodels.formula.api as smf
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from analysis.data import load_clean  # noqa: E402
+from analysis.read import read_rows  # noqa: E402
 
 AGE_BANDS = [0, 30, 40, 50, 60, 200]
 LAST6_CAP = 10  # last-month counts are tabulated given min(last6, 10)
 
 
 def main(path: str) -> None:
-    d = load_clean(path).data
+    d = read_rows(path)
     jobs = d["job"].value_counts().sort_index()
     age_by_job = d.groupby("job")["age"].agg(["mean", "std", "min", "max"]).sort_index()
     band = pd.cut(d["age"], AGE_BANDS, right=True)

@@ -1,0 +1,344 @@
+"""Reading a data file: validated, split and reduced to covariate patterns, the same way by every engine.
+
+    read_patterns(path, spec, *, seed, test_size, engine, ...) -> PatternData
+
+1. The first pass (:mod:`analysis.read.source`) checks the path, tokenizes a CSV file with the package's
+   one CSV definition (:mod:`analysis.read.csvscan`), checks the header and the characters of the used
+   columns, and hands the used columns to the engine.
+2. The engine (:mod:`analysis.read.engines`: DuckDB in memory, DuckDB streamed from disk, or Spark SQL)
+   runs the rule set of the specification (:mod:`analysis.read.rules`, one SQL text for every engine):
+   every value is parsed and checked, the rows are split into training and test samples and grouped
+   into covariate patterns (one row per distinct combination of sample and variables, with its counts
+   of rows and events).
+3. If anything failed, one more pass collects, per problem, the first file lines, IDs and values, and a
+   :class:`DataValidationError` lists every problem; otherwise the pattern table, the row accounting
+   (rows read, excluded by each rule, used) and the file's provenance come back.
+
+The engines differ only in how they scan, so they give the same verdict, the same problems (with the
+same file lines) and the same pattern table for the same file; tests run every bad-input case through
+all three, and a seeded fuzzer (tests/test_fuzz.py, benchmarks/fuzz.py) checks it on thousands of
+mutated files.
+
+What is accepted (everything else is refused with the column, rows, lines and what to do):
+UTF-8 text with or without a byte-order mark; line endings LF, CRLF or CR, mixed; blank lines anywhere
+(skipped, but counted in line numbers); RFC 4180 quoting (``"a, b"``, ``""`` for a quote), with spaces
+around a quoted value; leading and trailing spaces and tabs around any value (trimmed); the missing-value
+spellings of ``analysis.spec.MISSING_TOKENS`` (reported as missing values, never guessed); extra columns
+(ignored, with a note); Parquet files with text or numeric columns.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..patterns import compression_note
+from .engines import DuckDBEngine, EngineUnavailable, SparkEngine, memory_bytes
+from .problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
+from .rules import RuleSet
+from .source import open_source
+
+__all__ = ["read_patterns", "read_rows", "PatternData", "DataValidationError", "Problem", "EngineUnavailable", "ENGINES",
+           "memory_bytes", "sha256_file", "file_provenance", "SIDECAR_SUFFIX"]
+
+ENGINES = ("memory", "duckdb", "spark")
+SAMPLES = ("train", "test")
+SIDECAR_SUFFIX = ".simulated.json"
+
+
+@dataclass(frozen=True)
+class PatternData:
+    """Covariate-pattern table of one input file, with its row accounting and provenance.
+
+    ``patterns``: columns ``sample``, the specification's variables (``Spec.pattern_variables``),
+    ``trials`` and ``events``; one row per (sample, variables), sorted by sample (train first) then every
+    variable, so that it is identical across engines and runs. ``accounting``: step, rows_excluded,
+    rows_remaining (rows read, one line per exclusion rule, rows used).
+    """
+
+    patterns: pd.DataFrame
+    accounting: pd.DataFrame
+    source: dict
+    n_rows: int
+    n_patterns: int
+    notes: tuple[str, ...] = ()
+    engine: str = "memory"
+    seed: int = 100
+    test_size: float = 0.3
+    timings: dict = field(default_factory=dict)
+
+    @property
+    def simulated(self) -> bool:
+        return bool(self.source.get("simulated"))
+
+    @property
+    def n_rows_read(self) -> int:
+        return int(self.accounting["rows_remaining"].iloc[0])
+
+    def sample(self, name: str) -> pd.DataFrame:
+        rows = self.patterns[self.patterns["sample"] == name]
+        return rows.drop(columns="sample").reset_index(drop=True)
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 24), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_provenance(path: Path, fmt: str, digest: str | None, n_read: int) -> dict:
+    """File name, size, SHA-256, format, and whether it is the package's simulated sample (a sidecar
+    ``<file>.simulated.json`` whose SHA-256 matches; without the hash, matched by row count)."""
+    path = Path(path)
+    info = {"file": path.name, "path": str(path), "bytes": path.stat().st_size, "sha256": digest,
+            "format": fmt, "simulated": False}
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if sidecar.is_file():
+        try:
+            meta = json.loads(sidecar.read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if digest is not None and meta.get("sha256") == digest:
+            info["simulated"], info["simulation"] = True, meta
+        elif digest is None and int(meta.get("rows", -1)) == n_read:
+            info["simulated"], info["simulation"], info["sidecar_verified"] = True, meta, False
+    return info
+
+
+def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, engine: str = "memory",
+                  memory_limit: str = "2GB", threads: int = 2, progress=None, hash_file: bool = True,
+                  temp_dir: str | Path | None = None) -> PatternData:
+    """Covariate patterns of a CSV or Parquet file, validated by the specification's rules (see the
+    module docstring). ``spec``: an ``analysis.spec.Spec`` (default: the bundled default specification).
+    ``engine``: "memory" (DuckDB over the rows held in memory), "duckdb" (streamed through a temporary
+    Parquet file, spilling to disk under ``memory_limit``) or "spark" (Spark SQL, local mode).
+    Raises :class:`DataValidationError` listing every problem, or :class:`EngineUnavailable`."""
+    from ..spec import default_spec
+
+    spec = spec or default_spec()
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
+    if not 0 <= test_size < 1:
+        raise ValueError(f"test_size must be in [0, 1); got {test_size}")
+    say = progress or (lambda message: None)
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    path = Path(path)
+    spill = tempfile.mkdtemp(prefix="analysis-read-", dir=temp_dir)
+    digest: dict = {}
+    runner = None
+    try:
+        source = open_source(path, spec, keep="table" if engine == "memory" else "parquet", temp_dir=spill,
+                             progress=say)
+        timings["first_pass"] = time.perf_counter() - start
+        hasher = None
+        if hash_file:
+            def _hash():
+                digest["sha256"] = sha256_file(path)
+            hasher = threading.Thread(target=_hash, name="sha256", daemon=True)
+            hasher.start()
+        runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
+            source, memory_limit, threads, spill)
+        rules = RuleSet(spec, source.kinds, runner.dialect, seed=seed, test_size=test_size)
+        say(f"{engine}: validating {path.name} ({source.format}) and aggregating to covariate patterns")
+        t0 = time.perf_counter()
+        relation = runner.relation()
+        with_ids = spec.id is not None and not runner.ordered_scan
+        tag = f"{abs(hash((spill, seed))) % 10**8}"
+        level1 = f"level1_{tag}"
+        runner.materialize(level1, rules.level1(relation, with_ids=with_ids))
+        result = runner.frame(rules.level2(f"(SELECT * FROM {level1} WHERE by_id = 0)"))
+        timings["scan"] = time.perf_counter() - t0
+        n_read = int(result["trials"].sum()) if len(result) else 0
+        if n_read == 0:
+            raise file_error(path, "has a header but no data rows", "Export the data again with its rows.", n_rows=0)
+        dup_table = None
+        if spec.id is not None:
+            if with_ids:
+                dup_table = f"(SELECT id_value AS dup_id, n FROM {level1} WHERE by_id = 1)"
+            elif int(runner.frame(rules.not_increasing(relation))["n"].iloc[0]) != 0:
+                dup_table = f"dup_ids_{tag}"
+                runner.materialize(dup_table, rules.duplicate_ids(relation))
+        n_dup = 0
+        if dup_table:
+            n_dup = int(runner.frame(f"SELECT coalesce(sum(n), 0) AS n_rows FROM {dup_table} AS d")["n_rows"].iloc[0])
+        bad = any((result[f"mask{w}"] != 0).any() for w in range(rules.words))
+        if bad or n_dup or source.problems:
+            say(f"{engine}: problems found; collecting example lines")
+            raise _problems(runner, rules, source, path, result, dup_table if n_dup else None, n_read)
+    finally:
+        if runner is not None:
+            runner.close()
+        shutil.rmtree(spill, ignore_errors=True)
+
+    patterns, accounting = _patterns(result, rules, spec, n_read)
+    too_many = _level_problems(patterns, spec)
+    if too_many:
+        raise DataValidationError(path, too_many, n_rows=n_read)
+    n_used = int(accounting["rows_remaining"].iloc[-1])
+    events = int(patterns["events"].sum())
+    if events in (0, n_used):
+        only = (spec.response.event if events else spec.response.non_event) if n_used else None
+        raise DataValidationError(path, [Problem(
+            spec.response.column, f"every used row has the same response ({only})", n_used,
+            fix=f"A logistic regression needs {spec.response.event_group} and {spec.response.non_event_group}.")],
+            n_rows=n_read)
+    if hasher is not None:
+        hasher.join()
+    info = file_provenance(path, source.format, digest.get("sha256"), n_read)
+    notes = list(source.notes)
+    if not hash_file:
+        notes.append("The file's SHA-256 was not computed (hash_file=False).")
+    compression = compression_note(len(patterns), n_used)
+    if compression:
+        notes.append(compression)
+    timings["total"] = time.perf_counter() - start
+    say(f"{engine}: {len(patterns):,} covariate patterns from {n_used:,} rows in {timings['total']:.1f} s")
+    return PatternData(patterns=patterns, accounting=accounting, source=info, n_rows=n_used,
+                       n_patterns=len(patterns), notes=tuple(notes), engine=engine, seed=int(seed),
+                       test_size=float(test_size), timings=timings)
+
+
+def _patterns(result: pd.DataFrame, rules: RuleSet, spec, n_read: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pattern table (dtypes by kind, sorted) and the row accounting."""
+    names = list(spec.pattern_variables)
+    out = result.rename(columns={rules.alias[n]: n for n in names})
+    out = out.groupby(["sample", *names, "excluded"], as_index=False, sort=False, dropna=False)[
+        ["trials", "events"]].sum()
+    for v in spec.variables:
+        if v.kind == "categorical":
+            out[v.name] = out[v.name].astype(str)
+        elif v.kind == "numeric":
+            out[v.name] = out[v.name].astype("float64")
+        else:
+            out[v.name] = out[v.name].astype("int64")
+    out[["trials", "events"]] = out[["trials", "events"]].astype("int64")
+    out["sample"] = out["sample"].astype(str)
+    steps = [("rows read", 0, n_read)]
+    remaining = n_read
+    for k, exclusion in enumerate(spec.exclusions, start=1):
+        excluded = int(out.loc[out["excluded"] == k, "trials"].sum())
+        remaining -= excluded
+        steps.append((f"excluded: {exclusion.description}", excluded, remaining))
+    out = out[out["excluded"] == 0].drop(columns="excluded")
+    steps.append(("rows used", 0, int(out["trials"].sum())))
+    out["sample"] = pd.Categorical(out["sample"], categories=list(SAMPLES), ordered=True)
+    out = out.sort_values(["sample", *names], kind="mergesort").reset_index(drop=True)
+    out["sample"] = out["sample"].astype(str)
+    accounting = pd.DataFrame(steps, columns=["step", "rows_excluded", "rows_remaining"])
+    return out[["sample", *names, "trials", "events"]], accounting
+
+
+def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:
+    out = []
+    for v in spec.variables:
+        if v.kind != "categorical":
+            continue
+        levels = patterns[v.name].nunique()
+        if levels > v.max_levels:
+            out.append(Problem(v.column or v.name, f"has {levels:,} distinct values, more than the {v.max_levels} "
+                               "levels a categorical variable may have", 0,
+                               fix="Is it an identifier or free text? Leave it out of the specification, declare "
+                                   "it numeric, merge rare levels, or raise 'max_levels' in the specification."))
+    return out
+
+
+def _cell_text(value, kind: str) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    if kind == "float":
+        return repr(float(value))
+    if kind == "int":
+        return str(int(value))
+    return str(value)
+
+
+def _problems(runner, rules: RuleSet, source, path: Path, result: pd.DataFrame, dup_table: str | None,
+              n_read: int) -> DataValidationError:
+    """The error for a file with failed checks: counts from the pass, examples from one more pass."""
+    trials = result["trials"].to_numpy(dtype=np.int64)
+    failing = []
+    for check in rules.checks:
+        mask = result[f"mask{check.word}"].to_numpy(dtype=np.int64)
+        n = int(trials[(mask & check.bit) != 0].sum())
+        if n:
+            failing.append((check, n))
+    problems = list(source.problems)
+    if failing or dup_table:
+        bad = f"bad_rows_{abs(hash(str(path))) % 10**8}"
+        runner.materialize(bad, rules.bad_rows(runner.relation(), dup_table))
+        id_col = rules.spec.id.column if rules.spec.id else None
+        id_ref = rules.ref[id_col] + "__s" if id_col else None
+        todo = [(c, n, f"(mask{c.word} & {c.bit}) <> 0") for c, n in failing]
+        if dup_table:
+            n_dup = int(runner.frame(f"SELECT count(*) AS n FROM {bad} WHERE dup")["n"].iloc[0])
+            todo.append((rules.duplicate, n_dup, "dup"))
+        for check, n, condition in todo:
+            column = check.column
+            ref = rules.ref.get(column)
+            value = f"{ref}__s" if ref else "NULL"
+            ident = id_ref or "NULL"
+            lines = runner.frame(f"SELECT __line, {ident} AS ident FROM {bad} WHERE {condition} "
+                                 f"ORDER BY __line LIMIT {MAX_EXAMPLES}")
+            kind = rules.kinds.get(column, "text")
+            values = ()
+            if check.show_values and ref:
+                seen = runner.frame(f"SELECT value, min(__line) AS first FROM (SELECT {value} AS value, __line FROM "
+                                    f"{bad} WHERE {condition}) AS v GROUP BY value ORDER BY first LIMIT {MAX_EXAMPLES}")
+                values = tuple(_cell_text(v, kind) for v in seen["value"])
+            id_kind = rules.kinds.get(id_col, "text") if id_col else "text"
+            ids = tuple(t for t in (_cell_text(i, id_kind).strip(" \t") for i in lines["ident"]) if t)
+            problems.append(Problem(column, check.what, n, tuple(int(x) for x in lines["__line"]), ids, values,
+                                    check.fix, unit=source.unit))
+        runner.drop(bad)
+    order = {c: i for i, c in enumerate(rules.columns)}
+    for j, v in enumerate(rules.spec.variables):
+        order.setdefault(v.name, len(rules.columns) + j)
+    rank = {(k.column, k.what): k.index for k in rules.checks}
+    if rules.duplicate:
+        rank[(rules.duplicate.column, rules.duplicate.what)] = len(rules.checks)
+    problems.sort(key=lambda p: (order.get(p.column, -1), rank.get((p.column, p.what), -1)))
+    return DataValidationError(path, problems, n_rows=n_read)
+
+
+def read_rows(path, spec=None, *, keep_id: bool = True) -> pd.DataFrame:
+    """The validated rows of a file, one per data row in file order: the specification's variables
+    (binary ones as 0/1 dummies), the 0/1 response under its model name, and the ID (``keep_id``).
+    Rows excluded by the specification's exclusion rules are left out. Validation is that of
+    :func:`read_patterns` (the same ``DataValidationError``); the rows are held in memory.
+
+    For notebooks and tests that need rows; the analysis itself runs on :func:`read_patterns`."""
+    from ..spec import default_spec
+
+    spec = spec or default_spec()
+    read_patterns(path, spec, test_size=0.0, engine="memory", hash_file=False)   # validates, or raises
+    spill = tempfile.mkdtemp(prefix="analysis-rows-")
+    runner = None
+    try:
+        source = open_source(Path(path), spec, keep="table", temp_dir=spill)
+        runner = DuckDBEngine(source, "2GB", 2, spill)
+        rules = RuleSet(spec, source.kinds, runner.dialect, test_size=0.0)
+        frame = runner.frame(rules.row_values(runner.relation()))
+    finally:
+        if runner is not None:
+            runner.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    frame = frame[frame["excluded"] == 0].drop(columns=["excluded", "__row"]).reset_index(drop=True)
+    out = pd.DataFrame({v.name: frame[rules.alias[v.name]] for v in spec.variables})
+    for v in spec.variables:
+        out[v.name] = (out[v.name].astype(str) if v.kind == "categorical" else
+                       out[v.name].astype("float64") if v.kind == "numeric" else out[v.name].astype("int64"))
+    out[spec.response.name] = frame["response"].astype("int64")
+    if keep_id and spec.id is not None:
+        out.insert(0, spec.id.column, frame["id_value"].to_numpy())
+    return out

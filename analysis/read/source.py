@@ -1,0 +1,360 @@
+"""The first pass over an input file: what the file is, its header, and the checks that need procedural code.
+
+One pass, the same for every engine, decides everything about a file that is not a rule on a value:
+
+1. **The path**: it must exist and be a regular file (a directory, FIFO, device or socket is refused
+   at once, without reading from it) and not be empty.
+2. **The format**: Parquet (magic bytes ``PAR1``) or CSV. CSV bytes are tokenized by
+   :mod:`analysis.read.csvscan` -- the package's one definition of a CSV file (encoding, quoting, line
+   endings, blank lines, field counts, size limits, physical line numbers) -- into Arrow batches of
+   strings; Parquet columns keep their types.
+3. **The header**: every column the specification needs is present (a misspelt or differently cased
+   name gets a rename hint), no name appears twice, no two names differ only in letter case (DuckDB and
+   Spark would take them for one column), and extra columns are ignored with a note.
+4. **Characters**: a value of a used column that still holds a control character (tab and line breaks
+   included) or an invisible or unusual space (no-break space, the U+2000 block, ideographic space,
+   zero-width characters, byte-order mark) after leading and trailing spaces and tabs are trimmed is
+   reported: such a value would otherwise become a level of its own in one engine and not in another.
+   A value longer than ``MAX_VALUE_CHARS`` is reported too.
+
+The engines (:mod:`analysis.read.engines`) then see the used columns only, under fixed names
+(``c0``, ``c1``, ... in the order of ``Spec.file_columns``), with ``__line`` (the CSV line where the
+record starts, or the Parquet row number) and ``__row`` (the data row's 1-based number); they differ
+in how they scan, never in what they accept.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .csvscan import CsvFormatError, CsvScan
+from .problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
+
+PARQUET_MAGIC = b"PAR1"
+#: values of used columns longer than this are refused (no level or number is this long; a longer
+#: value breaks tables and figures and usually means a broken quote swallowed several rows)
+MAX_VALUE_CHARS = 200
+#: characters refused inside a value after trimming spaces and tabs (RE2 syntax, pyarrow.compute):
+#: C0 controls (tab, line breaks included), DEL and C1 controls, and invisible or unusual spaces
+INVISIBLE = (r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{a0}\x{ad}\x{34f}\x{61c}\x{115f}\x{1160}\x{1680}\x{180e}"
+             r"\x{2000}-\x{200f}\x{2028}-\x{202f}\x{205f}-\x{206f}\x{3000}\x{3164}\x{fe00}-\x{fe0f}"
+             r"\x{feff}\x{ffa0}\x{fff9}-\x{fffb}]")
+TRIM = " \t"
+MAX_NAMED_EXTRA = 20
+
+
+def column_names(n: int) -> list[str]:
+    """The fixed names engines see for the used columns."""
+    return [f"c{k}" for k in range(n)]
+
+
+@dataclass
+class Source:
+    """An input file after the first pass."""
+
+    path: Path
+    format: str  # "csv" or "parquet"
+    header: tuple[str, ...]
+    #: spec file column -> its name in the file (Parquet) / position in the header (CSV)
+    positions: dict
+    #: spec file column -> "text", "int", "float" (Parquet types; CSV is all text)
+    kinds: dict
+    notes: tuple[str, ...] = ()
+    unit: str = "file lines"
+    #: rows of a Parquet file (from its metadata); CSV: after the scan
+    n_rows: int | None = None
+    #: CSV only: the used columns as an Arrow table (memory) or a Parquet file written from them
+    table: pa.Table | None = None
+    parquet: Path | None = None
+    #: problems found by the character checks (merged with the rule problems by the caller)
+    problems: list = field(default_factory=list)
+
+
+# ----------------------------------------------------------------------------- the path
+
+
+def check_path(path: Path) -> None:
+    """Refuse what is not a readable, non-empty regular file, without reading from it."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise file_error(path, "does not exist", "Check the path given with --data.") from None
+    except OSError as err:
+        raise file_error(path, f"cannot be opened ({err.strerror})", "Check the path and its permissions.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise file_error(path, "is a directory, not a data file", "Give the path of the CSV or Parquet file.")
+    if not stat.S_ISREG(info.st_mode):
+        kind = ("a named pipe (FIFO)" if stat.S_ISFIFO(info.st_mode) else "a device" if
+                (stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode)) else "a socket" if
+                stat.S_ISSOCK(info.st_mode) else "not a regular file")
+        raise file_error(path, f"is {kind}, not a regular file",
+                         "Save the data to a CSV or Parquet file and give its path.")
+    if info.st_size == 0:
+        raise file_error(path, "is empty", "Export the data again; the file has no header and no rows.")
+    if not os.access(path, os.R_OK):
+        raise file_error(path, "cannot be read (permission denied)", "Check the file's permissions.")
+
+
+def sniff_format(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return "parquet" if handle.read(4) == PARQUET_MAGIC else "csv"
+
+
+# ----------------------------------------------------------------------------- the header
+
+
+def header_problems(header, required, extra_ok=True) -> tuple[list[Problem], tuple[str, ...]]:
+    """Problems of a header against the columns a specification needs, and notes on extra columns.
+
+    Names are compared exactly after trimming spaces and tabs. A missing column gets a rename hint when
+    the header has the same name in another letter case, or a close spelling (difflib)."""
+    problems: list[Problem] = []
+    names = list(header)
+    if len(names) < 2 and len(required) > 1:
+        only = names[0] if names else ""
+        sep = next((s for s in (";", "\t", "|") if s in only), None)
+        hint = (f"It looks separated by {sep!r}: save it as comma-separated CSV." if sep else
+                f"Save the data as CSV with the columns {', '.join(required)}.")
+        problems.append(Problem("", f"does not look like comma-separated text (header has {len(names)} field)",
+                                0, fix=hint))
+        return problems, ()
+    counts: dict[str, int] = {}
+    for n in names:
+        counts[n] = counts.get(n, 0) + 1
+    for name in sorted(n for n, c in counts.items() if c > 1):
+        problems.append(Problem(name, f"appears {counts[name]} times in the header", 0,
+                                fix="Keep one column of that name."))
+    folded: dict[str, list[str]] = {}
+    for n in dict.fromkeys(names):
+        folded.setdefault(n.casefold(), []).append(n)
+    for group in folded.values():
+        if len(group) > 1:
+            problems.append(Problem(group[0], "differs only in letter case from "
+                                    + ", ".join(repr(g) for g in group[1:]), 0,
+                                    fix="Rename or remove one of them: column names are compared without case "
+                                        "by the SQL engines."))
+    present = set(names)
+    extra = [n for n in dict.fromkeys(names) if n not in set(required)]
+    for name in required:
+        if name in present:
+            continue
+        same_case = [e for e in extra if e.casefold() == name.casefold()]
+        close = same_case or difflib.get_close_matches(name, extra, n=1, cutoff=0.6) or [
+            e for e in extra if e.lower() in difflib.get_close_matches(name.lower(), [x.lower() for x in extra], n=1,
+                                                                        cutoff=0.6)][:1]
+        hint = (f"The header has {close[0]!r}: rename it to {name!r}." if close else
+                f"Add the column {name!r} (see the data specification).")
+        problems.append(Problem(name, "is missing from the header", 0, fix=hint))
+    notes = ()
+    if extra and extra_ok:
+        shown = [repr(e) if e.strip() else f"(unnamed, column {names.index(e) + 1})" for e in extra[:MAX_NAMED_EXTRA]]
+        more = f" and {len(extra) - MAX_NAMED_EXTRA:,} more" if len(extra) > MAX_NAMED_EXTRA else ""
+        notes = (f"Ignored {len(extra):,} extra column(s) not used by the model: {', '.join(shown)}{more}.",)
+    return problems, notes
+
+
+# ----------------------------------------------------------------------------- characters
+
+
+class _CharCheck:
+    """Accumulates, over the batches of a file, the rows of each column whose value holds a refused
+    character or is too long: counts, first lines, first IDs and first distinct values."""
+
+    CHECKS = {
+        "char": ("contains a control or invisible character (such as a tab, a line break or a no-break "
+                 "space) inside the value",
+                 "Remove the character or replace it with a plain space; a broken quote can also put a line "
+                 "break inside a value."),
+        "long": (f"value longer than {MAX_VALUE_CHARS} characters",
+                 "Check the column: no category or number is that long (a broken quote may have joined rows)."),
+    }
+
+    def __init__(self, columns: list[str], text_columns: list[int], id_index: int | None, unit: str):
+        self.columns, self.text_columns, self.id_index, self.unit = columns, text_columns, id_index, unit
+        self.found: dict[tuple[int, str], dict] = {}
+
+    def batch(self, batch: pa.RecordBatch | pa.Table) -> None:
+        lines = None
+        for k in self.text_columns:
+            values = batch.column(f"c{k}")
+            if pa.types.is_dictionary(values.type):
+                values = values.cast(values.type.value_type)
+            trimmed = pc.utf8_trim(values, characters=TRIM)
+            for check, mask in (("char", pc.match_substring_regex(trimmed, INVISIBLE)),
+                                ("long", pc.greater(pc.utf8_length(trimmed), MAX_VALUE_CHARS))):
+                mask = pc.fill_null(mask, False)
+                n = pc.sum(mask).as_py() or 0
+                if not n:
+                    continue
+                if lines is None:
+                    lines = batch.column("__line")
+                entry = self.found.setdefault((k, check), {"n": 0, "lines": [], "ids": [], "values": []})
+                entry["n"] += n
+                where = np.flatnonzero(np.asarray(mask.to_numpy(zero_copy_only=False)))
+                for i in where[:MAX_EXAMPLES]:
+                    if len(entry["lines"]) < MAX_EXAMPLES:
+                        entry["lines"].append(int(lines[int(i)].as_py()))
+                        if self.id_index is not None:
+                            ident = batch.column(f"c{self.id_index}")[int(i)].as_py()
+                            if ident is not None and str(ident).strip():
+                                entry["ids"].append(str(ident).strip())
+                    value = values[int(i)].as_py()
+                    if value not in entry["values"] and len(entry["values"]) < MAX_EXAMPLES:
+                        entry["values"].append(value)
+
+    def problems(self) -> list[Problem]:
+        out = []
+        for (k, check), e in sorted(self.found.items()):
+            what, fix = self.CHECKS[check]
+            out.append(Problem(self.columns[k], what, e["n"], tuple(e["lines"]), tuple(e["ids"]), tuple(e["values"]),
+                               fix, unit=self.unit))
+        return out
+
+
+# ----------------------------------------------------------------------------- CSV and Parquet
+
+
+def _csv_error(path: Path, err: CsvFormatError) -> DataValidationError:
+    fixes = {
+        "encoding": "Save the file as UTF-8 CSV.",
+        "nul": "Save the data as comma-separated UTF-8 text (.csv); a NUL byte means a binary file "
+               "(a spreadsheet or a compressed file?).",
+        "field_count": "Check that every line has the same number of comma-separated fields as the header "
+                       "(a value with a comma must be in double quotes).",
+        "quote": "Put a value that holds a quote, comma or line break in double quotes and double the quotes "
+                 "inside it (\"5\"\"10\" for 5\"10).",
+        "unclosed_quote": "A quoted value is never closed: add the closing double quote.",
+        "field_too_long": "No value of a data table is that long: check the quoting around that line.",
+        "record_too_long": "No row of a data table is that long: check the quoting around that line.",
+        "too_many_columns": "Check the file: a data table with that many columns is not what this package reads.",
+        "empty": "Export the data again; the file has no header and no rows.",
+        "no_rows": "Export the data again with its rows.",
+    }
+    problems = [Problem("", p.detail, p.count if p.kind not in ("empty", "no_rows") else 0, tuple(p.lines),
+                        fix=fixes.get(p.kind, "Check the file.")) for p in err.problems]
+    return DataValidationError(path, problems, n_rows=0 if any(p.kind == "no_rows" for p in err.problems) else None)
+
+
+def open_csv(path: Path, spec, keep: str, temp_dir: Path | None, progress=lambda message: None) -> Source:
+    """Tokenize a CSV file (``keep``: "table" keeps the used columns in memory, "parquet" streams them to
+    a Parquet file in ``temp_dir``), check the header and the characters of the used columns."""
+    required = list(spec.file_columns)
+    try:
+        scan = CsvScan(path)
+        header = [h.strip(TRIM) for h in scan.header]
+    except CsvFormatError as err:
+        raise _csv_error(path, err) from None
+    problems, notes = header_problems(header, required)
+    if problems:
+        raise DataValidationError(path, problems)
+    index = {name: header.index(name) for name in required}
+    names = column_names(len(required))
+    text_kinds = {c: "text" for c in required}
+    id_index = required.index(spec.id.column) if spec.id else None
+    checks = _CharCheck(required, list(range(len(required))), id_index, "file lines")
+    schema = pa.schema([(n, pa.string()) for n in names] + [("__line", pa.int64()), ("__row", pa.int64())])
+    writer, parts, target = None, [], None
+    if keep == "parquet":
+        import pyarrow.parquet as pq
+
+        target = Path(temp_dir) / "rows.parquet"
+        writer = pq.ParquetWriter(target, schema, compression="zstd")
+    n_rows = 0
+    try:
+        for batch in scan.batches():
+            used = pa.RecordBatch.from_arrays(
+                [batch.column(f"f{index[c]}") for c in required] + [batch.column("__line"), batch.column("__row")],
+                schema=schema)
+            checks.batch(used)
+            n_rows += used.num_rows
+            if writer is not None:
+                writer.write_batch(used)
+            else:
+                parts.append(used)
+            progress(f"read {n_rows:,} rows") if n_rows and n_rows % 10_000_000 < used.num_rows else None
+    except CsvFormatError as err:
+        raise _csv_error(path, err) from None
+    finally:
+        if writer is not None:
+            writer.close()
+    table = pa.Table.from_batches(parts, schema=schema) if writer is None else None
+    return Source(path=path, format="csv", header=tuple(header), positions=index, kinds=text_kinds, notes=notes,
+                  unit="file lines", n_rows=n_rows, table=table, parquet=target, problems=checks.problems())
+
+
+def open_parquet(path: Path, spec, keep: str) -> Source:
+    """Check a Parquet file's schema against the specification and the characters of its text columns
+    (read in batches, text columns only); the engines read the file itself (``keep`` "table" reads the
+    used columns into memory)."""
+    import pyarrow.parquet as pq
+
+    required = list(spec.file_columns)
+    try:
+        handle = pq.ParquetFile(path)
+        arrow_schema, n_rows = handle.schema_arrow, handle.metadata.num_rows
+    except Exception as err:  # noqa: BLE001 - any reader error means the same thing to the user
+        raise file_error(path, f"is not a readable Parquet file ({type(err).__name__}: {str(err)[:200]})",
+                         "Write the file again, or export it as CSV.") from None
+    header = [str(n) for n in arrow_schema.names]
+    problems, notes = header_problems(header, required)
+    if problems:
+        raise DataValidationError(path, problems)
+    if n_rows == 0:
+        raise file_error(path, "has a header but no data rows", "Export the data again with its rows.", n_rows=0)
+    kinds = {}
+    for name in required:
+        kind = arrow_schema.field(name).type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        kinds[name] = ("int" if pa.types.is_integer(kind) else "float" if pa.types.is_floating(kind)
+                       else "bool" if pa.types.is_boolean(kind) else "text")
+        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+                or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+            problems.append(Problem(name, f"has the Parquet type {kind}, which is not text or a number", 0,
+                                    fix="Write the column as text or as numbers."))
+    if problems:
+        raise DataValidationError(path, problems)
+    id_index = required.index(spec.id.column) if spec.id else None
+    text = [k for k, c in enumerate(required) if kinds[c] == "text"]
+    checks = _CharCheck(required, text, id_index, "rows")
+    names = column_names(len(required))
+    parts = []
+    offset = 0
+    read = required if keep == "table" else [required[k] for k in sorted(set(text) | ({id_index} - {None}))]
+    if read:
+        try:
+            for batch in handle.iter_batches(columns=list(dict.fromkeys(read)), batch_size=1 << 20):
+                n = batch.num_rows
+                rows = pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64))
+                arrays = {f"c{required.index(c)}": batch.column(c) for c in dict.fromkeys(read)}
+                renamed = pa.table({**arrays, "__line": rows, "__row": rows})
+                checks.batch(renamed)
+                if keep == "table":
+                    parts.append(renamed)
+                offset += n
+        except (OSError, pa.ArrowException) as err:
+            raise file_error(path, f"could not be read as Parquet ({type(err).__name__}: {str(err)[:200]})",
+                             "Write the file again, or export it as CSV.") from None
+    table = None
+    if keep == "table":
+        table = pa.concat_tables(parts).select(names + ["__line", "__row"])
+    return Source(path=path, format="parquet", header=tuple(header), positions={c: c for c in required},
+                  kinds=kinds, notes=notes, unit="rows", n_rows=n_rows, table=table, problems=checks.problems())
+
+
+def open_source(path, spec, keep: str = "table", temp_dir=None, progress=lambda message: None) -> Source:
+    """The first pass (see the module docstring). ``keep``: "table" (the used columns in memory, for the
+    memory engine) or "parquet" (CSV streamed to a Parquet file in ``temp_dir``; a Parquet input is read
+    by the engine itself)."""
+    path = Path(path)
+    check_path(path)
+    if sniff_format(path) == "parquet":
+        return open_parquet(path, spec, keep)
+    return open_csv(path, spec, keep, temp_dir, progress)

@@ -1,0 +1,81 @@
+"""Markdown blocks for report.qmd and slides.qmd: tables, figures and sentences of one results folder.
+
+The documents compute nothing: they call these helpers, which print pandoc markdown that Quarto and the
+built-in renderer (``analysis.render``) read alike:
+
+- a table is a pipe table (``analysis.present.pipe_table``: escaped cells, content-sized columns)
+  followed by its caption line ``: caption {#tbl-x}``;
+- a figure is Quarto's cross-reference div ``::: {#fig-x}`` holding ``![](path){width=..}`` and the
+  caption as its last paragraph, with the image path relative to the document's folder and a width
+  chosen per kind of figure (:data:`FIGURE_WIDTHS`), so no figure fills a page it does not need;
+- generated sentences (from the results' sentence tables) are escaped: nothing in them is markup.
+
+Labels are built from fixed prefixes and the specification's variable names (letters, digits and
+underscores; underscores become hyphens), never from values in the data.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from . import display as d
+from .escape import markdown as md
+from .present import pipe_table
+
+#: display width of each kind of figure (share of the text width)
+FIGURE_WIDTHS = {"rate": "80%", "rate_tall": "85%", "distribution": "80%", "square": "62%", "forest": "100%",
+                 "heatmap": "75%", "wide": "85%", "effect": "75%"}
+
+
+def label(*parts: str) -> str:
+    """A cross-reference label from fixed words and variable names: ``label("fig", "rate", "job")``."""
+    return "-".join(re.sub(r"[^a-z0-9]+", "-", str(p).lower()).strip("-") for p in parts)
+
+
+class Doc:
+    """Printing helpers bound to one results folder (``analysis.results.RunResults``) and the folder the
+    document is rendered from (image paths are written relative to it)."""
+
+    def __init__(self, results, cwd: str | Path | None = None):
+        self.res = results
+        self.cwd = Path(cwd or os.getcwd()).resolve()
+
+    # -- text
+    def say(self, *parts: str) -> None:
+        """Print document text (written in the .qmd: may hold markup and cross-references)."""
+        print(" ".join(p for p in parts if p) + "\n")
+
+    def text(self, sentence: str) -> str:
+        """A generated sentence as literal markdown."""
+        return md(sentence)
+
+    def sentence(self, table: str, topic: str) -> str:
+        return md(d.sentence(self.res.tables, table, topic))
+
+    # -- tables
+    def table(self, name: str, label_: str, caption: str | None = None) -> None:
+        print(self.table_md(d.display(self.res, name), label_, caption or d.caption(self.res, name)))
+
+    def table_md(self, frame, label_: str, caption: str) -> str:
+        return f"\n{pipe_table(frame)}\n\n: {md(caption)} {{#{label_}}}\n"
+
+    def frame(self, frame, label_: str, caption: str) -> None:
+        print(self.table_md(frame, label_, caption))
+
+    # -- figures
+    def image_path(self, name: str) -> str:
+        path = Path(self.res.figure(name)).resolve()
+        try:
+            return path.relative_to(self.cwd).as_posix()
+        except ValueError:
+            return os.path.relpath(path, self.cwd).replace(os.sep, "/")
+
+    def figure(self, name: str, label_: str | None, caption: str, kind: str = "rate") -> None:
+        """A numbered, cross-referenceable figure; ``label_=None`` for an unnumbered one (the slides, whose
+        figures would otherwise get numbers that differ from the report's)."""
+        width = FIGURE_WIDTHS.get(kind, "80%")
+        if label_ is None:
+            print(f"\n![{md(caption)}]({self.image_path(name)}){{width={width}}}\n")
+            return
+        print(f"\n::: {{#{label_}}}\n![]({self.image_path(name)}){{width={width}}}\n\n{md(caption)}\n:::\n")

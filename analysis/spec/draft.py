@@ -1,0 +1,242 @@
+"""``python -m analysis init --data FILE``: draft a data specification from a data file.
+
+The file is read by the package's own first pass (the same CSV rules as every run; a Parquet file's
+columns keep their types), and each column is described by what its values are:
+
+- numbers only: two values 0/1 -> a *binary* column (which may be the response or a 0/1 predictor:
+  the draft says so); whole numbers that are all different and named like an ID -> the *ID*; whole
+  numbers >= 0 -> a *count*; other numbers -> *numeric*;
+- text: two values -> *binary* (``yes``/``no``, ``y``/``n``, ``true``/``false`` recognised; otherwise the
+  less frequent value is taken as "yes", and the draft says so); up to ``MAX_LEVELS`` values ->
+  *categorical*; more -> left out (free text or an identifier), with a comment.
+
+The response is never guessed silently: with ``--response`` it is that column; without it, a file with
+exactly one two-valued column gets that column with a CHECK note, and a file with several gets a draft
+whose response is left for the user to choose (the draft does not load until they do), listing the
+candidates. Everything the draft guessed is printed, with what the user must check, and written as
+comments in the file.
+"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED
+
+SAMPLE_ROWS = 200_000
+ID_NAMES = re.compile(r"(^|_)(id|identifier|key|no|number)$", re.I)
+YES_NO = [("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f")]
+
+
+@dataclass
+class Column:
+    name: str
+    kind: str                       # categorical, binary, count, numeric, id, skip
+    n_distinct: int
+    n_missing: int
+    levels: list = field(default_factory=list)
+    yes: str = ""
+    no: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    note: str = ""
+
+
+def _read_sample(path: Path) -> pd.DataFrame:
+    """Up to SAMPLE_ROWS rows of the file as text (CSV, by the package's tokenizer) or typed (Parquet)."""
+    from ..read.csvscan import CsvFormatError, CsvScan
+    from ..read.source import TRIM, _csv_error, check_path, sniff_format
+
+    check_path(path)
+    if sniff_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        handle = pq.ParquetFile(path)
+        batches = []
+        n = 0
+        for batch in handle.iter_batches(batch_size=65536):
+            batches.append(batch.to_pandas())
+            n += batch.num_rows
+            if n >= SAMPLE_ROWS:
+                break
+        return pd.concat(batches, ignore_index=True).head(SAMPLE_ROWS)
+    try:
+        scan = CsvScan(path)
+        header = [h.strip(TRIM) for h in scan.header]
+        parts, n = [], 0
+        for batch in scan.batches():
+            parts.append(batch.to_pandas())
+            n += batch.num_rows
+            if n >= SAMPLE_ROWS:
+                break
+    except CsvFormatError as err:
+        raise _csv_error(path, err) from None
+    frame = pd.concat(parts, ignore_index=True).head(SAMPLE_ROWS)
+    frame = frame[[f"f{k}" for k in range(len(header))]]
+    frame.columns = header
+    return frame.apply(lambda s: s.str.strip(TRIM) if s.dtype == object or pd.api.types.is_string_dtype(s) else s)
+
+
+def describe(series: pd.Series, name: str) -> Column:
+    """What one column's values are (see the module docstring)."""
+    if pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series):
+        values = series.astype("float64")
+        missing = values.isna()
+        text = None
+    else:
+        text = series.astype(str)
+        missing = series.isna() | text.str.lower().isin(MISSING_TOKENS)
+        values = pd.to_numeric(text.where(~missing), errors="coerce")
+    present = values[~missing]
+    n_missing = int(missing.sum())
+    numeric = len(present) > 0 and present.notna().all()
+    if numeric:
+        distinct = np.unique(present.to_numpy(dtype="float64"))
+        whole = np.all(distinct == np.floor(distinct))
+        if set(distinct.tolist()) <= {0.0, 1.0} and len(distinct) == 2:
+            return Column(name, "binary", 2, n_missing, ["0", "1"], yes="1", no="0",
+                          note="0/1: a predictor, or the response?")
+        if whole and len(distinct) == len(present) and ID_NAMES.search(name):
+            return Column(name, "id", len(distinct), n_missing, note="all values different: the ID")
+        kind = "count" if whole and distinct.min() >= 0 else "numeric"
+        return Column(name, kind, len(distinct), n_missing, minimum=float(distinct.min()),
+                      maximum=float(distinct.max()))
+    levels = sorted(map(str, pd.unique((text if text is not None else series.astype(str))[~missing])))
+    if len(levels) == 2:
+        lower = {lv.lower(): lv for lv in levels}
+        for yes, no in YES_NO:
+            if set(lower) == {yes, no}:
+                return Column(name, "binary", 2, n_missing, levels, yes=lower[yes], no=lower[no])
+        counts = (text if text is not None else series.astype(str))[~missing].value_counts()
+        rare = str(counts.index[-1])
+        other = [lv for lv in levels if lv != rare][0]
+        return Column(name, "binary", 2, n_missing, levels, yes=rare, no=other,
+                      note=f"two values: '{rare}' (the less frequent) taken as yes -- check")
+    if len(levels) <= MAX_LEVELS:
+        return Column(name, "categorical", len(levels), n_missing, levels)
+    if ID_NAMES.search(name) and len(levels) == len(present):
+        return Column(name, "id", len(levels), n_missing, note="all values different: the ID (text)")
+    return Column(name, "skip", len(levels), n_missing,
+                  note=f"{len(levels):,} distinct texts: free text or an identifier, left out")
+
+
+def _q(text) -> str:
+    """A TOML basic string (JSON's escaping is valid TOML)."""
+    return json.dumps(str(text), ensure_ascii=False)
+
+
+def _label(name: str) -> str:
+    words = re.sub(r"[_.]+", " ", name).strip()
+    return words[:1].upper() + words[1:] if words else name
+
+
+def _variable_name(column: str) -> str | None:
+    """A formula-safe name for a column that is not one already (None when it is)."""
+    if NAME.fullmatch(column) and column not in RESERVED:
+        return None
+    slug = re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_").lower() or "x"
+    slug = slug if re.match(r"[A-Za-z_]", slug) else f"x_{slug}"
+    return slug + "_" if slug in RESERVED else slug
+
+
+def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]]:
+    """The draft specification (TOML text) and the list of things the user must check."""
+    path = Path(path)
+    frame = _read_sample(path)
+    columns = [describe(frame[c], c) for c in frame.columns]
+    checks: list[str] = []
+    by_name = {c.name: c for c in columns}
+    candidates = [c.name for c in columns if c.kind == "binary"]
+    if response is not None:
+        if response not in by_name:
+            raise ValueError(f"--response {response!r} is not a column of {path.name}; columns: "
+                             f"{', '.join(by_name)}")
+        if by_name[response].kind != "binary":
+            raise ValueError(f"--response {response!r} has {by_name[response].n_distinct} distinct values; the "
+                             "response of a logistic regression has exactly two")
+        chosen = response
+    elif len(candidates) == 1:
+        chosen = candidates[0]
+        checks.append(f"CHECK the response: '{chosen}' was taken as the response because it is the only "
+                      "column with two values.")
+    else:
+        chosen = None
+        checks.append("CHOOSE the response: " + (f"the two-valued columns are {', '.join(candidates)}; "
+                      if candidates else "no column has exactly two values; ")
+                      + "set [response] column, event and non_event (the draft does not load until you do), "
+                      "or run init again with --response COLUMN.")
+    ids = [c for c in columns if c.kind == "id"]
+    lines = ["# Data specification drafted by `python -m analysis init` from " + path.name + ".",
+             "# Every guess is marked CHECK; the format is documented in docs/specification.md.", "",
+             "[dataset]", f"name = {_q(re.sub(r'[^A-Za-z0-9_]+', '_', path.stem).lower())}",
+             f"title = {_q('What predicts the outcome?')}", 'row = "row"  # CHECK: what one row is ("customer")',
+             'rows = "rows"', ""]
+    if ids:
+        lines += ["[id]", f"column = {_q(ids[0].name)}",
+                  f"type = {_q('integer' if 'text' not in ids[0].note else 'text')}", ""]
+        checks.append(f"CHECK the ID: '{ids[0].name}' (all values different) keys the train/test split.")
+    else:
+        checks.append("No ID column: the train/test split will hash each row's position in the file.")
+    if chosen is not None:
+        r = by_name[chosen]
+        lines += ["[response]", f"column = {_q(chosen)}", f"event = {_q(r.yes)}", f"non_event = {_q(r.no)}",
+                  f"label = {_q(_label(chosen))}"]
+        if r.note and "response" not in r.note:
+            lines.append(f"# CHECK: {r.note}")
+            checks.append(f"CHECK the event value of '{chosen}': {r.note}")
+        lines.append("")
+    else:
+        lines += ["[response]", '# CHOOSE: column = "...", event = "...", non_event = "..."', ""]
+    for c in columns:
+        if c.name == chosen or (ids and c.name == ids[0].name):
+            continue
+        if c.kind in ("skip", "id"):
+            lines += [f"# left out: {_q(c.name)}: {c.note}", ""]
+            checks.append(f"Left out '{c.name}': {c.note}.")
+            continue
+        lines += ["[[variables]]", f"column = {_q(c.name)}", f"type = {_q(c.kind)}", f"label = {_q(_label(c.name))}"]
+        safe = _variable_name(c.name)
+        if c.kind == "binary":
+            lines += [f"yes = {_q(c.yes)}", f"no = {_q(c.no)}"]
+            if safe:
+                lines.append(f"term = {_q(safe + '_' + re.sub(r'[^A-Za-z0-9_]+', '_', c.yes).lower())}")
+            if c.note:
+                lines.append(f"# CHECK: {c.note}")
+                if "response" in c.note and chosen is not None:
+                    checks.append(f"'{c.name}' is 0/1 and was taken as a binary predictor, not the response.")
+        elif safe:
+            lines.append(f"name = {_q(safe)}")
+        if c.kind == "categorical":
+            lines.append('baseline = "most_frequent"')
+        if c.kind in ("count", "numeric") and c.minimum is not None and c.minimum >= 0:
+            lines.append("min = 0")
+        if c.n_missing:
+            checks.append(f"'{c.name}' has {c.n_missing:,} missing values in the rows read: a run will refuse them "
+                          "until they are filled in or the rows removed.")
+        lines.append("")
+    return "\n".join(lines), checks
+
+
+def draft_command(data: Path, out: Path | None, response: str | None) -> int:
+    """The ``init`` command: write or print the draft, and print what to check (stderr). Exit code."""
+    text, checks = draft(data, response)
+    if out is not None:
+        out = Path(out)
+        if out.exists():
+            print(f"error: {out} exists; give another --out (init never overwrites a file)", file=sys.stderr)
+            return 2
+        out.write_text(text, encoding="utf-8")
+        print(f"wrote {out}", file=sys.stderr)
+    else:
+        print(text)
+    for line in checks:
+        print(f"- {line}", file=sys.stderr)
+    print("Then: python -m analysis report --data " + str(data) + " --spec " + (str(out) if out else "SPEC.toml"),
+          file=sys.stderr)
+    return 0
