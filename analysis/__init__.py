@@ -12,9 +12,14 @@ Model
     terms, trials=None)`` a statsmodels Logit (or binomial GLM on patterns), checked; ``fit_firth(data,
     response, terms, trials=None)`` Firth's penalised logit; ``rcs`` restricted cubic splines for formulas;
     ``tidy(fit)``, ``glance(fit)``, ``type3_tests(fit)``, ``marginal_effects(fit)``.
+Specification checks and validation
+    ``linearity_tests(fit, data, response, terms, ...)`` the non-linear part of splines (Wald and LR);
+    ``validate_selection(train, terms, ...)`` optimism bootstrap of selection + fit, with selection
+    stability and bootstrap odds-ratio intervals (as rms::validate).
 Evaluation
     ``evaluate(p, events, trials=None)`` AUC with DeLong CI, KS, Brier, Hosmer-Lemeshow, ...; the other
-    functions of ``analysis.evaluation``.
+    functions of ``analysis.evaluation``; ``calibration_fit`` (recalibration intercept and slope with CIs) and
+    ``calibration_curve`` (lowess) of ``analysis.calibration``.
 Report
     ``run(config)`` / ``RunConfig`` the whole analysis; ``write_outputs``; ``render_report(results_dir)``.
 
@@ -22,11 +27,6 @@ Submodules (``analysis.model``, ``analysis.selection``, ``analysis.read``, ``ana
 ``analysis.evaluation``, ``analysis.explore``, ...) are attributes too.
 """
 import importlib
-import warnings
-
-# pyspark warns about pandas 3 on import (it is installed for --engine spark); the warning concerns
-# pyspark.pandas, which the package does not use
-warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 #: public name -> (module, attribute); None: the module itself
 _API = {
@@ -37,8 +37,10 @@ _API = {
     "type3_tests": ("model", "type3_tests"), "marginal_effects": ("model", "marginal_effects"),
     "evaluate": ("evaluation", "evaluate"), "run": ("pipeline", "run"), "RunConfig": ("pipeline", "RunConfig"),
     "write_outputs": ("pipeline", "write_outputs"), "render_report": ("report", "render_report"),
+    "validate_selection": ("bootstrap", "validate_selection"), "calibration_fit": ("calibration", "calibration_fit"),
+    "calibration_curve": ("calibration", "calibration_curve"), "linearity_tests": ("effects", "linearity_tests"),
 }
-_SUBMODULES = {"cli", "design", "display", "errors", "escape", "evaluation", "explore", "exports", "firth", "model",
+_SUBMODULES = {"bootstrap", "calibration", "cli", "design", "effects", "display", "errors", "escape", "evaluation", "explore", "exports", "firth", "model",
                "narrative", "newton", "patterns", "pipeline", "plots", "present", "read", "render", "report",
                "report_md", "results", "selection", "simulate", "spec", "splines", "split", "terms", "threads", "vif"}
 __all__ = sorted(_API)

@@ -626,7 +626,8 @@ class Selector:
     terms in the log-likelihood, score and information are exactly 0), so a resample is fitted as the
     resampled rows would be; n (for BIC's k = log n) is sum(m). A design column that is constant 0 on the
     patterns with m > 0 (a category absent from a resample) makes the information singular: the fits
-    that contain it raise `SeparationError`, as a fit on those rows would fail.
+    that contain it raise `SeparationError` (as rms's lrm fails on such a resample, which validate()
+    counts as failed; R's glm would instead report the column's coefficient as NA, aliased).
 
     start_estimates: coefficients over all design columns (e.g. `start_estimates()` of the original data,
     or a previous run's estimates) from which the starting model's Newton iterations start (then from 0
@@ -737,7 +738,8 @@ class Selector:
         events = np.asarray(events, dtype=float)
         trials = np.asarray(trials, dtype=float)
         if events.shape != codes.shape or trials.shape != codes.shape:
-            raise ValueError(f"need one count per row of the data ({codes.size}), got {events.shape} and {trials.shape}")
+            raise ValueError(f"need one count per row of the data ({codes.size}), got {events.shape} and "
+                             f"{trials.shape}")
         return (np.bincount(codes, weights=events, minlength=n), np.bincount(codes, weights=trials, minlength=n))
 
     def penalty(self, n_obs: float) -> float | None:
@@ -779,7 +781,8 @@ class Selector:
             return None
         beta = np.asarray(start_estimates, dtype=float)
         if beta.shape != (len(self._prob.columns),) or not np.all(np.isfinite(beta)):
-            raise ValueError(f"start_estimates must be {len(self._prob.columns)} finite numbers (one per design column)")
+            raise ValueError(f"start_estimates must be {len(self._prob.columns)} finite numbers (one per design "
+                             "column)")
         return beta
 
     def _select(self, y=None, m=None, start_estimates=None) -> _Outcome:
