@@ -146,12 +146,23 @@ def resolve_knots(terms, train: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     return out, table
 
 
+_CAT_BARE = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+
+
+def forced_terms(spec, terms) -> list[str]:
+    """The model terms of the specification's ``force`` list: ``terms`` are the candidate terms after
+    :func:`model_terms` and :func:`resolve_knots` (one per ``spec.candidate_terms``, in order)."""
+    written = list(spec.candidate_terms)
+    return [terms[written.index(f)] for f in spec.force]
+
+
 def model_terms(spec, patterns: pd.DataFrame, baselines: dict | None = None) -> tuple[list[str], dict[str, str]]:
     """The candidate terms and the baseline of each categorical variable.
 
     ``patterns``: the pattern table of all rows used (baselines by rows). ``baselines``: overrides
-    {variable: level}. Terms declared in the specification's ``[model] terms`` are used as written, with
-    every bare ``C(name)`` of a categorical variable given its resolved baseline."""
+    {variable: level}. The terms are the specification's ``candidate_terms`` (``[model] terms`` or one per
+    variable) as written, with every bare ``C(name)`` of a categorical variable given its resolved baseline;
+    they stay in that order (:func:`forced_terms` relies on it)."""
     baselines = dict(baselines or {})
     for name in baselines:
         if not spec.has(name) or spec.variable(name).kind != "categorical":
@@ -162,20 +173,12 @@ def model_terms(spec, patterns: pd.DataFrame, baselines: dict | None = None) -> 
             resolved[v.name] = resolve_baseline(v, patterns, baselines.get(v.name))
     def cat(name):
         return categorical_term(name, resolved[name], patterns[name].unique())
-    if spec.terms:
-        terms = []
-        for t in spec.terms:
-            terms.append(":".join(cat(f[2:-1]) if _CAT.match(f) and f == f"C({f[2:-1]})" and f[2:-1] in resolved
-                                  else f for f in split_interaction(t)))
-    else:
-        terms = []
-        for v in spec.model_variables:
-            if v.kind == "categorical":
-                terms.append(cat(v.name))
-            elif v.numeric and v.shape == "spline":
-                terms.append(f"rcs({v.name}, {v.knots})")
-            else:
-                terms.append(v.name)
+
+    def rewrite(factor: str) -> str:
+        m = _CAT_BARE.match(factor.strip())
+        return cat(m[1]) if m and m[1] in resolved else factor.strip()
+
+    terms = [":".join(rewrite(f) for f in split_interaction(t)) for t in spec.candidate_terms]
     used = {var for t in terms for var in term_variables(t)}
     return terms, {k: b for k, b in resolved.items() if k in used}
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from .expr import Expression, ExpressionError, parse
+from .expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
            "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS"]
@@ -186,7 +186,7 @@ class Spec:
     exclusions: tuple[Exclusion, ...] = ()
     #: candidate terms of the model, in order (the default: one term per variable in the model)
     terms: tuple[str, ...] = ()
-    #: terms always kept by selection
+    #: terms always kept by selection (each one of ``candidate_terms``)
     force: tuple[str, ...] = ()
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
@@ -217,6 +217,12 @@ class Spec:
     @property
     def model_variables(self) -> tuple[Variable, ...]:
         return tuple(v for v in self.variables if v.in_model)
+
+    @property
+    def candidate_terms(self) -> tuple[str, ...]:
+        """The candidate terms as written: ``[model] terms``, or one per variable in the model
+        (:func:`default_terms`). ``force`` holds some of them."""
+        return self.terms or tuple(default_terms(self.variables))
 
     def labels(self) -> dict[str, str]:
         """Display label of every variable (and of the response, under its model name)."""
@@ -272,6 +278,12 @@ KNOWN_TOP = {"dataset", "id", "response", "variables", "rules", "exclusions", "m
 KNOWN_DATASET = {"name", "title", "subtitle", "background", "row", "rows", "source", "caveats"}
 KNOWN_RESPONSE = {"column", "name", "event", "non_event", "label", "description", "event_group",
                   "non_event_group", "outcome", "verb", "rate"}
+_KEYS_CATEGORICAL = {"baseline", "groups", "level_labels", "max_levels"}
+_KEYS_BINARY = {"yes", "no", "yes_group", "no_group", "term"}
+_KEYS_NUMERIC = {"min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above"}
+#: keys of one type of variable that mean nothing for another (reported rather than ignored)
+_KEYS_NOT_FOR = {"categorical": _KEYS_BINARY | _KEYS_NUMERIC, "binary": _KEYS_CATEGORICAL | _KEYS_NUMERIC,
+                 "count": _KEYS_CATEGORICAL | _KEYS_BINARY, "numeric": _KEYS_CATEGORICAL | _KEYS_BINARY}
 KNOWN_VARIABLE = {"column", "name", "type", "label", "description", "expression", "in_model", "baseline",
                   "groups", "level_labels", "max_levels", "yes", "no", "yes_group", "no_group", "term",
                   "min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above"}
@@ -319,9 +331,20 @@ def with_exclusions(spec: Spec, exclusions) -> Spec:
     for item in exclusions:
         text, description = (item, item) if isinstance(item, str) else (item[0], item[1])
         try:
-            added.append(Exclusion(parse(text, known), description))
+            expr = parse(text, known)
         except ExpressionError as err:
             problems.append(f"exclusion {text!r}: {err}")
+            continue
+        if not expr.is_condition:
+            problems.append(f"exclusion {text!r}: must be a condition such as \"age > 60\" (the rows where it "
+                            "holds are excluded)")
+            continue
+        try:
+            value_type(expr, value_kinds(spec.variables))
+        except ExpressionError as err:
+            problems.append(f"exclusion {text!r}: {err}")
+            continue
+        added.append(Exclusion(expr, description))
     if problems:
         raise SpecError("the exclusion rules given", problems)
     return dataclasses.replace(spec, exclusions=spec.exclusions + tuple(added))
@@ -331,6 +354,17 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     problems: list[str] = []
     r = _Reader(problems)
     _unknown(doc, KNOWN_TOP, "top level", problems)
+    malformed = set()   # tables written in the wrong form: reported once, their contents not checked
+    for key in ("dataset", "id", "response", "model", "reading"):
+        if key in doc and not isinstance(doc[key], dict):
+            problems.append(f"[{key}] must be a table: write it as a line [{key}] followed by its keys")
+            malformed.add(key)
+    for key in ("variables", "rules", "exclusions"):
+        if key in doc and not (isinstance(doc[key], list) and all(isinstance(i, dict) for i in doc[key])):
+            problems.append(f"[[{key}]] must be an array of tables: write each entry as a line [[{key}]] (two "
+                            f"brackets) followed by its keys")
+            malformed.add(key)
+    doc = {k: v for k, v in doc.items() if k not in malformed}
     dataset = doc.get("dataset", {}) if isinstance(doc.get("dataset", {}), dict) else {}
     _unknown(dataset, KNOWN_DATASET, "[dataset]", problems)
     row = r.get(dataset, "row", "[dataset]", str, "row")
@@ -338,19 +372,28 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
 
     # -- response
     resp = doc.get("response")
-    if not isinstance(resp, dict):
-        problems.append("[response] is required: the response column and its event value")
+    given = isinstance(resp, dict)
+    if not given:
+        if "response" not in malformed:
+            problems.append("[response] is required: the response column and its event value")
         resp = {}
     _unknown(resp, KNOWN_RESPONSE, "[response]", problems)
-    rcol = r.get(resp, "column", "[response]", str, required=True) or "?"
-    event = r.get(resp, "event", "[response]", (str, int), required=True)
-    non_event = r.get(resp, "non_event", "[response]", (str, int), required=True)
+    rcol = r.get(resp, "column", "[response]", str, required=given)
+    event = r.get(resp, "event", "[response]", (str, int), required=given)
+    non_event = r.get(resp, "non_event", "[response]", (str, int), required=given)
     event, non_event = (str(event) if event is not None else "1"), (str(non_event) if non_event is not None else "0")
     if event == non_event:
         problems.append("[response]: 'event' and 'non_event' must differ")
+    rname = r.get(resp, "name", "[response]", str, rcol)
+    if rcol is None:
+        rcol = rname = "?"           # reported above; nothing more to say about the name
+    elif not NAME.fullmatch(rname) or rname in RESERVED:
+        problems.append(f"[response]: the response's name {rname!r} cannot be used in a formula; add "
+                        f"name = \"{_formula_name(rname)}\" (letters, digits and underscores, not starting "
+                        "with a digit)")
     rlabel = r.get(resp, "label", "[response]", str, rcol)
     response = Response(
-        column=rcol, name=r.get(resp, "name", "[response]", str, rcol), event=event, non_event=non_event,
+        column=rcol, name=rname, event=event, non_event=non_event,
         label=rlabel, description=r.get(resp, "description", "[response]", str, ""),
         event_group=r.get(resp, "event_group", "[response]", str, f"{rows} with {rcol} = {event}"),
         non_event_group=r.get(resp, "non_event_group", "[response]", str, f"{rows} with {rcol} = {non_event}"),
@@ -367,13 +410,16 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         itype = r.get(ident, "type", "[id]", str, "integer")
         if itype not in ("integer", "text"):
             problems.append(f"[id]: 'type' must be \"integer\" or \"text\", got {itype!r}")
-        if icol:
+        if icol and icol == rcol:
+            problems.append(f"[id]: the ID column {icol!r} is also the response column")
+        elif icol:
             id_column = IdColumn(icol, itype, r.get(ident, "description", "[id]", str, "row identifier"))
 
     # -- variables
     raw_vars = doc.get("variables", [])
     if not isinstance(raw_vars, list) or not raw_vars:
-        problems.append("[[variables]]: at least one predictor is required")
+        if "variables" not in malformed:
+            problems.append("[[variables]]: at least one predictor is required")
         raw_vars = []
     file_columns = [c for c in [rcol, id_column.column if id_column else None] if c]
     for item in raw_vars:
@@ -381,13 +427,21 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
             file_columns.append(item["column"])
     variables: list[Variable] = []
     names_so_far: list[str] = []
+    declared: set[str] = set()     # names and columns of every entry, valid or not (no follow-on errors)
+    outcome_columns = {rcol} | ({id_column.column} if id_column else set())
     for k, item in enumerate(raw_vars, start=1):
         where = f"[[variables]] #{k}"
         if not isinstance(item, dict):
             problems.append(f"{where}: must be a table")
             continue
+        declared.update(str(item[key]) for key in ("column", "name", "term") if isinstance(item.get(key), str))
         where = f"[[variables]] #{k} ({item.get('column') or item.get('name') or '?'})"
         var = _variable(item, where, r, problems, file_columns + names_so_far, response)
+        if var is not None and var.expression is not None and set(var.expression.columns) & outcome_columns:
+            problems.append(f"{where}: a derived column cannot use the response or the ID column "
+                            f"({', '.join(sorted(set(var.expression.columns) & outcome_columns))}): a predictor "
+                            "computed from the outcome would leak it into the model")
+            var = None
         if var is not None:
             variables.append(var)
             names_so_far.append(var.name)
@@ -404,6 +458,17 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
 
     # -- rules and exclusions (expressions over file columns and variable names)
     known = set(names) | set(columns)
+    unusable = declared - known      # entries that had problems of their own: say nothing more about them
+    kinds = value_kinds(variables)
+    for v in variables:
+        if v.expression is not None and not set(v.expression.columns) & unusable:
+            try:
+                got = value_type(v.expression, kinds)
+                if v.numeric and got != "number":
+                    problems.append(f"[[variables]] ({v.name}): a {v.kind} column needs a number, but "
+                                    f"{v.expression.text!r} is {got}")
+            except ExpressionError as err:
+                problems.append(f"[[variables]] ({v.name}): {err}")
     rules = []
     for k, item in enumerate(doc.get("rules", []) if isinstance(doc.get("rules", []), list) else [], start=1):
         where = f"[[rules]] #{k}"
@@ -416,15 +481,19 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         if check is None or column is None:
             continue
         try:
-            expr = parse(check, known)
+            expr = parse(check, known | unusable)
+            if set(expr.columns) & unusable:
+                continue
             if not expr.is_condition:
                 problems.append(f"{where}: 'check' must be a condition such as \"a <= b\", got {check!r}")
                 continue
+            value_type(expr, kinds)
         except ExpressionError as err:
             problems.append(f"{where}: {err}")
             continue
         if column not in known:
-            problems.append(f"{where}: 'column' {column!r} is not a column of the specification")
+            if column not in unusable:
+                problems.append(f"{where}: 'column' {column!r} is not a column of the specification")
             continue
         rules.append(Rule(expr, column, r.get(item, "what", where, str, f"fails the rule {check}"),
                           r.get(item, "fix", where, str, "Correct those rows.")))
@@ -439,7 +508,17 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         if cond is None:
             continue
         try:
-            expr = parse(cond, known)
+            expr = parse(cond, known | unusable)
+        except ExpressionError as err:
+            problems.append(f"{where}: {err}")
+            continue
+        if set(expr.columns) & unusable:
+            continue
+        if not expr.is_condition:
+            problems.append(f"{where}: 'exclude' must be a condition such as \"age > 60\", got {cond!r}")
+            continue
+        try:
+            value_type(expr, kinds)
         except ExpressionError as err:
             problems.append(f"{where}: {err}")
             continue
@@ -464,16 +543,18 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     if not all(isinstance(c, str) for c in caveats):
         problems.append("[dataset]: 'caveats' must be a list of texts")
         caveats = []
+    texts = {key: r.get(dataset, key, "[dataset]", str, default) for key, default in (
+        ("title", f"What predicts {response.label.lower()}?"), ("name", Path(path).stem),
+        ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
+    terms, force = _model_terms(terms, force, variables, unusable, problems)
     if problems:
         raise SpecError(path, problems)
-    title = r.get(dataset, "title", "[dataset]", str, f"What predicts {response.label.lower()}?")
     return Spec(
-        path=Path(path), name=r.get(dataset, "name", "[dataset]", str, Path(path).stem), title=title,
-        subtitle=r.get(dataset, "subtitle", "[dataset]", str, "A logistic-regression report"),
-        background=r.get(dataset, "background", "[dataset]", str, ""), row=row, rows=rows,
-        source=r.get(dataset, "source", "[dataset]", str, ""), response=response, id=id_column,
+        path=Path(path), name=texts["name"], title=texts["title"], subtitle=texts["subtitle"],
+        background=texts["background"], row=row, rows=rows,
+        source=texts["source"], response=response, id=id_column,
         variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
-        terms=tuple(str(t) for t in terms), force=tuple(str(t) for t in force),
+        terms=tuple(terms), force=tuple(force),
         missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
 
 
@@ -503,6 +584,11 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
         if kind not in ("count", "numeric", "categorical"):
             problems.append(f"{where}: a derived column is a count, numeric or categorical")
             return None
+    misplaced = sorted(set(item) & (_KEYS_NOT_FOR[kind] | ({"name"} if kind == "binary" else set())))
+    if misplaced:
+        hint = " (a binary variable's model name is set with 'term')" if "name" in misplaced else ""
+        problems.append(f"{where}: {', '.join(repr(k) for k in misplaced)} "
+                        f"{'does' if len(misplaced) == 1 else 'do'} not apply to a {kind} variable{hint}")
     if kind == "binary":
         yes = str(r.get(item, "yes", where, (str, int), "yes"))
         name = r.get(item, "term", where, str, f"{column}_{_slug(yes)}")
@@ -530,16 +616,20 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
     knots = r.get(item, "knots", where, int, 4)
     if not 3 <= knots <= 7:
         problems.append(f"{where}: 'knots' must be between 3 and 7 (rms's default placements), got {knots}")
-    if shape == "spline" and kind not in ("count", "numeric"):
-        problems.append(f"{where}: only count and numeric variables can be splines")
     step = r.get(item, "step", where, float, 1.0)
     if step is not None and step <= 0:
         problems.append(f"{where}: 'step' must be positive")
     bins = r.get(item, "bins", where, list, [])
-    if not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bins) or bins != sorted(bins):
-        problems.append(f"{where}: 'bins' must be increasing numbers (the edges of the exploratory groups)")
+    if not all(isinstance(b, (int, float)) and not isinstance(b, bool) and math.isfinite(b) for b in bins) \
+            or any(a >= b for a, b in zip(bins, bins[1:])):
+        problems.append(f"{where}: 'bins' must be strictly increasing numbers (the edges of the exploratory groups)")
         bins = []
     max_levels = r.get(item, "max_levels", where, int, MAX_LEVELS)
+    if max_levels is not None and max_levels < 2:
+        problems.append(f"{where}: 'max_levels' must be at least 2")
+    low, high = r.get(item, "min", where, float), r.get(item, "max", where, float)
+    if low is not None and high is not None and low > high:
+        problems.append(f"{where}: 'min' ({low:g}) is above 'max' ({high:g})")
     unit = r.get(item, "unit", where, str, "")
     return Variable(
         name=name, column=column, kind=kind, label=label, description=r.get(item, "description", where, str, ""),
@@ -549,10 +639,125 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
         max_levels=max_levels, yes=yes, no=str(r.get(item, "no", where, (str, int), "no")),
         yes_group=r.get(item, "yes_group", where, str, f"{label}: yes"),
         no_group=r.get(item, "no_group", where, str, f"{label}: no"),
-        minimum=r.get(item, "min", where, float), maximum=r.get(item, "max", where, float),
+        minimum=low, maximum=high,
         unit=unit, units=r.get(item, "units", where, str, unit + "s" if unit else ""), step=step or 1.0,
         per=r.get(item, "per", where, str, ""),
         shape=shape, knots=knots, bins=tuple(float(b) for b in bins), tail_above=r.get(item, "tail_above", where, float))
+
+
+_TERM_RCS = re.compile(r"^rcs\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,\s*(.+?)\s*\)$")
+_TERM_C = re.compile(r"^C\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*\)$")
+
+
+def value_kinds(variables) -> dict[str, str]:
+    """The type of every name an expression may use: "text" for a categorical variable (and a derived one)
+    and for the file column of a binary variable (its raw values, "yes"/"no"); "number" for counts,
+    numeric variables and a binary variable's 0/1 name."""
+    kinds = {}
+    for v in variables:
+        if v.kind == "categorical":
+            kinds[v.name] = "text"
+            if v.column:
+                kinds[v.column] = "text"
+        elif v.kind == "binary":
+            kinds[v.column] = "text"
+            kinds[v.name] = "number"
+        else:
+            kinds[v.name] = "number"
+            if v.column:
+                kinds[v.column] = "number"
+    return kinds
+
+
+def default_terms(variables) -> list[str]:
+    """The candidate terms when ``[model] terms`` is not given: one per variable in the model, written as in
+    a formula -- ``C(name)`` for a categorical variable, ``rcs(name, k)`` for a spline, the name otherwise."""
+    out = []
+    for v in variables:
+        if not v.in_model:
+            continue
+        if v.kind == "categorical":
+            out.append(f"C({v.name})")
+        elif v.numeric and v.shape == "spline":
+            out.append(f"rcs({v.name}, {v.knots})")
+        else:
+            out.append(v.name)
+    return out
+
+
+def _model_terms(terms, force, variables, unusable, problems) -> tuple[list[str], list[str]]:
+    """Check ``[model] terms`` and ``force``; return the terms (as written) and the forced terms, each one of
+    the candidate terms (a variable's name in ``force`` stands for its term)."""
+    by_name = {v.name: v for v in variables}
+    written = [" ".join(str(t).split()) for t in terms if isinstance(t, str)]
+    for t in written:
+        if "*" in t:
+            problems.append(f"[model] terms: {t!r}: write interactions with ':' and list their parts as terms, "
+                            "e.g. \"a\", \"b\", \"a:b\" (R's a*b)")
+            continue
+        for factor in (f.strip() for f in t.split(":")):
+            if factor in unusable:
+                continue
+            m_c, m_rcs = _TERM_C.match(factor), _TERM_RCS.match(factor)
+            if not (m_c or m_rcs or NAME.fullmatch(factor)):
+                problems.append(f"[model] terms: {t!r}: {factor!r} is not a term; use a variable's name, C(name) "
+                                "(the baseline is set on the variable) or rcs(name, k)")
+                continue
+            name = (m_c or m_rcs)[1] if (m_c or m_rcs) else factor
+            if name in unusable:
+                continue
+            v = by_name.get(name)
+            if v is None:
+                problems.append(f"[model] terms: {t!r}: {name!r} is not a variable of the specification (names: "
+                                f"{', '.join(by_name)})")
+            elif m_c and v.kind != "categorical":
+                problems.append(f"[model] terms: {t!r}: C({name}) is for categorical variables; {name!r} is {v.kind}")
+            elif m_rcs:
+                if not v.numeric:
+                    problems.append(f"[model] terms: {t!r}: rcs() is for count and numeric variables")
+                elif not _rcs_knots_ok(m_rcs[2]):
+                    problems.append(f"[model] terms: {t!r}: write rcs({name}, k) with k knots from 3 to 7, or "
+                                    f"rcs({name}, [k1, k2, k3, ...]) with at least 3 increasing knots")
+            elif not m_c and v.kind == "categorical":
+                problems.append(f"[model] terms: {t!r}: write the categorical variable as C({name})")
+    for t in sorted({t for t in written if written.count(t) > 1}):
+        problems.append(f"[model] terms: {t!r} is listed twice")
+    candidates = written or default_terms(variables)
+    forced = []
+    for f in force:
+        if not isinstance(f, str):
+            continue
+        f = " ".join(f.split())
+        single = [t for t in candidates if t == f or _TERM_C.sub(r"\1", t) == f or
+                  (_TERM_RCS.match(t) and _TERM_RCS.match(t)[1] == f)]
+        if f in candidates:
+            forced.append(f)
+        elif len(single) == 1:
+            forced.append(single[0])
+        elif f not in unusable:
+            problems.append(f"[model] force: {f!r} is not one of the candidate terms ({', '.join(candidates)}); "
+                            "give a term as listed or a variable's name")
+    return written, list(dict.fromkeys(forced))
+
+
+def _rcs_knots_ok(text: str) -> bool:
+    text = text.strip()
+    if text.isdigit():
+        return 3 <= int(text) <= 7
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            knots = [float(x) for x in text[1:-1].split(",")]
+        except ValueError:
+            return False
+        return len(knots) >= 3 and all(a < b for a, b in zip(knots, knots[1:])) and all(map(math.isfinite, knots))
+    return False
+
+
+def _formula_name(text: str) -> str:
+    """A formula-safe name for ``text`` ("low birth" -> "low_birth", "2nd outcome" -> "y_2nd_outcome")."""
+    slug = _slug(text)
+    slug = slug if re.match(r"[A-Za-z_]", slug) else f"y_{slug}"
+    return slug + "_" if slug in RESERVED else slug
 
 
 def _slug(text: str) -> str:

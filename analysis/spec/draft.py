@@ -30,6 +30,8 @@ import pandas as pd
 from . import MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED
 
 SAMPLE_ROWS = 200_000
+#: a count with at most this many distinct values gets a note: codes of groups are counts to the eye
+FEW_VALUES = 5
 ID_NAMES = re.compile(r"(^|_)(id|identifier|key|no|number)$", re.I)
 YES_NO = [("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f")]
 
@@ -187,6 +189,8 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
         r = by_name[chosen]
         lines += ["[response]", f"column = {_q(chosen)}", f"event = {_q(r.yes)}", f"non_event = {_q(r.no)}",
                   f"label = {_q(_label(chosen))}"]
+        if safe := _variable_name(chosen):
+            lines.append(f"name = {_q(safe)}  # the column's name in formulas")
         if r.note and "response" not in r.note:
             lines.append(f"# CHECK: {r.note}")
             checks.append(f"CHECK the event value of '{chosen}': {r.note}")
@@ -216,6 +220,15 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
             lines.append('baseline = "most_frequent"')
         if c.kind in ("count", "numeric") and c.minimum is not None and c.minimum >= 0:
             lines.append("min = 0")
+        if c.kind == "count" and c.n_distinct <= FEW_VALUES:
+            note = (f"only {c.n_distinct} distinct whole numbers: if they are codes of groups, make it "
+                    'type = "categorical"')
+            lines.append(f"# CHECK: {note}")
+            checks.append(f"CHECK '{c.name}': {note}.")
+        if chosen is not None and c.kind in ("count", "numeric", "binary"):
+            if note := _separates(frame[c.name], frame[chosen], by_name[chosen]):
+                lines.append(f"# CHECK: {note}")
+                checks.append(f"CHECK '{c.name}': {note}.")
         if c.n_missing:
             checks.append(f"'{c.name}' has {c.n_missing:,} missing values in the rows read: a run will refuse them "
                           "until they are filled in or the rows removed.")
@@ -223,9 +236,29 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
     return "\n".join(lines), checks
 
 
+def _separates(x: pd.Series, y: pd.Series, response: Column) -> str:
+    """A note when the values of ``x`` split the response completely in the rows read (a column computed
+    from the outcome, such as birth weight beside "low birth weight", or a perfect predictor)."""
+    xv = pd.to_numeric(x, errors="coerce")
+    event = y.astype(str).str.strip() == str(response.yes)
+    ok = xv.notna() & y.notna()
+    a, b = xv[ok & event], xv[ok & ~event]
+    if len(a) < 2 or len(b) < 2:
+        return ""
+    if a.min() > b.max() or a.max() < b.min():
+        return ("its values separate the response completely in the rows read (every row with the event lies "
+                "on one side of a cut-off): is it computed from the response? Leave it out if so; a model with "
+                "it has no maximum-likelihood estimate")
+    return ""
+
+
 def draft_command(data: Path, out: Path | None, response: str | None) -> int:
     """The ``init`` command: write or print the draft, and print what to check (stderr). Exit code."""
-    text, checks = draft(data, response)
+    try:
+        text, checks = draft(data, response)
+    except ValueError as err:      # --response not a column / not two-valued
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     if out is not None:
         out = Path(out)
         if out.exists():

@@ -70,6 +70,63 @@ def parse(text: str, known_columns) -> Expression:
     return Expression(text.strip(), tree, tuple(columns), _is_condition(tree))
 
 
+def value_type(expression: Expression, kinds: dict) -> str:
+    """The type of ``expression``'s value -- "number", "text" or "condition" -- given the type of every name
+    it uses (``kinds``: name -> "number" or "text"). Raises ExpressionError when operands do not fit:
+    arithmetic, ordering and the functions take numbers; ``==`` and ``!=`` compare two numbers or two texts;
+    ``and``, ``or``, ``not`` take conditions. (The SQL engines would otherwise fail at run time, or
+    compare text with text where numbers were meant.)"""
+    return _type(expression.tree, kinds, expression.text)
+
+
+def _type(node, kinds, text) -> str:
+    def need(child, wanted, what):
+        got = _type(child, kinds, text)
+        if got != wanted:
+            plural = {"number": "numbers", "text": "text", "condition": "conditions"}
+            single = {"number": "a number", "text": "text", "condition": "a condition"}
+            raise ExpressionError(f"{text!r}: {what} needs {plural[wanted]}, but {ast.unparse(child)!r} is "
+                                  f"{single[got]}")
+        return got
+
+    if isinstance(node, ast.Name):
+        return kinds.get(node.id, "number")
+    if isinstance(node, ast.Constant):
+        return "text" if isinstance(node.value, str) else "number"
+    if isinstance(node, ast.BinOp):
+        need(node.left, "number", f"'{_BINOPS[type(node.op)]}'")
+        need(node.right, "number", f"'{_BINOPS[type(node.op)]}'")
+        return "number"
+    if isinstance(node, ast.UnaryOp):
+        if isinstance(node.op, ast.Not):
+            need(node.operand, "condition", "'not'")
+            return "condition"
+        need(node.operand, "number", "'-'")
+        return "number"
+    if isinstance(node, ast.Compare):
+        items = [node.left, *node.comparators]
+        for op, left, right in zip(node.ops, items, items[1:]):
+            a = _type(left, kinds, text)
+            if isinstance(op, (ast.Eq, ast.NotEq)):
+                if a == "condition":
+                    raise ExpressionError(f"{text!r}: compare numbers or texts, not conditions")
+                need(right, a, f"comparing {ast.unparse(left)!r} ({'text' if a == 'text' else 'a number'})")
+            else:
+                need(left, "number", f"'{_CMPOPS[type(op)]}'")
+                need(right, "number", f"'{_CMPOPS[type(op)]}'")
+        return "condition"
+    if isinstance(node, ast.BoolOp):
+        word = "and" if isinstance(node.op, ast.And) else "or"
+        for child in node.values:
+            need(child, "condition", f"'{word}'")
+        return "condition"
+    if isinstance(node, ast.Call):
+        for child in node.args:
+            need(child, "number", f"{node.func.id}()")
+        return "number"
+    raise ExpressionError(f"{text!r}: {type(node).__name__} is not allowed in an expression")
+
+
 def _is_condition(node) -> bool:
     return isinstance(node, (ast.Compare, ast.BoolOp)) or (
         isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not))
