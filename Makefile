@@ -3,7 +3,9 @@
 #   make report DATA=file.csv   ... on real data
 #   make test                   run the test suite
 #   make benchmark              stepwise speed benchmark (not part of the tests)
+#   make benchmark-validate     the optimism bootstrap against rms::validate (R and rms needed for the ratio)
 #   make benchmark-scale        1M / 10M / 100M-row benchmark (about 10 minutes, 2 GB of files in /tmp)
+#   make fuzz                   10,000 seeded mutated files through every engine and the command line
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -11,7 +13,7 @@ OUT    ?= _output
 DATA   ?=
 ARGS   ?=
 
-.PHONY: setup report fit test benchmark benchmark-scale clean
+.PHONY: setup report fit test benchmark benchmark-validate benchmark-scale fuzz clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,8 +36,15 @@ test: setup
 benchmark: setup
 	$(PY) benchmarks/stepwise.py
 
+benchmark-validate: setup
+	$(PY) benchmarks/validate.py
+
 benchmark-scale: setup
 	$(PY) benchmarks/scale.py
+
+FUZZ_BASE ?= ../shared/data/tianmao.csv
+fuzz: setup
+	$(PY) benchmarks/fuzz.py --cases 10000 --workers 2 --base "$(FUZZ_BASE)" --rows 2000 --spark-every 200 --cli-every 100
 
 clean:
 	rm -rf $(OUT) .pytest_cache

@@ -1,26 +1,38 @@
 """Benchmark: `python -m analysis fit` on 1M, 10M and 100M simulated rows, against a Logit on the raw rows.
 
     .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000 100000000] [--dir DIR]
-                                         [--raw-max 10000000] [--engine duckdb]
+                                         [--raw-max 10000000] [--engine duckdb] [--spec SPEC.toml]
+                                         [--bootstrap 0] [--resample CSV] [--json OUT.json]
 
 For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`
 (or, with --resample CSV, a file of rows drawn with replacement from CSV), then measures, each in its
 own process:
-  * ours: `python -m analysis fit --data FILE --engine duckdb` - the whole analysis: streamed
-    aggregation to covariate patterns, full model, stepwise selection, every table, 14 figures;
+  * ours: `python -m analysis fit --data FILE --engine duckdb --bootstrap 0` - the whole analysis:
+    streamed validation and aggregation to covariate patterns (`analysis.read.read_patterns`), full
+    model, stepwise selection, every table, every figure (16 PNG + SVG). The optimism bootstrap that
+    `fit` now runs by default (200 resamples, each repeating the selection) is off unless --bootstrap B
+    is given, so that "ours" measures what it measured before that bootstrap existed;
   * raw (sizes up to --raw-max): `benchmarks/raw_logit.py` - pandas reads every row and
     `smf.logit` fits the full model on the training rows, once (no selection, no diagnostics, no
     figures: the least a notebook does).
+The model is that of the data specification (--spec; default the bundled analysis/spec/tmall.toml:
+rcs(age, 5), job, marriage, default, returned, loan, rcs(coupons_months_2_6, 3), coupons_last_month as
+a factor; raw_logit.py computes the two derived columns in pandas and places the knots on the training
+rows as the package does; --spec tests/specs/tmall_linear.toml is the all-linear model on the raw
+columns). All three must fit the same terms (same baselines, same knots): checked.
 Wall time is that of the process; peak memory is the largest sum of the proportional set sizes (PSS:
 resident memory, pages shared between processes divided among them, so that the forked figure workers
 are not counted twice) of the process and its children (DuckDB runs in-process), sampled every 20 ms
 with psutil, and never below the process's own ru_maxrss (from wait4 in a small launcher process, see
-``LAUNCHER``).
+``LAUNCHER``). CPU seconds (user + system, from the same wait4: the process and the children it waited
+for) are reported too: on a shared machine they depend much less on the other load than wall time.
   * fit (same sizes): `benchmarks/pattern_logit.py` - like for like with raw: the DuckDB aggregation
     and the same full-model fit on the training patterns, nothing else.
-It prints rows, covariate patterns, wall and peak memory of each, the ratios raw / ours and raw / fit,
-and the largest relative difference between the estimates and standard errors of the raw Logit and
-ours (`tables/coefficients_full.csv`: the same model on the same rows) and fit's.
+It prints the machine and its load average (1, 5, 15 min) before and after (the machine may be
+shared: read the times with it), then rows, covariate patterns, wall and peak memory of each, the
+ratios raw / ours and raw / fit, the largest relative difference between the estimates and standard
+errors of the raw Logit and ours (`tables/coefficients_full.csv`: the same model on the same rows) and
+fit's, and, last, the CPU seconds of each with the CPU ratios raw / ours and raw / fit.
 """
 from __future__ import annotations
 
@@ -47,9 +59,9 @@ TARGETS = ("targets (issue 5): 100M rows from Parquet under 120 s and 3 GB; at 1
 
 
 #: a minimal launcher (python -S, about 10 MB): forks, execs the command and writes the command's own
-#: ru_maxrss to the file named in argv[1]. Measuring through it matters: Linux carries a process's peak
-#: RSS across fork and exec, so a command started directly from this (larger) process would report
-#: at least this process's size.
+#: ru_maxrss and its user + system CPU seconds to the file named in argv[1]. Measuring through it
+#: matters: Linux carries a process's peak RSS across fork and exec, so a command started directly from
+#: this (larger) process would report at least this process's size.
 LAUNCHER = """
 import os, sys
 pid = os.fork()
@@ -57,13 +69,14 @@ if pid == 0:
     os.execvp(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
 with open(sys.argv[1], "w") as handle:
-    handle.write(str(usage.ru_maxrss))
+    handle.write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime!r}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def measure(command: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak memory (bytes) of a command and its children (see the module docstring)."""
+def measure(command: list[str]) -> tuple[float, int, float]:
+    """Wall seconds, peak memory (bytes) and CPU seconds of a command and its children (see the module
+    docstring)."""
     with tempfile.NamedTemporaryFile(suffix=".maxrss") as maxrss_file:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, maxrss_file.name, *command], cwd=ROOT,
@@ -86,8 +99,13 @@ def measure(command: list[str]) -> tuple[float, int]:
         stderr = proc.stderr.read().decode()
         if proc.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed ({proc.returncode}):\n{stderr}")
-        own_peak = int(Path(maxrss_file.name).read_text()) * 1024  # ru_maxrss is in KiB on Linux
-    return wall, max(peak, own_peak)
+        maxrss, cpu = Path(maxrss_file.name).read_text().split()
+        own_peak = int(maxrss) * 1024  # ru_maxrss is in KiB on Linux
+    return wall, max(peak, own_peak), float(cpu)
+
+
+def load() -> str:
+    return "load average {:.2f} {:.2f} {:.2f} (1, 5, 15 min)".format(*os.getloadavg())
 
 
 def ensure_file(directory: Path, rows: int, resample: Path | None = None) -> Path:
@@ -109,6 +127,8 @@ def ensure_file(directory: Path, rows: int, resample: Path | None = None) -> Pat
 
 
 def max_rel_diff(ours: pd.Series, theirs: pd.Series) -> float:
+    if set(ours.index) != set(theirs.index):
+        raise AssertionError(f"different coefficients: {sorted(set(ours.index) ^ set(theirs.index))}")
     theirs = theirs.reindex(ours.index)
     return float(((ours - theirs).abs() / theirs.abs()).max())
 
@@ -133,33 +153,45 @@ def main() -> None:
     parser.add_argument("--raw-max", type=int, default=10_000_000,
                         help="largest size for the raw-row Logit (it needs about 0.8 GB per million rows)")
     parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
+    parser.add_argument("--spec", type=Path, help="data specification (default: the bundled analysis/spec/tmall.toml)")
+    parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
+                        help="resamples of the optimism bootstrap in 'ours' (default: 0, off)")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
     parser.add_argument("--resample", type=Path, metavar="CSV",
                         help="instead of simulating, draw the rows with replacement from this file (e.g. the real "
                              "data, ../shared/data/tianmao.csv): data that compress as the real ones do")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
+    spec_args = ["--spec", str(args.spec.resolve())] if args.spec else []
+    machine = (f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+               f"engine {args.engine}; bootstrap {args.bootstrap}")
+    print(f"{machine}; {load()} at start", file=sys.stderr, flush=True)
+    start_load = load()
 
     records = []
     for rows in args.rows:
         path = ensure_file(args.dir, rows, args.resample)
         out = args.dir / f"fit_{rows}"
-        ours_wall, ours_peak = measure([sys.executable, "-m", "analysis", "fit", "--data", str(path),
-                                        "--out", str(out), "--engine", args.engine, "--quiet"])
+        ours_wall, ours_peak, ours_cpu = measure([sys.executable, "-m", "analysis", "fit", "--data", str(path),
+                                                  "--out", str(out), "--engine", args.engine, "--quiet",
+                                                  "--bootstrap", str(args.bootstrap), *spec_args])
         metrics = json.loads((out / "metrics.json").read_text())
         record = {"rows": rows, "patterns": metrics["data"]["n_patterns"], "ours_s": ours_wall,
-                  "ours_gb": ours_peak / 1e9}
+                  "ours_gb": ours_peak / 1e9, "ours_cpu_s": ours_cpu}
         if rows <= args.raw_max:
             pattern_json = args.dir / f"pattern_{rows}.json"
-            fit_wall, fit_peak = measure([sys.executable, str(ROOT / "benchmarks" / "pattern_logit.py"), str(path),
-                                          "--out", str(pattern_json)])
+            fit_wall, fit_peak, fit_cpu = measure([sys.executable, str(ROOT / "benchmarks" / "pattern_logit.py"),
+                                                   str(path), "--out", str(pattern_json), "--engine", args.engine,
+                                                   *spec_args])
             raw_json = args.dir / f"raw_{rows}.json"
-            raw_wall, raw_peak = measure([sys.executable, str(ROOT / "benchmarks" / "raw_logit.py"), str(path),
-                                          "--out", str(raw_json)])
+            raw_wall, raw_peak, raw_cpu = measure([sys.executable, str(ROOT / "benchmarks" / "raw_logit.py"),
+                                                   str(path), "--out", str(raw_json), *spec_args])
             raw = json.loads(raw_json.read_text())
             ours = pd.read_csv(out / "tables" / "coefficients_full.csv").set_index("term")
             pattern = json.loads(pattern_json.read_text())
             assert pattern["n_obs"] == raw["n_obs"], (pattern["n_obs"], raw["n_obs"])
+            assert pattern["terms"] == raw["terms"] == metrics["terms"], (pattern["terms"], raw["terms"],
+                                                                        metrics["terms"])
             record.update({
                 "raw_s": raw_wall, "raw_gb": raw_peak / 1e9, "speedup": raw_wall / ours_wall,
                 "memory_ratio": raw_peak / ours_peak,
@@ -169,13 +201,14 @@ def main() -> None:
                 "max_rel_diff_se": max_rel_diff(ours["std_error"], pd.Series(raw["bse"])),
                 "fit_max_rel_diff": max(max_rel_diff(pd.Series(pattern["params"]), pd.Series(raw["params"])),
                                         max_rel_diff(pd.Series(pattern["bse"]), pd.Series(raw["bse"]))),
+                "raw_cpu_s": raw_cpu, "fit_cpu_s": fit_cpu, "cpu_speedup": raw_cpu / ours_cpu,
+                "fit_cpu_speedup": raw_cpu / fit_cpu,
             })
         records.append(record)
         print(json.dumps(record), file=sys.stderr, flush=True)
 
     table = pd.DataFrame(records)
-    print(f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          f"engine {args.engine}; load average {os.getloadavg()[0]:.2f}")
+    print(f"{machine}; {start_load} at start, {load()} at end")
     print(TARGETS)
     print(pipe_table(readable(table), align="r" * table.shape[1]))
     if args.json:

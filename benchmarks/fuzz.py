@@ -1,0 +1,116 @@
+"""The reader fuzzer at scale: N seeded mutated files through the memory and DuckDB engines (all of them),
+Spark (every --spark-every-th) and the command line (every --cli-every-th, both engines); counts of uncaught
+exceptions, exit codes other than 0/2, engine disagreements and wrong line numbers (tests/fuzzing.py says
+how each is judged).
+
+    python benchmarks/fuzz.py --cases 10000 --workers 2 [--base ../shared/data/tianmao.csv --rows 2000]
+
+The base file is the first --rows rows of --base (default: the embedded simulated sample). Prints the counts,
+the time taken and the machine load, and the first failures with their seeds (re-run one with --only SEED).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import fuzzing  # noqa: E402
+
+
+def _base(path: Path, rows: int) -> bytes:
+    lines = path.read_bytes().replace(b"\r\n", b"\n").split(b"\n")
+    return b"\n".join(lines[: rows + 1]) + b"\n"
+
+
+def run_case(args) -> dict:
+    seed, base, spark, cli = args
+    from analysis.spec import default_spec
+
+    spec = default_spec()
+    data, names = fuzzing.mutate(base, random.Random(seed))
+    with tempfile.TemporaryDirectory(prefix="fuzz-") as tmp:
+        path = Path(tmp) / "case.csv"
+        path.write_bytes(data)
+        engines = ("memory", "duckdb", "spark") if spark else ("memory", "duckdb")
+        outcomes = {e: fuzzing.outcome(path, e, spec) for e in engines}
+        failures = fuzzing.check(data, outcomes)
+        exit_codes = []
+        if cli:
+            codes = {}
+            for engine in ("memory", "duckdb"):
+                proc = subprocess.run([sys.executable, "-m", "analysis", "fit", "--data", str(path), "--engine", engine,
+                                       "--out", str(Path(tmp) / engine), "--quiet", "--select", "none"],
+                                      cwd=ROOT, capture_output=True, text=True, timeout=900)
+                codes[engine] = (proc.returncode, proc.stderr)
+                exit_codes.append(proc.returncode)
+                if proc.returncode not in (0, 2) or "Traceback" in proc.stderr:
+                    failures.append(f"cli {engine}: exit {proc.returncode}: {proc.stderr[-500:]}")
+            if codes["memory"] != codes["duckdb"]:
+                failures.append(f"cli: engines disagree: {codes}")
+    kinds = Counter()
+    for f in failures:
+        kinds["uncaught exception" if "uncaught" in f else "engines disagree" if "disagree" in f
+              else "wrong line" if "line" in f else "command line" if f.startswith("cli") else "other"] += 1
+    return {"seed": seed, "names": names, "failures": failures, "kinds": kinds, "verdict": outcomes["memory"][0],
+            "exit_codes": exit_codes}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=10_000)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--base", type=Path, default=ROOT / "data" / "simulated_tianmao.csv")
+    parser.add_argument("--rows", type=int, default=2000)
+    parser.add_argument("--spark-every", type=int, default=100, help="0: no Spark")
+    parser.add_argument("--cli-every", type=int, default=50, help="0: no command-line runs")
+    parser.add_argument("--only", type=int, default=None, help="run one seed and print its failures")
+    args = parser.parse_args(argv)
+    base = _base(args.base, args.rows)
+    seeds = [args.only] if args.only is not None else range(args.first_seed, args.first_seed + args.cases)
+    jobs = [(s, base, bool(args.spark_every) and s % args.spark_every == 0,
+             bool(args.cli_every) and s % args.cli_every == 0) for s in seeds]
+    load_before = Path("/proc/loadavg").read_text().split()[:3] if os.path.exists("/proc/loadavg") else "?"
+    start = time.perf_counter()
+    totals, verdicts, failures, spark_cases, cli_runs, exits = Counter(), Counter(), [], 0, 0, Counter()
+    with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        for k, result in enumerate(pool.map(run_case, jobs, chunksize=8), start=1):
+            totals.update(result["kinds"])
+            verdicts[result["verdict"]] += 1
+            exits.update(result["exit_codes"])
+            spark_cases += jobs[k - 1][2]
+            cli_runs += 2 * jobs[k - 1][3]
+            if result["failures"]:
+                failures.append(result)
+            if k % 500 == 0:
+                print(f"{k:,} cases, {sum(totals.values())} failures so far", file=sys.stderr, flush=True)
+    seconds = time.perf_counter() - start
+    load_after = Path("/proc/loadavg").read_text().split()[:3] if os.path.exists("/proc/loadavg") else "?"
+    print(f"cases: {len(jobs):,} (seeds {jobs[0][0]}..{jobs[-1][0]}); base: {args.base.name}, {args.rows:,} rows")
+    print(f"engines: memory and duckdb on every case; spark on {spark_cases:,}; command line: {cli_runs:,} runs")
+    print(f"outcomes (memory engine): {dict(verdicts)}; command-line exit codes: {dict(exits)}")
+    print(f"uncaught exceptions: {totals['uncaught exception']}; engine disagreements: {totals['engines disagree']}; "
+          f"wrong line numbers: {totals['wrong line']}; command-line failures: {totals['command line']}; "
+          f"other: {totals['other']}")
+    print(f"time: {seconds:.0f} s with {args.workers} workers; load average before {' '.join(load_before)}, "
+          f"after {' '.join(load_after)}")
+    for result in failures[:10]:
+        print(f"\nseed {result['seed']} {result['names']}:")
+        for f in result["failures"][:3]:
+            print("  " + f[:1500])
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
