@@ -47,6 +47,20 @@ def _probability(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text}")
+    return value
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {text}")
+    return value
+
+
 def _memory_limit(text: str) -> str:
     try:
         memory_bytes(text)
@@ -65,8 +79,10 @@ def _baseline(text: str) -> tuple[str, str]:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m analysis",
-        description="Coupon-use logistic regression (Tmall / ANT Credit Pay): validated data, stepwise "
-                    "Logit, odds ratios, evaluation, and a Quarto report.")
+        description="Logistic-regression reports for a table with a binary outcome, described by a data "
+                    "specification (default: the bundled coupon-data specification): validated data, stepwise "
+                    "Logit, splines, odds ratios in words, calibration, bootstrap validation, and a Quarto "
+                    "report, slides and workbook.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_options(p):
@@ -77,7 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "(default: the bundled Tmall coupon specification; draft one with 'init')")
         p.add_argument("--out", type=Path, default=Path("_output"), help="output directory (default: %(default)s)")
         p.add_argument("--test-size", type=_fraction, default=0.3,
-                       help="share of rows held out for evaluation, by a seeded hash of ID; 0 fits on all rows "
+                       help="share of rows held out for evaluation, by a seeded hash of the ID (of the row's position "
+                            "when the specification declares no ID); 0 fits on all rows "
                             "(default: %(default)s)")
         p.add_argument("--seed", type=int, default=100, help="seed of the train/test split (default: %(default)s)")
         p.add_argument("--exclude", action="append", default=[], metavar="EXPRESSION",
@@ -103,6 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
                             "results are identical (default: %(default)s)")
         p.add_argument("--memory-limit", type=_memory_limit, default="2GB",
                        help="memory limit of the duckdb/spark engine, e.g. 4GB (default: %(default)s)")
+        p.add_argument("--firth", action="store_true",
+                       help="fit every candidate term by Firth's penalised likelihood (Jeffreys prior), without "
+                            "selection: estimates exist under separation and are less biased in small samples")
+        p.add_argument("--bootstrap", type=_count, default=200, metavar="B",
+                       help="resamples of the optimism bootstrap that repeats the whole selection in each (as "
+                            "rms::validate): optimism-corrected AUC and calibration, selection stability, "
+                            "bootstrap intervals of the odds ratios; 0 skips it (default: %(default)s)")
+        p.add_argument("--bootstrap-seed", type=int, default=None,
+                       help="seed of the bootstrap (default: the value of --seed)")
+        p.add_argument("--workers", type=_positive, default=2,
+                       help="processes for the bootstrap; results do not depend on it (default: %(default)s)")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     fit = sub.add_parser("fit", help="compute tables, figures and metrics.json without rendering")
@@ -138,7 +166,8 @@ def _config(args):
     return RunConfig(data=args.data, out=args.out, spec=args.spec, test_size=args.test_size, seed=args.seed,
                      exclude=tuple(exclude), select=args.select, criterion=args.criterion,
                      slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
-                     engine=args.engine, memory_limit=args.memory_limit)
+                     engine=args.engine, memory_limit=args.memory_limit, firth=args.firth,
+                     bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers)
 
 
 def main(argv=None) -> int:
@@ -175,7 +204,11 @@ def main(argv=None) -> int:
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]
         print(f"{used:,} rows used ({fitted:,} to fit the model); results in {config.out}", file=sys.stderr)
         return EXIT_OK
-    except (DataValidationError, ModelError, SeparationError, SpecError, OutputError) as err:
+    except SeparationError as err:
+        print(f"error: {err}\nThe maximum-likelihood estimate does not exist for these data (separation). "
+              "Run again with --firth to fit Firth's penalised logit, which exists here.", file=sys.stderr)
+        return EXIT_INVALID
+    except (DataValidationError, ModelError, SpecError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_INVALID
     except EngineUnavailable as err:

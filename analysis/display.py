@@ -116,9 +116,14 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
         "vif": TableSpec("Generalized variance inflation factors (Fox & Monette 1992, as car::vif).", (
             ("Term", term), ("df", _col("df", fmt_int)), ("GVIF", _col("gvif", lambda v: fmt_num(v, 2))),
             ("GVIF^(1/(2 df))", _col("gvif_adj", lambda v: fmt_num(v, 2))))),
-        "classification": TableSpec("Classification at the 0.5 cut-off and at the KS-optimal cut-off (chosen on the "
-                                    "training sample), beside the no-information rate.", (
+        "classification": TableSpec(f"Classification at the 0.5 cut-off and at the KS-optimal cut-off (chosen on the "
+                                    f"training sample): {spec.rows} flagged (predicted probability at or above the "
+                                    "cut-off), confusion counts (TP, FP: flagged with and without the event; FN, TN: "
+                                    "not flagged), beside the no-information rate.", (
             ("Sample", lambda x: x["sample"]), ("Cut-off", _col("threshold", lambda v: fmt_num(v, 3))),
+            ("Flagged", lambda x: f"{fmt_int(x['tp'] + x['fp'])} ({fmt_pct((x['tp'] + x['fp']) / max(1, x['tp'] + x['fp'] + x['tn'] + x['fn']))})"),
+            ("TP", _col("tp", fmt_int)), ("FP", _col("fp", fmt_int)), ("FN", _col("fn", fmt_int)),
+            ("TN", _col("tn", fmt_int)),
             ("Accuracy", _col("accuracy", fmt_pct)), ("No-information rate", _col("no_information_rate", fmt_pct)),
             ("Precision", _col("precision", fmt_pct)), ("Recall", _col("recall", fmt_pct)),
             ("Specificity", _col("specificity", fmt_pct)))),
@@ -137,12 +142,79 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
             ("Bin", _col("bin", fmt_int)), (rows_h, _col("n", fmt_int)),
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)))),
+        "linearity_tests": TableSpec("Is a straight line enough? Tests of the non-linear part of a restricted cubic "
+                                     "spline for each numeric variable of the final model (for a variable entered "
+                                     "linearly: a 4-knot spline put in its place).", (
+            ("Variable", _col("label", str)), ("In the model", _col("shape", str)), ("Knots", _col("knots", str)),
+            ("Wald chi-square (df)", lambda x: _chi2_df(x["wald_chi2"], x["wald_df"])),
+            ("Wald p", _col("wald_p", fmt_p)),
+            ("LR chi-square (df)", lambda x: _chi2_df(x["lr_chi2"], x["lr_df"])),
+            ("LR p", _col("lr_p", fmt_p)))),
+        "model_comparison": TableSpec("The model as specified against the same model with every variable linear, on "
+                                      "the training sample (lower AIC and BIC are better).", (
+            ("Model", _col("model", str)), ("Parameters", _col("parameters", fmt_int)),
+            ("Log-likelihood", _col("llf", lambda v: fmt_num(v, 2))), ("AIC", _col("aic", lambda v: fmt_num(v, 2))),
+            ("BIC", _col("bic", lambda v: fmt_num(v, 2))))),
+        "spline_knots": TableSpec("Knots of the restricted cubic splines, placed on the training rows as rms places "
+                                  "them, and the rule that placed them.", (
+            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            ("Knots asked", _col("requested", fmt_int)), ("Knots", _col("knots", str)), ("Rule", _col("note", str)))),
+        "spline_effects": TableSpec("Odds ratios of the spline variables between their lower and upper quartile, other "
+                                    "variables at their median or most frequent value (as rms's summary).", (
+            ("Variable", _col("label", str)),
+            ("Compared", lambda x: f"{fmt_num(x['high'], 0)} vs {fmt_num(x['low'], 0)}"),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "observed_vs_predicted": TableSpec("Observed against predicted rate by group on the evaluation sample; "
+                                           "flagged: the mean prediction lies outside the observed rate's Wilson 95% "
+                                           "interval.", (
+            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            ("Group", lambda x: _level(spec, x["variable"], x["level"])), (rows_h, _col("n", fmt_int)),
+            ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
+            ("Predicted", _col("mean_predicted", fmt_pct)),
+            ("Flag", lambda x: "outside" if str(x["outside"]) in ("True", "true", "1") else ""))),
+        "validation": TableSpec("Optimism bootstrap of the whole procedure (selection and fit repeated in every "
+                                "resample, as rms::validate): apparent value on the training sample, mean on the "
+                                "resamples (training) and on the training sample (test), optimism and the corrected "
+                                "value.", (
+            ("Index", _col("label", str)), ("Apparent", _col("apparent", lambda v: fmt_num(v, 3))),
+            ("Resamples", _col("training", lambda v: fmt_num(v, 3))), ("Test", _col("test", lambda v: fmt_num(v, 3))),
+            ("Optimism", _col("optimism", lambda v: fmt_num(v, 4))),
+            ("Corrected", _col("corrected", lambda v: fmt_num(v, 3))), ("n", _col("n", fmt_int)))),
+        "selection_stability": TableSpec("Selection stability: share of bootstrap resamples in which the selection "
+                                         "kept each candidate term.", (
+            ("Term", term), ("Kept in", _col("share", fmt_pct)), ("Resamples", _col("count", fmt_int)))),
+        "selected_models": TableSpec("The models most often selected in the bootstrap resamples.", (
+            ("Model", lambda x: " + ".join(describe_term(t, spec) for t in str(x["model"]).split(" + "))
+             if x["n_terms"] else "intercept only"),
+            ("Terms", _col("n_terms", fmt_int)), ("Share", _col("share", fmt_pct)),
+            ("Resamples", _col("count", fmt_int)))),
+        "bootstrap_odds_ratios": TableSpec("Odds ratios of the final model with Wald 95% intervals (as if the model had "
+                                           "been fixed in advance) and bootstrap 95% percentile intervals that include "
+                                           "the selection (odds ratio 1 in a resample that left the term out).", (
+            ("Term", coef), ("Odds ratio", _col("odds_ratio", fmt_or)),
+            ("Wald 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)),
+            ("Bootstrap 95% CI", _ci("boot_low", "boot_high", fmt_or)),
+            ("Term kept in", _col("selected_share", fmt_pct))),
+            query=lambda t: t["term"].map(lambda x: describe_coefficient(str(x), spec, baselines).kind
+                                          in ("categorical", "binary", "numeric"))),
         "profile_top_customers": TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
             ("Characteristic", lambda x: profile_label(x["characteristic"], spec)),
             ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
             ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),
     })
     return out
+
+
+def _level(spec, variable, level) -> str:
+    try:
+        return spec.variable(variable).level_label(level)
+    except KeyError:
+        return str(level)
+
+
+def _chi2_df(chi2, df) -> str:
+    """"12.34 (3)", or "not computed" (the model the test needs has no finite estimate; the note says why)."""
+    return f"{fmt_num(chi2, 2)} ({fmt_int(df)})" if pd.notna(chi2) else "not computed"
 
 
 def display(view, name: str) -> pd.DataFrame:
@@ -153,6 +225,20 @@ def display(view, name: str) -> pd.DataFrame:
         source = source[spec.query(source)]
     rows = [[fn(row) for _, fn in spec.columns] for _, row in source.iterrows()]
     return pd.DataFrame(rows, columns=[h for h, _ in spec.columns], dtype=object)
+
+
+def firth_coefficients(view) -> pd.DataFrame:
+    """The coefficient table of a Firth fit (strings): Wald and profile penalised-likelihood intervals."""
+    spec, baselines = view.spec, view.metrics.get("baselines", {})
+    t = view.tables["coefficients"]
+    rows = []
+    for _, x in t.iterrows():
+        rows.append([describe_coefficient(str(x["term"]), spec, baselines).label, fmt_num(x["estimate"]),
+                     fmt_num(x["std_error"]), fmt_or(x["odds_ratio"]),
+                     f"{fmt_or(x['or_conf_low'])} to {fmt_or(x['or_conf_high'])}",
+                     f"{fmt_or(x['or_profile_low'])} to {fmt_or(x['or_profile_high'])}", fmt_p(x["profile_p_value"])])
+    return pd.DataFrame(rows, columns=["Term", "Estimate", "SE", "Odds ratio", "Wald 95% CI", "Profile 95% CI",
+                                       "Profile p"], dtype=object)
 
 
 def caption(view, name: str) -> str:

@@ -17,6 +17,8 @@ Each function's docstring says what it was tested against.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 import patsy
@@ -68,10 +70,16 @@ def linearize(terms) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+LINEARITY_COLUMNS = ["variable", "label", "shape", "knots", "wald_chi2", "wald_df", "wald_p", "lr_chi2", "lr_df",
+                     "lr_p", "note"]
+
+
 def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: str | None = None,
                     spec=None) -> pd.DataFrame:
     """One row per numeric variable of the model that enters a main-effect term: ``variable, label, shape
-    (spline / linear), knots, wald_chi2, wald_df, wald_p, lr_chi2, lr_df, lr_p``.
+    (spline / linear), knots, wald_chi2, wald_df, wald_p, lr_chi2, lr_df, lr_p, note``; a test that cannot
+    be computed (the alternative model has no finite maximum-likelihood estimate) is NaN with a note saying
+    why.
 
     For a spline term: the Wald chi-square of its non-linear coefficients in ``results`` and the LR
     chi-square of ``results`` against the same model with the variable linear. For a linear term: the same
@@ -80,6 +88,8 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
     Tested: Wald against rms ``anova`` (tests/test_splines.py) and, here, LR against R's anova of nested
     glm fits on the real data (tests/test_effects.py, 1e-6 relative)."""
     from .splines import wald_test
+
+    from .newton import SeparationError
 
     llf = model.glance(results)["llf"]
     rows = []
@@ -90,14 +100,18 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
         var = term_variables(t)[0]
         v = spec.variable(var) if spec is not None and spec.has(var) else None
         label = v.label if v is not None else var
+        note = ""
         if t.strip().startswith("rcs("):
             wald = linearity_test(results, t)
             linear = [var if u == t else u for u in terms]
-            reduced = model.fit_logit(data, response, linear, trials=trials)
-            lr = 2 * (llf - model.glance(reduced)["llf"])
             df = wald.df
             knots = ", ".join(f"{k:g}" for k in parse_rcs_term(t)[1])
             shape = "spline"
+            try:
+                reduced = model.fit_logit(data, response, linear, trials=trials)
+                lr = 2 * (llf - model.glance(reduced)["llf"])
+            except (model.ModelError, SeparationError) as err:
+                lr, note = math.nan, f"LR test not computed: the linear model cannot be fitted ({err})"
         else:
             if not (pd.api.types.is_numeric_dtype(data[var]) and data[var].nunique() > 2):
                 continue
@@ -107,18 +121,27 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
             if not spline.startswith("rcs("):
                 continue                                    # too few distinct values for a spline
             alternative = [spline if u == t else u for u in terms]
-            bigger = model.fit_logit(data, response, alternative, trials=trials)
+            knots = ", ".join(f"{k:g}" for k in parse_rcs_term(spline)[1])
+            shape = "linear"
+            df = TEST_KNOTS - 2
+            try:
+                bigger = model.fit_logit(data, response, alternative, trials=trials)
+            except (model.ModelError, SeparationError) as err:
+                # the spline's fit has no finite maximum (a region of the variable where every row has the
+                # same outcome): no test, and the reader is told why
+                rows.append({"variable": var, "label": label, "shape": shape, "knots": knots, "wald_chi2": math.nan,
+                             "wald_df": df, "wald_p": math.nan, "lr_chi2": math.nan, "lr_df": df, "lr_p": math.nan,
+                             "note": f"not computed: the model with a spline cannot be fitted ({err})"})
+                continue
             names = list(bigger.model.exog_names)
             cols = [i for i, n in enumerate(names) if n.startswith(spline + "[") and not n.endswith("[0]")]
             wald = wald_test(bigger, cols)
             lr = 2 * (model.glance(bigger)["llf"] - llf)
             df = len(cols)
-            knots = ", ".join(f"{k:g}" for k in parse_rcs_term(spline)[1])
-            shape = "linear"
         rows.append({"variable": var, "label": label, "shape": shape, "knots": knots, "wald_chi2": wald.chi2,
-                     "wald_df": df, "wald_p": wald.p, "lr_chi2": lr, "lr_df": df, "lr_p": stats.chi2.sf(lr, df)})
-    return pd.DataFrame(rows, columns=["variable", "label", "shape", "knots", "wald_chi2", "wald_df", "wald_p",
-                                       "lr_chi2", "lr_df", "lr_p"])
+                     "wald_df": df, "wald_p": wald.p, "lr_chi2": lr, "lr_df": df,
+                     "lr_p": stats.chi2.sf(lr, df) if math.isfinite(lr) else math.nan, "note": note})
+    return pd.DataFrame(rows, columns=LINEARITY_COLUMNS)
 
 
 def spline_effects(results, data: pd.DataFrame, terms, spec=None, conf: float = 0.95) -> pd.DataFrame:

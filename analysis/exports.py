@@ -65,6 +65,8 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
     """The table with readable label columns beside the raw ones."""
     spec, baselines = results.spec, results.metrics.get("baselines", {})
     out = frame.copy()
+    if "label" in out.columns:
+        return out
     if "term" in out.columns and name in ("coefficients", "coefficients_full", "marginal_effects"):
         info = [describe_coefficient(str(t), spec, baselines) for t in out["term"]]
         out.insert(1, "label", [i.label for i in info])

@@ -158,7 +158,8 @@ def check_predictors(data: pd.DataFrame, response: str, terms, trials: str | Non
                     raise ModelError(
                         f"Term '{term}': level '{level}' has {kind} ({n_events + n_non:,} rows), which separates "
                         f"the response (quasi-complete separation: its odds ratio would be "
-                        f"{'0' if n_events == 0 else 'infinite'}). Merge the level with another or exclude those rows.")
+                        f"{'0' if n_events == 0 else 'infinite'}). Merge the level with another, exclude those rows, or fit "
+                        "Firth's penalised logit (--firth).")
         else:
             has0, has1 = non > 0, events > 0
             if not (has0.any() and has1.any()):
@@ -189,13 +190,14 @@ def check_design(mod) -> None:
 
 def check_fit(results) -> None:
     if not results.mle_retvals.get("converged", False):
-        raise ModelError(f"The logit fit did not converge in {results.mle_retvals.get('iterations')} iterations. "
-                         "Check for separation or rescale the predictors.")
+        raise ModelError(f"The logit fit did not converge in {results.mle_retvals.get('iterations')} iterations: "
+                         "a sign of separation (a variable or level that predicts the outcome perfectly). Merge "
+                         "sparse levels, remove the term, or fit Firth's penalised logit (--firth).")
     big = results.params[np.abs(results.params) > SEPARATION_COEF]
     if len(big):
         raise ModelError(f"Coefficient of '{big.index[0]}' is {big.iloc[0]:.1f}: a sign of (quasi-)complete "
                          "separation; the estimate and its standard error are meaningless. "
-                         "Merge sparse levels or remove the term.")
+                         "Merge sparse levels, remove the term, or fit Firth's penalised logit (--firth).")
 
 
 # ----------------------------------------------------------------------------- fitting
@@ -548,9 +550,23 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     variables = list(dict.fromkeys(v for t in terms for v in term_variables(t)))
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
 
-    def design(changed: pd.DataFrame) -> np.ndarray:
-        changed = _as_categories(changed, levels)
-        return np.asarray(patsy.build_design_matrices([info], changed)[0], dtype=float)
+    base_X = np.asarray(results.model.exog, dtype=float)
+    by_variable = {}
+    for t in info.terms:
+        for v in term_variables(t.name()) if t.factors else ():
+            by_variable.setdefault(v, []).append(t)
+
+    def design(changed: pd.DataFrame, var: str) -> np.ndarray:
+        """The design of ``changed`` (``frame`` with ``var`` changed): only the columns of the terms that
+        use ``var`` are rebuilt (patsy's subset of the design), the rest are the fit's own."""
+        sub = info.subset(by_variable[var])
+        needed = sorted({u for t in sub.terms for u in term_variables(t.name())})
+        part = np.asarray(patsy.build_design_matrices([sub], _as_categories(changed[needed], levels))[0],
+                          dtype=float)
+        X = base_X.copy()
+        for t in sub.terms:
+            X[:, info.slice(t)] = part[:, sub.slice(t)]
+        return X
 
     def average(X1, X0, scale=1.0):
         p1, p0 = expit(X1 @ beta), expit(X0 @ beta)
@@ -564,27 +580,27 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
         x = frame[var]
         if var in categorical:
             base = baseline_levels(frame, [t for t in terms if var in term_variables(t)])[var]
-            X0 = design(frame.assign(**{var: base}))
+            X0 = design(frame.assign(**{var: base}), var)
             for level in levels.get(var, sorted(map(str, x.unique()))):
                 if str(level) == str(base):
                     continue
-                ame, se = average(design(frame.assign(**{var: level})), X0)
+                ame, se = average(design(frame.assign(**{var: level}), var), X0)
                 term = next((n for n in names if n.startswith("C(") and n.endswith(f"[T.{level}]")
                              and term_column(n.split("[T.")[0]) == var), f"{var}[T.{level}]")
                 rows.append((term, var, AME_KINDS["level"], ame, se))
             continue
         values = x.to_numpy(dtype=float)
         if set(np.unique(values)) <= {0.0, 1.0}:
-            ame, se = average(design(frame.assign(**{var: 1})), design(frame.assign(**{var: 0})))
+            ame, se = average(design(frame.assign(**{var: 1}), var), design(frame.assign(**{var: 0}), var))
             rows.append((var, var, AME_KINDS["binary"], ame, se))
         elif np.all(values == np.floor(values)) and np.all(values >= 0):
-            ame, se = average(design(frame.assign(**{var: values + 1})), design(frame.assign(**{var: values - 1})),
-                              scale=2.0)
+            ame, se = average(design(frame.assign(**{var: values + 1}), var),
+                              design(frame.assign(**{var: values - 1}), var), scale=2.0)
             rows.append((var, var, AME_KINDS["count"], ame, se))
         else:
             h = 1e-5 * max(1.0, float(np.max(np.abs(values))))
-            ame, se = average(design(frame.assign(**{var: values + h})), design(frame.assign(**{var: values - h})),
-                              scale=2 * h)
+            ame, se = average(design(frame.assign(**{var: values + h}), var),
+                              design(frame.assign(**{var: values - h}), var), scale=2 * h)
             rows.append((var, var, AME_KINDS["slope"], ame, se))
     out = pd.DataFrame(rows, columns=["term", "variable", "kind", "ame", "std_error"])
     out["statistic"] = out["ame"] / out["std_error"]

@@ -7,6 +7,7 @@ higher odds", "is associated with"), never causal ("raises the odds").
 """
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .present import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
@@ -198,6 +199,13 @@ def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info:
     return pd.DataFrame(out, columns=["topic", "sentence"])
 
 
+def _level(spec, variable, level) -> str:
+    try:
+        return spec.variable(variable).level_label(level)
+    except KeyError:
+        return str(level)
+
+
 def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame:
     """What the report cannot claim, each sentence from the run: DataFrame[topic, sentence].
 
@@ -213,10 +221,29 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
         "variable, and characteristics that are not in the data may explain part of them."))]
     crit = {"aic": "AIC", "bic": "BIC", "pvalue": "score and Wald p-values"}.get(config.get("criterion"), "")
     if config.get("select", "both") != "none":
-        out.append(("selection", (
-            f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training sample. "
-            "The p-values and confidence intervals of the final model treat it as fixed in advance, so they are "
-            "optimistic, and a different sample could select different terms.")))
+        boot = metrics.get("bootstrap")
+        stab = tables.get("selection_stability")
+        if boot and stab is not None:
+            kept = stab.set_index("term")["share"]
+            weak = [t for t in metrics["selected_terms"] if kept.get(t, 1) < STABLE]
+            how = (f"{len(weak)} of the {len(metrics['selected_terms'])} terms of the final model were kept in fewer "
+                   f"than {STABLE:.0%} of {boot['B'] - boot['failed']} bootstrap resamples (the section on the "
+                   "selection names them), so a different sample could well select different terms"
+                   if weak else
+                   f"every term of the final model was kept in at least {STABLE:.0%} of "
+                   f"{boot['B'] - boot['failed']} bootstrap resamples, but terms it left out could enter with "
+                   "another sample")
+            out.append(("selection", (
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
+                "sample. The p-values and Wald confidence intervals of the final model treat it as fixed in "
+                "advance, so they are optimistic; the bootstrap intervals, which repeat the selection, are the "
+                f"honest ones. {_capital(how)}.")))
+        else:
+            out.append(("selection", (
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
+                "sample. The p-values and confidence intervals of the final model treat it as fixed in advance, so "
+                "they are optimistic, and a different sample could select different terms (the bootstrap that "
+                "would show how much was not run: --bootstrap 0).")))
     split = tables["split"].set_index("sample")
     ev = metrics["evaluation_sample"]
     if ev == "test":
@@ -238,8 +265,17 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                f"in {len(outside)} of {len(cal)} deciles the mean predicted probability lies outside the 95% interval "
                f"of the observed rate (deciles {', '.join(str(int(b)) for b in outside['bin'])}), so predicted "
                "probabilities there should not be read as rates")
+    groups = ""
+    ovp = tables.get("observed_vs_predicted")
+    if ovp is not None and len(ovp):
+        flagged = ovp[ovp["outside"].astype(str).isin(["True", "true", "1"])]
+        groups = (f" By group, {len(flagged)} of {len(ovp)} groups have a mean prediction outside the 95% interval "
+                  "of their observed rate" + (": " + ", ".join(
+                      f"{spec.labels().get(r['variable'], r['variable'])} {_level(spec, r['variable'], r['level'])}"
+                      for _, r in flagged.iterrows()) if len(flagged) else "") + ".")
     out.append(("calibration", (
-        f"Calibration on the {ev} sample: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}.")))
+        f"Calibration on the {ev} sample: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}."
+        + groups)))
     acc = tables["row_accounting"]
     excluded = acc[acc["rows_excluded"] > 0]
     if len(excluded):
@@ -249,4 +285,160 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
             + "): the results describe the remaining rows only.")))
     for caveat in spec.caveats:
         out.append(("caveat", caveat))
+    return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+def specification_sentences(tables: dict, spec) -> pd.DataFrame:
+    """The specification checks in words: DataFrame[topic, sentence], topics ``linearity`` (which numeric
+    variables are not straight lines, with the LR chi-square of the non-linear part), ``comparison`` (AIC and
+    BIC of the model as specified against every variable linear) and ``effects`` (inter-quartile odds
+    ratios of the spline variables)."""
+    out = []
+    lin = tables.get("linearity_tests")
+    if lin is not None and len(lin):
+        parts = []
+        for _, r in lin.iterrows():
+            how = "entered as a spline" if r["shape"] == "spline" else "entered linearly"
+            if not pd.notna(r["lr_p"]):
+                parts.append(f"{r['label']} ({how}): not tested, {str(r.get('note', '')).split(' (')[0]}")
+                continue
+            verdict = "not a straight line" if r["lr_p"] < 0.05 else "consistent with a straight line"
+            parts.append(f"{r['label']} ({how}): {verdict}, LR chi-square {fmt_num(r['lr_chi2'], 2)} on "
+                         f"{int(r['lr_df'])} df, p {fmt_p(r['lr_p'])}")
+        out.append(("linearity", "Linearity of each numeric variable of the final model (the non-linear part of a "
+                                 "restricted cubic spline): " + "; ".join(parts) + "."))
+    comp = tables.get("model_comparison")
+    if comp is not None and len(comp) >= 2:
+        c = comp.set_index("model")
+        pairs = [("final model, as specified", "final model, every variable linear"),
+                 ("full model, as specified", "full model, every variable linear")]
+        for spec_name, lin_name in pairs:
+            if spec_name in c.index and lin_name in c.index:
+                a, b = c.loc[spec_name], c.loc[lin_name]
+                out.append(("comparison", (
+                    f"The {spec_name.split(',')[0]} as specified has AIC {fmt_num(a['aic'], 1)} and BIC "
+                    f"{fmt_num(a['bic'], 1)} against {fmt_num(b['aic'], 1)} and {fmt_num(b['bic'], 1)} with every "
+                    f"variable linear ({fmt_num(b['aic'] - a['aic'], 1)} and {fmt_num(b['bic'] - a['bic'], 1)} "
+                    "lower is better).")))
+                break
+    eff = tables.get("spline_effects")
+    if eff is not None and len(eff):
+        parts = [f"{r['label'].lower()} {_num(r['high'])} against {_num(r['low'])}: OR {fmt_or(r['odds_ratio'])} "
+                 f"(95% CI {fmt_or(r['or_conf_low'])} to {fmt_or(r['or_conf_high'])})" for _, r in eff.iterrows()]
+        out.append(("effects", f"A spline has no single odds ratio; between the lower and upper quartile of the "
+                               f"{spec.rows}, other variables at their median or most frequent value: "
+                    + "; ".join(parts) + "."))
+    return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+#: a term kept in fewer bootstrap resamples than this share is called unstable
+STABLE = 0.8
+
+
+def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
+    """The optimism bootstrap in words (``analysis.bootstrap``): DataFrame[topic, sentence], topics
+    ``optimism`` (apparent, optimism and corrected AUC, and the corrected calibration slope, with what it
+    means for predictions), ``stability`` (how often the final model's exact set of terms and each of its terms
+    was selected; terms kept in fewer than :data:`STABLE` of the resamples named) and ``odds_ratios`` (how
+    the bootstrap intervals compare with the Wald intervals). Empty when the bootstrap was not run."""
+    boot = metrics.get("bootstrap")
+    if not boot or "validation" not in tables:
+        return pd.DataFrame(columns=["topic", "sentence"])
+    v = tables["validation"].set_index("index")
+    ok = boot["B"] - boot["failed"]
+    failed = (f" ({boot['failed']} resamples in which a model could not be fitted, e.g. a level absent from the "
+              "resample, are left out)" if boot["failed"] else "")
+    auc, slope = v.loc["auc"], v.loc["calibration_slope"]
+    shrink = (f"predictions for new {spec.rows} would be too extreme; multiplying the linear predictor by "
+              f"{fmt_num(slope['corrected'], 2)} corrects that" if slope["corrected"] < 0.95 else
+              "the over-fitting is small")
+    out = [("optimism", (
+        f"Stepwise selection and the fit were repeated on {fmt_int(ok)} bootstrap resamples of the training "
+        f"{spec.rows}{failed}, as rms's validate does. The AUC of {fmt_num(auc['apparent'], 3)} on the training "
+        f"sample is optimistic by {fmt_num(auc['optimism'], 4)}: the corrected AUC is "
+        f"{fmt_num(auc['corrected'], 3)}. The corrected calibration slope is {fmt_num(slope['corrected'], 3)} (1 "
+        f"is ideal; below 1, predictions are too extreme for new data): {shrink}."))]
+    stab = tables.get("selection_stability")
+    models = tables.get("selected_models")
+    if stab is not None and len(stab):
+        kept = stab.set_index("term")["share"]
+        final = list(metrics["selected_terms"])
+        weak = [t for t in final if kept.get(t, 1) < STABLE]
+        left = [t for t in kept.index if t not in final and kept[t] >= 1 - STABLE]
+        same = models[models["model"] == " + ".join(sorted(final))]["share"] if models is not None else []
+        share = float(same.iloc[0]) if len(same) else 0.0
+        from .terms import describe_term
+
+        parts = [f"The final model's exact set of terms was selected in {fmt_pct(share)} of the resamples."]
+        if weak:
+            parts.append("Terms of the final model kept in fewer than " + f"{STABLE:.0%}: " + "; ".join(
+                f"{describe_term(t, spec)} ({fmt_pct(kept[t])})" for t in weak) + ".")
+        else:
+            parts.append(f"Every term of the final model was kept in at least {STABLE:.0%} of them.")
+        if left:
+            parts.append("Terms left out but kept in at least " + f"{1 - STABLE:.0%} of the resamples: " + "; ".join(
+                f"{describe_term(t, spec)} ({fmt_pct(kept[t])})" for t in left) + ".")
+        out.append(("stability", " ".join(parts)))
+    ors = tables.get("bootstrap_odds_ratios")
+    if ors is not None and len(ors):
+        single = ors[[describe_coefficient(str(t), spec, metrics.get("baselines", {})).kind in
+                      ("categorical", "binary", "numeric") for t in ors["term"]]]
+        if len(single):
+            wald = np.log(single["or_conf_high"]) - np.log(single["or_conf_low"])
+            boot_w = np.log(single["boot_high"]) - np.log(single["boot_low"])
+            ratio = float(np.median(boot_w / wald))
+            reach = int(((single["boot_low"] <= 1) & (single["boot_high"] >= 1) &
+                         ((single["or_conf_low"] > 1) | (single["or_conf_high"] < 1))).sum())
+            out.append(("odds_ratios", (
+                f"The bootstrap 95% intervals of the odds ratios are, in the median, {fmt_num(ratio, 2)} times as "
+                "wide as the Wald intervals (on the log scale)"
+                + (f"; {reach} odds ratio{'s' if reach != 1 else ''} whose Wald interval excludes 1 "
+                   f"{'have' if reach != 1 else 'has'} a bootstrap interval that includes it" if reach else "")
+                + ".")))
+    return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+def _num(x) -> str:
+    return f"{x:g}"
+
+
+def calibration_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
+    """Calibration in words: DataFrame[topic, sentence], topics ``slope`` (logistic recalibration slope and
+    calibration-in-the-large with CIs on the evaluation sample) and ``groups`` (every group whose mean
+    predicted probability lies outside the Wilson 95% interval of its observed rate, with both rates, or
+    that there is none)."""
+    ev = metrics["evaluation_sample"]
+    cal = metrics[ev].get("calibration", {})
+    out = []
+    if cal:
+        out.append(("slope", (
+            f"On the {ev} sample the calibration slope is {fmt_num(cal['slope'], 2)} (95% CI "
+            f"{fmt_num(cal['slope_conf_low'], 2)} to {fmt_num(cal['slope_conf_high'], 2)}; 1 is ideal, below 1 "
+            f"means predictions too extreme) and calibration-in-the-large {fmt_num(cal['citl'], 2)} (95% CI "
+            f"{fmt_num(cal['citl_conf_low'], 2)} to {fmt_num(cal['citl_conf_high'], 2)}; 0 is ideal, on the "
+            "log-odds scale).")))
+    ovp = tables.get("observed_vs_predicted")
+    if ovp is not None and len(ovp):
+        flagged = ovp[ovp["outside"].astype(str).isin(["True", "true", "1"])]
+        n = len(ovp)
+        if flagged.empty:
+            out.append(("groups", f"In every one of the {n} groups checked, the mean predicted probability lies "
+                                  "inside the 95% interval of the observed rate."))
+        else:
+            parts = []
+            for _, r in flagged.iterrows():
+                try:
+                    v = spec.variable(r["variable"])
+                    label, level = v.label, v.level_label(r["level"])
+                except KeyError:
+                    label, level = r["variable"], str(r["level"])
+                parts.append(f"{label} {level}: observed {fmt_pct(r['observed_rate'])} "
+                             f"(95% CI {fmt_pct(r['obs_conf_low'])} to {fmt_pct(r['obs_conf_high'])}), predicted "
+                             f"{fmt_pct(r['mean_predicted'])}")
+            expected = 0.05 * n
+            out.append(("groups", (
+                f"In {len(flagged)} of the {n} groups checked the mean predicted probability lies outside the 95% "
+                f"interval of the observed rate (about {expected:.1f} would by chance alone): "
+                + "; ".join(parts) + ". For these groups the predicted probability should not be read as the "
+                "group's rate.")))
     return pd.DataFrame(out, columns=["topic", "sentence"])

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from . import effects, evaluation, explore, model, narrative, patterns, plots
+from . import bootstrap, calibration, effects, evaluation, explore, model, narrative, patterns, plots
 from .errors import OutputError
+from .firth import fit_firth
 from .read import read_patterns
 from .spec import load_spec, with_exclusions
 from .selection import stepwise
-from .terms import describe_coefficient, model_terms, resolve_knots
+from .terms import describe_coefficient, describe_term, forced_terms, model_terms, resolve_knots
 from .threads import blas_single_thread
 from .vif import gvif_from_results
 
@@ -67,6 +68,14 @@ class RunConfig:
     engine: str = "auto"
     #: memory limit of the DuckDB / Spark engine
     memory_limit: str = "2GB"
+    #: fit every candidate term by Firth's penalised likelihood (no selection): for separated or sparse data
+    firth: bool = False
+    #: resamples of the optimism bootstrap of selection + fit (analysis.bootstrap; 0: not run)
+    bootstrap: int = 200
+    #: seed of the bootstrap (None: the split's seed)
+    bootstrap_seed: int | None = None
+    #: processes for the bootstrap (results do not depend on it)
+    workers: int = 2
 
     def as_dict(self) -> dict:
         """The run parameters (the output folder is not one: it does not change any result)."""
@@ -193,6 +202,45 @@ def exploratory_tables(eda: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
     return out
 
 
+FIRTH_NOTE = ("not computed for Firth's penalised fit: it rests on maximum-likelihood refits, which do not exist "
+              "under separation")
+
+
+def _firth_tables(fit, knots) -> dict[str, pd.DataFrame]:
+    """The model tables of a Firth fit: coefficients with Wald and profile penalised-likelihood limits; the
+    tables that need maximum-likelihood refits are empty (the report says why)."""
+    coefs = model.tidy(fit)
+    prof = fit.profile_conf_int()
+    coefs["profile_conf_low"] = prof[0].to_numpy()
+    coefs["profile_conf_high"] = prof[1].to_numpy()
+    coefs["or_profile_low"] = np.exp(coefs["profile_conf_low"])
+    coefs["or_profile_high"] = np.exp(coefs["profile_conf_high"])
+    coefs["profile_p_value"] = fit.profile_pvalues().to_numpy()
+    def empty(*columns):
+        return pd.DataFrame(columns=list(columns))
+
+    path = pd.DataFrame([{"step": 0, "action": "start", "term": None, "df": pd.NA, "criterion": np.nan,
+                          "statistic": np.nan, "p_value": np.nan}])
+    return {"coefficients": coefs, "coefficients_full": coefs, "stepwise": path, "spline_knots": knots,
+            "type3_tests": empty("term", "df", "lr_chi2", "p_value", "aic_without", "note"),
+            "marginal_effects": empty(*model.MARGEFF_COLUMNS), "vif": _empty_vif(),
+            "linearity_tests": empty(*effects.LINEARITY_COLUMNS),
+            "spline_effects": empty("variable", "label", "low", "high", "estimate", "std_error", "odds_ratio",
+                                    "or_conf_low", "or_conf_high"),
+            "model_comparison": empty("model", "terms", "parameters", "llf", "aic", "bic")}
+
+
+def _glance_firth(fit, events: int) -> dict:
+    """glance of a Firth fit: rows, events, the ordinary (unpenalised) log-likelihood of the rows at the
+    penalised estimate and the penalised one, the null log-likelihood in closed form; no AIC, BIC, LR test or
+    pseudo R-squared, which belong to maximum-likelihood fits."""
+    n = int(round(float(fit.nobs)))
+    return {"n_obs": n, "events": int(events), "llf": fit.llf_unpenalized, "penalized_llf": fit.llf,
+            "llnull": model.null_loglik(events, n), "aic": None, "bic": None, "lr_chi2": None,
+            "lr_df": len(fit.params) - 1, "lr_p": None, "pseudo_r2": None, "converged": bool(fit.converged),
+            "method": "firth"}
+
+
 def specification_checks(train, terms, selected, full, final, spec) -> dict[str, pd.DataFrame]:
     """What the model assumes, checked on the training patterns: linearity of each numeric variable of the
     final model (``effects.linearity_tests``), the inter-quartile odds ratios of spline terms, and the fit of
@@ -247,35 +295,68 @@ def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str |
         raise model.ModelError(str(err)) from None
     terms, knots = resolve_knots(terms, train)
     model.check_levels_in_training(train, test, terms, trials=trials)
-    progress(f"fitting the full model on {n_train:,} training rows ({len(train):,} covariate patterns)")
-    full = model.fit_logit(train, events, terms, trials=trials)
-
-    progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
-    selection = stepwise(train, events, terms, direction=config.select, criterion=config.criterion,
-                         slentry=config.slentry, slstay=config.slstay, trials=trials, force=spec.force)
-    final = model.fit_logit(train, events, selection.terms, trials=trials) if selection.terms else None
-    if final is None:
-        raise model.ModelError(f"Stepwise selection kept no term: no predictor is related to {spec.response.outcome} "
-                               "at the chosen criterion. Use --select none to see the full model.")
-
-    progress("diagnostics")
     tables = {"row_accounting": accounting, "split": split_table, **exploratory_tables(eda, spec)}
-    tables.update(specification_checks(train, terms, selection.terms, full, final, spec))
-    tables.update({
-        "coefficients": model.tidy(final),
-        "coefficients_full": model.tidy(full),
-        "type3_tests": model.type3_tests(final),
-        "marginal_effects": model.marginal_effects(final),
-        "vif": gvif_from_results(final) if len(selection.terms) >= 2 else _empty_vif(),
-        "stepwise": selection.path,
-        "spline_knots": knots,
-    })
+    if config.firth:
+        progress(f"Firth's penalised logit on {n_train:,} training rows ({len(train):,} covariate patterns)")
+        final = full = fit_firth(train, events, terms, trials=trials)
+        selected = list(terms)
+        tables.update(_firth_tables(final, knots))
+        metrics = {"model": {**_glance_firth(final, e_train), "fitted_on": "train"},
+                   "full_model": {**_glance_firth(final, e_train), "fitted_on": "train"}, "method": "firth"}
+
+        def predict(frame):
+            return np.asarray(final.predict(frame.drop(columns=[events, trials])), dtype=float)
+    else:
+        progress(f"fitting the full model on {n_train:,} training rows ({len(train):,} covariate patterns)")
+        full = model.fit_logit(train, events, terms, trials=trials)
+        progress(f"stepwise selection: direction={config.select}, criterion={config.criterion}")
+        selection = stepwise(train, events, terms, direction=config.select, criterion=config.criterion,
+                             slentry=config.slentry, slstay=config.slstay, trials=trials,
+                             force=forced_terms(spec, terms))
+        if not selection.terms:
+            raise model.ModelError(f"Stepwise selection kept no term: no predictor is related to "
+                                   f"{spec.response.outcome} at the chosen criterion. Use --select none to see the "
+                                   "full model.")
+        selected = list(selection.terms)
+        final = model.fit_logit(train, events, selected, trials=trials)
+        progress("diagnostics")
+        tables.update(specification_checks(train, terms, selected, full, final, spec))
+        tables.update({
+            "coefficients": model.tidy(final),
+            "coefficients_full": model.tidy(full),
+            "type3_tests": model.type3_tests(final),
+            "marginal_effects": model.marginal_effects(final),
+            "vif": gvif_from_results(final) if len(selected) >= 2 else _empty_vif(),
+            "stepwise": selection.path,
+            "spline_knots": knots,
+        })
+        metrics = {"model": {**model.glance(final), "fitted_on": "train"},
+                   "full_model": {**model.glance(full), "fitted_on": "train"}, "method": "ml"}
+        if config.bootstrap:
+            seed = config.seed if config.bootstrap_seed is None else config.bootstrap_seed
+            progress(f"bootstrap validation: {config.bootstrap} resamples of the training rows, the selection "
+                     f"repeated in each (seed {seed}, {config.workers} workers)")
+            settings = ({"direction": "none"} if config.select == "none" else
+                        {"direction": config.select, "criterion": config.criterion, "slentry": config.slentry,
+                         "slstay": config.slstay, "force": forced_terms(spec, terms)})
+            boot = bootstrap.validate_selection(train, terms, response=events, trials=trials, selection=settings,
+                                                B=config.bootstrap, seed=seed, workers=config.workers,
+                                                progress=progress)
+            if sorted(boot.selected_terms) != sorted(selected):
+                raise AssertionError("the bootstrap's selection on the training data differs from stepwise's")
+            tables.update(bootstrap_tables(boot, tables["coefficients"]))
+            # (no wall time here: metrics.json is byte-reproducible; the time is a progress line)
+            metrics["bootstrap"] = {"B": boot.B, "seed": boot.seed, "failed": boot.failed,
+                                    "n_patterns": boot.n_patterns,
+                                    "settings": {k: v for k, v in settings.items() if k != "force"},
+                                    "forced": list(settings.get("force", ()))}
+
+        def predict(frame):
+            return model.predict_by_pattern(final, frame)
 
     # each sample as (p, events, trials) per pattern: the evaluation functions' pattern form
-    samples = {name: (model.predict_by_pattern(final, frame), frame[events].to_numpy(), frame[trials].to_numpy())
+    samples = {name: (predict(frame), frame[events].to_numpy(), frame[trials].to_numpy())
                for name, frame in (("train", train), ("test", test)) if len(frame)}
-    metrics = {"model": {**model.glance(final), "fitted_on": "train"},
-               "full_model": {**model.glance(full), "fitted_on": "train"}}
     curves = {}
     for name, s in samples.items():
         metrics[name] = evaluation.evaluate(*s)
@@ -291,15 +372,22 @@ def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str |
     hl_stats, hl_table = evaluation.hosmer_lemeshow(*s)
     tables["hosmer_lemeshow"] = hl_table.assign(sample=evaluated)
     tables["calibration"] = evaluation.calibration_table(*s).assign(sample=evaluated)
+    tables["calibration_curve"] = calibration.calibration_curve(*s)
+    for name, s2 in samples.items():
+        metrics[name]["calibration"] = calibration.calibration_fit(*s2)
+    evaluated_frame = test if evaluated == "test" else train
+    groups = {v.name: (list((*v.bins, math.inf)) if v.numeric and v.bins else None) for v in spec.variables
+              if v.kind in ("categorical", "binary") or (v.numeric and v.bins)}
+    tables["observed_vs_predicted"] = calibration.observed_vs_predicted(evaluated_frame, s[0], by=groups)
     tables["roc_curve"] = pd.concat([c["roc"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
     tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
 
     metrics["evaluation_sample"] = evaluated
     metrics["baselines"] = model.baseline_levels(train, terms)
     metrics["terms"] = list(terms)
-    metrics["selected_terms"] = list(selection.terms)
+    metrics["selected_terms"] = selected
     # the model as a formula on the rows it stands for (the fit itself is the pattern form of it)
-    metrics["formula"] = model.build_formula(spec.response.name, selection.terms)
+    metrics["formula"] = model.build_formula(spec.response.name, selected)
     metrics["data"] = {**pattern_data.source, "rows_read": int(accounting["rows_remaining"].iloc[0]),
                        "rows_used": int(table[trials].sum()), "n_patterns": int(len(table)),
                        "notes": list(pattern_data.notes), "engine": engine or "memory"}
@@ -308,7 +396,7 @@ def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str |
                         "rule": f"test if {key} < test_size (analysis.split)"}
     metrics["spec"] = {"name": spec.name, "file": spec.path.name}
 
-    scores = model.predict_by_pattern(final, eda)
+    scores = predict(eda)
     profile = explore.profile_by_score(eda, scores, top_share=TOP_SHARE, response=spec.response.name, spec=spec)
     metrics["profile"] = {**profile.attrs, "top_share": TOP_SHARE, "scored": "all rows used"}
     profile.attrs = {}
@@ -319,19 +407,28 @@ def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str |
         tables["coefficients"], profile, metrics["profile"], metrics, tables["gains"],
         tables["classification"], spec)
 
+    tables["specification_sentences"] = narrative.specification_sentences(tables, spec)
+    tables["validation_sentences"] = narrative.validation_sentences(metrics, tables, spec)
+    tables["calibration_sentences"] = narrative.calibration_sentences(metrics, tables, spec)
     tables["limitations"] = narrative.limitations(metrics, tables, spec, config.as_dict())
-    effect_curves = {var: effects.effect_curve(final, train, var) for var in tables["spline_effects"]["variable"]}
+    effect_curves = ({} if config.firth else
+                     {var: effects.effect_curve(final, train, var) for var in tables["spline_effects"]["variable"]})
     metrics["effect_profiles"] = {var: c.attrs["profile"] for var, c in effect_curves.items()}
     for var, c in effect_curves.items():
         c.attrs = {}
         tables[f"effect_{var}"] = c
     figures = _figure_specs(eda, tables, metrics, curves, evaluated, spec, effect_curves)
-    summary_of = _summary_fits(train, n_train, {"final": selection.terms, "full": terms},
-                               {"final": final, "full": full}, spec.response.name)
-    run_info = {"config": config.as_dict(), "software": software_versions(), "code_revision": code_revision(),
-                "statsmodels_summary": undated(model.summary_text(summary_of["final"], yname=spec.response.name)),
-                "full_model_summary": undated(model.summary_text(summary_of["full"], yname=spec.response.name)),
-                "summary_fitted_on": "rows" if summary_of["final"] is not final else "covariate patterns"}
+    run_info = {"config": config.as_dict(), "software": software_versions(), "code_revision": code_revision()}
+    if config.firth:
+        run_info.update({"statsmodels_summary": final.summary_frame().to_string(), "full_model_summary": "",
+                         "summary_fitted_on": "covariate patterns (Firth's penalised likelihood)"})
+    else:
+        summary_of = _summary_fits(train, n_train, {"final": selected, "full": terms},
+                                   {"final": final, "full": full}, spec.response.name)
+        run_info.update({
+            "statsmodels_summary": undated(model.summary_text(summary_of["final"], yname=spec.response.name)),
+            "full_model_summary": undated(model.summary_text(summary_of["full"], yname=spec.response.name)),
+            "summary_fitted_on": "rows" if summary_of["final"] is not final else "covariate patterns"})
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info, spec=spec)
 
 
@@ -353,6 +450,57 @@ def undated(summary: str) -> str:
 
 def _empty_vif() -> pd.DataFrame:
     return pd.DataFrame(columns=["term", "df", "gvif", "gvif_adj"])
+
+
+#: the validation indexes in words (analysis.bootstrap.INDEXES)
+INDEX_LABELS = {"auc": "AUC (c statistic)", "dxy": "Somers' Dxy", "calibration_intercept": "Calibration intercept",
+                "calibration_slope": "Calibration slope", "brier": "Brier score", "mcfadden_r2": "McFadden R-squared",
+                "nagelkerke_r2": "Nagelkerke R-squared"}
+
+
+def bootstrap_tables(boot, coefficients: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables of an optimism bootstrap (``analysis.bootstrap.BootstrapResult``): ``validation`` (one row
+    per index: apparent, training, test, optimism, corrected, n, optimism_se, label), ``selection_stability``
+    (term, share, count), ``selected_models`` (model as " + "-joined terms, n_terms, share, count; the ten
+    most frequent) and ``bootstrap_odds_ratios`` (each coefficient of the final model: its odds ratio and
+    Wald interval beside the bootstrap percentile interval, which includes the selection, and the share of
+    resamples selecting its term)."""
+    validation = boot.table.copy()
+    validation["label"] = validation["index"].map(INDEX_LABELS)
+    models = boot.models.head(10).copy()
+    models["n_terms"] = models["model"].map(len)
+    models["model"] = models["model"].map(lambda m: " + ".join(m) if m else "(intercept only)")
+    wald = coefficients.set_index("term")[["or_conf_low", "or_conf_high"]]
+    ors = boot.odds_ratios.join(wald, on="term")
+    ors = ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low", "boot_high",
+               "selected_share"]]
+    return {"validation": validation, "selection_stability": boot.stability.copy(),
+            "selected_models": models[["model", "n_terms", "share", "count"]], "bootstrap_odds_ratios": ors}
+
+
+def spec_text(spec) -> bytes | None:
+    """The specification file of the run (None for a specification not read from a file), with the exclusion
+    rules given on the command line (--exclude, --max-age) listed in a closing comment: the copy states
+    everything that was applied and still loads as the file did (run.json holds the same rules)."""
+    if not Path(spec.path).is_file():
+        return None
+    text = Path(spec.path).read_bytes()
+    own = len(load_spec(spec.path).exclusions)
+    added = spec.exclusions[own:]
+    if not added:
+        return text
+    lines = ["", "# Exclusions added on the command line for this run (also in run.json, config.exclude):"]
+    lines += [f"#   exclude {json.dumps(e.condition.text, ensure_ascii=False)}, described as "
+              f"{json.dumps(e.description, ensure_ascii=False)}" for e in added]
+    return text.rstrip(b"\n") + b"\n" + ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def single_effects(coefficients: pd.DataFrame, spec, baselines) -> pd.DataFrame:
+    """The coefficients that are one effect each (categorical levels, yes/no and linear numeric variables):
+    spline and interaction coefficients have no odds ratio of their own (effect tables and plots show them)."""
+    keep = [describe_coefficient(t, spec, baselines).kind in ("categorical", "binary", "numeric")
+            for t in coefficients["term"]]
+    return coefficients[keep].reset_index(drop=True)
 
 
 def coefficient_labels(coefficients: pd.DataFrame, spec, baselines) -> dict[str, str]:
@@ -394,16 +542,23 @@ def _figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=
     labels = spec.labels()
     specs.update({
         "correlation_heatmap": (plots.plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
-        "odds_ratios": (plots.plot_odds_ratios, (tables["coefficients"],),
+        "odds_ratios": (plots.plot_odds_ratios, (single_effects(tables["coefficients"], spec, metrics["baselines"]),),
                         {"labels": coefficient_labels(tables["coefficients"], spec, metrics["baselines"]),
                          "words": words}),
         "roc": (plots.plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {"words": words}),
         "ks": (plots.plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
                {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)", "words": words}),
-        "calibration": (plots.plot_calibration, (tables["calibration"],), {"words": words}),
+        "calibration": (plots.plot_calibration, (tables["calibration"],),
+                        {"words": words, "curve": tables.get("calibration_curve")}),
         "gains": (plots.plot_gains, (tables["gains"],), {"words": words}),
         "lift": (plots.plot_lift, (tables["gains"],), {}),
     })
+    if "selection_stability" in tables:
+        stability = tables["selection_stability"]
+        specs["selection_stability"] = (
+            plots.plot_selection_stability, (stability,),
+            {"labels": {t: describe_term(t, spec) for t in stability["term"]}, "selected": metrics["selected_terms"],
+             "resamples": metrics["bootstrap"]["B"] - metrics["bootstrap"]["failed"]})
     return specs
 
 
@@ -432,8 +587,8 @@ def write_outputs(results: Results, out: Path, progress=lambda message: None) ->
         text = table.select_dtypes(include=["object", "string"]).columns
         safe = table.assign(**{c: table[c].map(csv_cell) for c in text}) if len(text) else table
         safe.to_csv(out / "tables" / f"{name}.csv", index=False, lineterminator="\n")
-    if results.spec is not None:
-        (out / "spec.toml").write_bytes(results.spec.path.read_bytes())
+    if results.spec is not None and (text := spec_text(results.spec)) is not None:
+        (out / "spec.toml").write_bytes(text)
     progress(f"drawing {len(results.figures)} figures")
     plots.draw_and_save(results.figures, out / "figures", simulated=bool(results.metrics["data"].get("simulated")))
     (out / "metrics.json").write_text(json.dumps(_jsonable(results.metrics), indent=1, allow_nan=False) + "\n")

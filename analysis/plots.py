@@ -109,14 +109,40 @@ WORDS = Words()
 
 
 def _styled(func):
-    """Build the figure under :data:`STYLE` and lay it out once, so every text exists."""
+    """Build the figure under :data:`STYLE` and lay it out once, so every text exists.
+
+    Every styled function also takes the keyword ``font_scale`` (default 1: the figure as designed):
+    every text of the finished figure (titles, labels, tick labels, legends, annotations) is multiplied
+    by it, e.g. for a figure drawn at the size it is shown on a slide (``analysis.slides``)."""
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args, font_scale: float = 1.0, **kwargs):
         with mpl.rc_context(STYLE):
             fig = func(*args, **kwargs)
             fig.draw_without_rendering()
+            if font_scale != 1.0:
+                _scale_fonts(fig, font_scale)
+                fig.draw_without_rendering()
         return fig
     return wrapper
+
+
+def _scale_fonts(fig: Figure, scale: float) -> None:
+    """Multiply the size of every text of a laid-out figure by ``scale`` (tick labels through the axis'
+    tick parameters, so that ticks made later get the same size)."""
+    from matplotlib.text import Text
+
+    texts = fig.findobj(Text)  # first: walking the axes may add ticks, which the loop below then resizes
+    ticks = set()
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            # every tick the axis holds (it keeps more than it shows): set_tick_params resizes them all
+            for which, found in (("major", axis.majorTicks), ("minor", axis.minorTicks)):
+                if found:
+                    axis.set_tick_params(which=which, labelsize=found[0].label1.get_fontsize() * scale)
+                    ticks.update(id(label) for tick in found for label in (tick.label1, tick.label2))
+    for text in texts:
+        if id(text) not in ticks:
+            text.set_fontsize(text.get_fontsize() * scale)
 
 
 def _new_figure(figsize=FIGSIZE, **kwargs) -> tuple[Figure, object]:
@@ -178,7 +204,7 @@ def plot_rate(
     labels = [str(level_labels.get(lvl, lvl)) if level_labels else str(lvl) for lvl in t["level"]]
     sep = " " if horizontal else "\n"
     ticklabels = [f"{lab}{sep}(n = {n:,})" for lab, n in zip(labels, t["n"])]
-    err = np.vstack([t["rate"] - t["conf_low"], t["conf_high"] - t["rate"]])
+    err = np.clip(np.vstack([t["rate"] - t["conf_low"], t["conf_high"] - t["rate"]]), 0, None)  # rounding at 0 and 1
     n_bars = len(t)
     if figsize is None:
         figsize = (10, max(6, 0.55 * n_bars + 1.8)) if horizontal else FIGSIZE
@@ -416,6 +442,8 @@ def plot_odds_ratios(
     annotate: bool = True,
     title: str = "Odds ratios (95% CI)",
     words: Words = WORDS,
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Forest plot of odds ratios with their 95% intervals, log-scale x axis, line at 1.
 
@@ -435,7 +463,7 @@ def plot_odds_ratios(
     above = t["or_conf_low"] > 1
     below = t["or_conf_high"] < 1
     colors = np.where(above, PALETTE["blue"], np.where(below, PALETTE["vermillion"], PALETTE["grey"]))
-    fig, ax = _new_figure((12.5 if annotate else 10, max(5.0, 0.42 * n + 2.4)))
+    fig, ax = _new_figure(figsize or (12.5 if annotate else 10, max(5.0, 0.42 * n + 2.4)))
     fig.get_layout_engine().set(w_pad=0.15)
     pos = np.arange(n)
     ax.hlines(pos, t["or_conf_low"], t["or_conf_high"], colors=colors, lw=2.5)
@@ -490,6 +518,8 @@ def plot_roc(
     aucs: Mapping[str, float] | None = None,
     title: str = "ROC curve",
     words: Words = WORDS,
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """ROC curves, one per sample, with the chance diagonal.
 
@@ -497,7 +527,7 @@ def plot_roc(
     ``threshold, fpr, tpr`` (plotted in the given row order); ``aucs`` maps the same names to
     their AUC, shown in the legend as "test (AUC = 0.712)".
     """
-    fig, ax = _new_figure((8, 7.5))
+    fig, ax = _new_figure(figsize or (8, 7.5))
     styles = ["-", "--", "-.", ":"]
     for i, (name, curve) in enumerate(curves.items()):
         _require_columns(curve, ["threshold", "fpr", "tpr"], f"ROC ({name})")
@@ -570,6 +600,7 @@ def plot_calibration(
     table: pd.DataFrame,
     title: str = "Calibration: observed vs predicted",
     words: Words = WORDS,
+    curve: pd.DataFrame | None = None,
 ) -> Figure:
     """Observed rate against mean predicted probability per bin, with CI bars and a 45° line.
 
@@ -586,11 +617,15 @@ def plot_calibration(
             label="Perfect calibration")
     x = t["mean_predicted"].to_numpy(dtype="float64")
     y = t["observed_rate"].to_numpy(dtype="float64")
-    err = np.vstack([y - t["obs_conf_low"].to_numpy(dtype="float64"),
-                     t["obs_conf_high"].to_numpy(dtype="float64") - y])
+    err = np.clip(np.vstack([y - t["obs_conf_low"].to_numpy(dtype="float64"),
+                             t["obs_conf_high"].to_numpy(dtype="float64") - y]), 0, None)
     ax.errorbar(x, y, yerr=err, fmt="o", ms=8,
                 color=PALETTE["blue"], ecolor=PALETTE["blue"], elinewidth=1.8, capsize=5,
-                label="Observed rate (95% CI)")
+                label="Observed rate by decile (95% CI)")
+    if curve is not None and len(curve):
+        inside = curve[curve["p"] <= top]
+        ax.plot(inside["p"], inside["observed_smooth"].clip(0, top), color=PALETTE["vermillion"], lw=2.2,
+                label="Smoothed observed rate (lowess)")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -620,6 +655,8 @@ def plot_gains(
     annotate_deciles: Sequence[int] = (1, 3),
     title: str | None = None,
     words: Words = WORDS,
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Cumulative capture (share of all events reached) against share of rows
     targeted, from a gains table (``decile, n, events, ..., cum_n, cum_events, cum_capture,
@@ -635,7 +672,7 @@ def plot_gains(
     event_rate = float(t["events"].sum()) / total_n
     x = np.concatenate([[0.0], t["cum_n"].to_numpy() / total_n])
     y = np.concatenate([[0.0], t["cum_capture"].to_numpy(dtype="float64")])
-    fig, ax = _new_figure((9, 7))
+    fig, ax = _new_figure(figsize or (9, 7))
     ax.plot([0, event_rate, 1], [0, 1, 1], color=PALETTE["green"], ls="-.", lw=1.8,
             label="Perfect model")
     ax.plot([0, 1], [0, 1], color=PALETTE["grey"], ls="--", lw=1.8, label="Random targeting")
@@ -659,13 +696,15 @@ def plot_lift(
     table: pd.DataFrame,
     cumulative: bool = True,
     title: str = "Lift by decile",
+    *,
+    figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Lift of each decile (its response rate / overall rate) as bars, labelled with their
     value, with a dashed line at 1 (random targeting) and, if ``cumulative``, the cumulative
     lift as a line. Input: a gains table as in :func:`plot_gains`."""
     _require_columns(table, _GAINS_COLUMNS, "gains")
     t = table.sort_values("decile", kind="stable").reset_index(drop=True)
-    fig, ax = _new_figure()
+    fig, ax = _new_figure(figsize or FIGSIZE)
     bars = ax.bar(t["decile"], t["lift"], color=PALETTE["blue"], width=0.7, label="Lift of decile")
     ax.axhline(1, color=PALETTE["black"], ls="--", lw=1.5, label="Random targeting (lift = 1)",
                zorder=1.5)
@@ -781,4 +820,39 @@ def plot_effect(curve: pd.DataFrame, xlabel: str, title: str, words: Words = WOR
     ax.set_ylabel(f"Predicted probability (%)")
     ax.legend(loc="best")
     ax.set_title(title)
+    return fig
+
+
+@_styled
+def plot_selection_stability(stability: pd.DataFrame, labels: Mapping[str, str] | None = None,
+                             selected=(), resamples: int | None = None, *, threshold: float = 0.8,
+                             figsize: tuple[float, float] | None = None) -> Figure:
+    """Selection stability: the share of bootstrap resamples in which the whole selection kept each
+    candidate term (``analysis.bootstrap``'s ``stability``: ``term, share``), one bar per term in the
+    candidates' order; terms of the final model in blue, the others grey; a dashed line at ``threshold``
+    (a term kept in fewer resamples is one another sample could well have left out)."""
+    _require_columns(stability, ["term", "share"], "stability")
+    t = stability.reset_index(drop=True)
+    n = len(t)
+    names = [(labels or {}).get(term, term) for term in t["term"]]
+    chosen = t["term"].isin(list(selected))
+    colors = np.where(chosen, PALETTE["blue"], PALETTE["grey"])
+    fig, ax = _new_figure(figsize or (10, max(3.5, 0.5 * n + 1.8)))
+    pos = np.arange(n)
+    ax.barh(pos, 100 * t["share"], color=colors, height=0.6)
+    for p, share in zip(pos, t["share"]):
+        ax.text(100 * share + 1, p, f"{100 * share:.0f}%", va="center", ha="left", fontsize=12)
+    ax.axvline(100 * threshold, color=PALETTE["black"], lw=1.2, ls="--")
+    ax.set_yticks(pos, names)
+    ax.set_ylim(n - 0.5, -0.5)
+    ax.set_xlim(0, 112)
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}%"))
+    ax.set_xlabel("Kept in (% of " + (f"{resamples} " if resamples else "") + "bootstrap resamples)")
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+    handles = [Line2D([], [], color=PALETTE["blue"], lw=8, label="in the final model"),
+               Line2D([], [], color=PALETTE["grey"], lw=8, label="not in the final model"),
+               Line2D([], [], color=PALETTE["black"], lw=1.2, ls="--", label=f"{100 * threshold:.0f}%")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    ax.set_title("Selection stability")
     return fig

@@ -495,10 +495,28 @@ def _toc(opts: dict) -> list:
             "--metadata", f"toc-title={opts.get('toc-title', 'Contents')}"]
 
 
+def _includes(opts: dict, qmd: Path, tmp: Path, fmt: str) -> list:
+    """Quarto's ``include-in-header``: a list of file paths (relative to the qmd) and ``{text: ...}`` /
+    ``{file: ...}`` entries, passed to pandoc as ``--include-in-header`` files, in order."""
+    items = opts.get("include-in-header") or []
+    args = []
+    for k, item in enumerate(items if isinstance(items, list) else [items]):
+        if isinstance(item, dict) and "text" in item:
+            path = tmp / f"include-{fmt}-{k}.txt"
+            path.write_text(str(item["text"]), encoding="utf-8")
+        else:
+            name = item.get("file") if isinstance(item, dict) else item
+            path = (qmd.parent / str(name)).resolve()
+            if not path.is_file():
+                raise RenderError(f"include-in-header: {name} is not a file (relative to {qmd.parent})")
+        args.append(f"--include-in-header={path}")
+    return args
+
+
 def _html(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
     _pandoc([md, "--to", "html5", "--standalone", "--embed-resources", "--mathml",
              "--metadata-file", _meta_file(opts, tmp, qmd), "--css", TEMPLATES / "report.css",
-             *_toc(opts), "--output", target], cwd=tmp)
+             *_includes(opts, qmd, tmp, "html"), *_toc(opts), "--output", target], cwd=tmp)
 
 
 def _pdf(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
@@ -513,7 +531,7 @@ def _pdf(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
                  "fontsize": opts.get("fontsize", "10.5pt"), "lang": opts.get("lang", "en"),
                  "author-names": f"({names})"}
     _pandoc([md, "--to", "typst", "--standalone", "--template", TEMPLATES / "report.typst",
-             "--metadata-file", _meta_file(opts, tmp, qmd), *_toc(opts),
+             "--metadata-file", _meta_file(opts, tmp, qmd), *_includes(opts, qmd, tmp, "pdf"), *_toc(opts),
              *[f"--variable={k}={v}" for k, v in variables.items()], "--output", typ], cwd=tmp)
     try:  # root "/": markdown images have absolute paths; embedded fonts only: same PDF everywhere
         typst.compile(str(typ), output=str(target), root="/", ignore_system_fonts=True,

@@ -127,7 +127,7 @@ def test_auc_equals_proc_and_coefficients_equal_statsmodels_on_rows(run):
 
     ours = auc_delong(np.asarray(full.predict(frame)), y.to_numpy())
     assert ours["auc"] == pytest.approx(auc["auc"], rel=REL)
-    assert (ours["ci_low"], ours["ci_high"]) == pytest.approx(tuple(auc["ci95_delong"]), rel=REL)
+    assert (ours["conf_low"], ours["conf_high"]) == pytest.approx(tuple(auc["ci95_delong"]), rel=REL)
     final = smf.logit("y ~ " + " + ".join(metrics["selected_terms"]), frame).fit(disp=0, method="newton", tol=1e-12)
     got = table(out, "coefficients").set_index("term")
     np.testing.assert_allclose(got.loc[final.params.index, "estimate"], final.params, rtol=1e-8)
@@ -150,3 +150,25 @@ def test_report_uses_the_data_sets_words(tmp_path):
         assert tmall.lower() not in text.lower(), tmall
     sentences = table(out, "odds_ratio_sentences")["sentence"]
     assert any(s.startswith("Mothers who smoked during pregnancy have") for s in sentences)
+
+
+def test_separated_data_get_an_error_naming_firth_then_a_firth_report(tmp_path):
+    """brglm2::endometrial (NV separates the outcome): maximum likelihood stops with exit 2 and points to
+    --firth; with --firth the whole report is made, with brglm2's AS_mean estimates and SEs (1e-6) and the
+    words 'penalised' in it."""
+    args = ["--data", PUBLIC / "endometrial.csv", "--spec", SPECS / "endometrial.toml", "--test-size", 0]
+    proc = run_cli("fit", *args, "--out", tmp_path / "ml", "--quiet")
+    assert proc.returncode == 2 and "--firth" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    out = tmp_path / "firth"
+    proc = run_cli("report", *args, "--firth", "--renderer", "python", "--formats", "html,pdf", "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    ref = json.loads((ROOT / "tests" / "reference" / "r" / "firth.json").read_text())["endometrial"]
+    got = table(out, "coefficients").set_index("term")
+    terms = [c.replace("(Intercept)", "Intercept") for c in ref["columns"]]
+    np.testing.assert_allclose(got.loc[terms, "estimate"], ref["coefficients"], rtol=1e-6)
+    np.testing.assert_allclose(got.loc[terms, "std_error"], ref["std_errors"], rtol=1e-6)
+    assert (got["profile_conf_low"] < got["estimate"]).all() and (got["estimate"] < got["profile_conf_high"]).all()
+    html = (out / "report.html").read_text()
+    assert "Firth" in html and "penalised" in html
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["method"] == "firth" and metrics["model"]["method"] == "firth"

@@ -218,3 +218,36 @@ def test_quarto_cli_is_used_when_on_path(tmp_path, monkeypatch):
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert len(calls) == 2 and "--to html" in calls[0] and "--to typst" in calls[1]
     assert '-P sample_name:"x y" -P n_rows:5' in calls[0] and "-M embed-resources:true" in calls[0]
+
+
+def test_include_in_header_reaches_html_and_typst(tmp_path):
+    """Quarto's include-in-header (text entries and files) is passed on as pandoc does for Quarto: the HTML
+    head holds the text; in the PDF route a typst rule from the include takes effect (here a page fill
+    that is not the template's, visible as a different PDF than without it)."""
+    (tmp_path / "head.html").write_text('<meta name="x-from-file" content="yes">\n')
+    qmd = _qmd(tmp_path, """\
+        ---
+        title: T
+        format:
+          html:
+            include-in-header:
+              - text: '<meta name="x-included" content="yes">'
+              - file: head.html
+          typst:
+            include-in-header:
+              - text: '#set page(fill: rgb("#fdf6e3"))'
+        ---
+
+        Some text.
+        """)
+    out = render(qmd, tmp_path / "out", formats=("html", "pdf"), engine="python")
+    html = out["html"].read_text()
+    assert '<meta name="x-included" content="yes">' in html and '<meta name="x-from-file" content="yes">' in html
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "bad").mkdir()
+    plain = _qmd(tmp_path / "plain", "---\ntitle: T\n---\n\nSome text.\n")
+    other = render(plain, tmp_path / "out2", formats=("pdf",), engine="python")
+    assert out["pdf"].read_bytes() != other["pdf"].read_bytes()
+    with pytest.raises(RenderError, match="missing.html"):
+        render(_qmd(tmp_path / "bad", "---\nformat:\n  html:\n    include-in-header: missing.html\n---\n\nx\n"),
+               tmp_path / "out3", formats=("html",), engine="python")

@@ -131,3 +131,114 @@ def test_slides_have_the_key_figures_and_conclusions(simulated_report):
         assert "SIMULATED DATA" in text, text[:200]
     first = " ".join(sh.text_frame.text for sh in deck.slides[0].shapes if sh.has_text_frame)
     assert "simulated_tianmao.csv" in first and re.search(r"\d{4}-\d{2}-\d{2}", first)
+
+
+# -- layout checks of the PDF (pypdfium2 character and image boxes) --------------------------------------
+#: the typst page margin of _quarto.yml (x: 2cm) in PDF points
+MARGIN = 2 * 72 / 2.54
+#: typst lets punctuation and hyphens at the end of a justified line overhang the margin a little
+OVERHANG = set(",.;:-\u2010\u2013\u2014)\"'\u2019\ufffe")
+CAPTION = re.compile(r"^(Table|Figure) (\d+):")
+INVISIBLE = {"\u200b": "zero-width space", "\u200c": "zero-width non-joiner", "\u200d": "zero-width joiner",
+             "\u2060": "word joiner", "\ufeff": "BOM / zero-width no-break space", "\u00ad": "soft hyphen"}
+
+
+def pdf_layout(path):
+    """Per page: width, height, text runs (text, left, bottom, right, top), characters (char, l, b, r, t) and
+    image boxes (l, b, r, t), in PDF points from the bottom left."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    pages = []
+    pdf = pdfium.PdfDocument(str(path))
+    for page in pdf:
+        w, h = page.get_size()
+        tp = page.get_textpage()
+        runs = []
+        for i in range(tp.count_rects()):
+            box = tp.get_rect(i)
+            runs.append((tp.get_text_bounded(*box), *box))
+        chars = [(tp.get_text_range(k, 1), *tp.get_charbox(k)) for k in range(tp.count_chars())]
+        images = [obj.get_bounds() for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=5)]
+        pages.append((w, h, runs, chars, images))
+    pdf.close()
+    return pages
+
+
+@pytest.mark.parametrize("which", ["real_report", "simulated_report"])
+def test_pdf_text_and_images_stay_inside_the_text_block(which, request):
+    """No table, code block or figure is wider than the text block: every glyph (bar a little overhang of
+    end-of-line punctuation) and every image lies between the left and right margins."""
+    out = request.getfixturevalue(which)
+    outside = []
+    for no, (w, h, runs, chars, images) in enumerate(pdf_layout(out / "report.pdf"), start=1):
+        for c, left, bottom, right, top in chars:
+            if c.isspace() or not c:
+                continue
+            limit = 6 if c in OVERHANG else 1
+            if right > w - MARGIN + limit or left < MARGIN - limit:
+                outside.append((no, c, round(left), round(right)))
+        for left, bottom, right, top in images:
+            if right > w - MARGIN + 1 or left < MARGIN - 1:
+                outside.append((no, "image", round(left), round(right)))
+    assert not outside, outside[:20]
+
+
+@pytest.mark.parametrize("which", ["real_report", "simulated_report"])
+def test_every_caption_is_on_the_page_of_its_table_or_figure(which, request):
+    """A table's caption (on top) has the table's first row below it on the same page; a figure's caption
+    (below) has the image above it on the same page. Every caption of the HTML is found in the PDF."""
+    out = request.getfixturevalue(which)
+    found, parted = [], []
+    for no, (w, h, runs, chars, images) in enumerate(pdf_layout(out / "report.pdf"), start=1):
+        for text, left, bottom, right, top in runs:
+            m = CAPTION.match(text.strip())
+            if not m:
+                continue
+            found.append(m[0])
+            if m[1] == "Table":
+                ok = any(r[4] < bottom - 1 and r[2] > MARGIN for r in runs)   # text below, above the footer
+            else:
+                ok = any(img[1] >= top - 2 for img in images)                  # an image above the caption
+            if not ok:
+                parted.append((no, text[:60]))
+    html_captions = re.findall(r"(?:Table|Figure) \d+:", plain_html(out / "report.html"))
+    assert sorted(set(found)) == sorted(set(html_captions)) and len(found) >= 20
+    assert not parted, parted
+
+
+@pytest.mark.parametrize("which", ["real_report", "simulated_report"])
+def test_no_invisible_characters_in_any_output(which, request):
+    """Copied text is what it shows: no zero-width or soft-hyphen characters in the HTML, the PDF text, the
+    slides or the workbook."""
+    import openpyxl
+    from pptx import Presentation
+
+    out = request.getfixturevalue(which)
+    texts = {"html": (out / "report.html").read_text(encoding="utf-8"), "pdf": pdf_text(out / "report.pdf")}
+    deck = Presentation(out / "slides.pptx")
+    texts["pptx"] = "\n".join(sh.text_frame.text for s in deck.slides for sh in s.shapes if sh.has_text_frame)
+    wb = openpyxl.load_workbook(out / "report_tables.xlsx")
+    texts["xlsx"] = "\n".join(str(c.value) for ws in wb.worksheets for row in ws.iter_rows() for c in row
+                              if isinstance(c.value, str))
+    for name, text in texts.items():
+        assert len(text) > 1000, name
+        found = {label for ch, label in INVISIBLE.items() if ch in text}
+        assert not found, (name, found)
+
+
+def test_limitations_name_the_split_the_selection_and_calibration(real_report):
+    """The Limitations section exists in both outputs and carries the run's own statements: the split (test
+    rows and seed), the selection method, and the calibration result (Hosmer-Lemeshow p-value)."""
+    metrics = json.loads((real_report / "metrics.json").read_text())
+    run = json.loads((real_report / "run.json").read_text())["config"]
+    limitations = pd.read_csv(real_report / "tables" / "limitations.csv").set_index("topic")["sentence"]
+    html, pdf = plain_html(real_report / "report.html"), re.sub(r"\s+", " ", pdf_text(real_report / "report.pdf"))
+    assert "Limitations" in html and "Limitations" in pdf
+    assert f"seed {run['seed']}" in limitations["split"] and f"{metrics['test']['n']:,}" in limitations["split"]
+    assert "stepwise selection" in limitations["selection"] and "AIC" in limitations["selection"]
+    assert f"{metrics['test']['hl_p']:.3f}".lstrip("0") in limitations["calibration"] or \
+        f"{metrics['test']['hl_p']:.2g}" in limitations["calibration"]
+    for topic in ("observational", "selection", "split", "calibration"):
+        head = limitations[topic][:50]
+        assert head in html.replace("&quot;", '"') and head in pdf, topic

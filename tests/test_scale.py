@@ -10,6 +10,8 @@ it by hand, splits it with the ID hash, and fits ``smf.logit`` on the training *
 * AUC (as the Mann-Whitney U with mid-ranks, scipy) and KS (two-sample KS statistic between the scores
   of users and non-users, scipy) on the test rows: 1e-9; Hosmer-Lemeshow (the package's function in
   per-row form) equal;
+* the default specification's derived variables (months 2-6, last month as a category) are computed
+  here by hand with pandas; spline terms carry their knots (rms rules), so the formulas are exact;
 * selected terms: equal to the package's stepwise on the rows (``trials=None``: the Logit path,
   tested against R's step() on the real data), and the selected model is a fixed point of R's rule:
   no single drop or add lowers smf.logit's AIC on the rows.
@@ -26,6 +28,7 @@ from scipy import stats
 from analysis import evaluation, pipeline, split
 from analysis.cli import main as cli_main
 from analysis.selection import stepwise
+from analysis.splines import rcs  # noqa: F401  (used by the formulas of the spline terms)
 
 ROWS = 1_000_000
 SEED, TEST_SIZE = 100, 0.3
@@ -61,6 +64,10 @@ def reference(resampled):
     for column in ("default", "returned", "loan"):
         rows[f"{column}_yes"] = (rows.pop(column) == "yes").astype("int64")
     rows["flag"] = rows.pop("coupon_ind")
+    # the default specification's derived variables, by hand
+    last, six = rows["coupon_used_in_last_month"], rows["coupon_used_in_last6_month"]
+    rows["coupons_months_2_6"] = six - last
+    rows["coupons_last_month"] = last.clip(upper=4).astype(str)
     is_test = split.in_test_sample(raw["ID"].to_numpy(), SEED, TEST_SIZE)
     return rows[~is_test].reset_index(drop=True), rows[is_test].reset_index(drop=True)
 
