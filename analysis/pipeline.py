@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from . import bootstrap, calibration, effects, evaluation, explore, model, narrative, patterns, plots
+from . import bootstrap, calibration, effects, evaluation, explore, model, narrative, patterns, plots, slides
 from .errors import OutputError
 from .firth import fit_firth
 from .read import read_patterns
@@ -418,6 +418,7 @@ def _run_patterns(pattern_data, config: RunConfig, progress, spec, engine: str |
         c.attrs = {}
         tables[f"effect_{var}"] = c
     figures = _figure_specs(eda, tables, metrics, curves, evaluated, spec, effect_curves)
+    figures.update(slides.slide_figure_specs(tables, metrics, spec))
     run_info = {"config": config.as_dict(), "software": software_versions(), "code_revision": code_revision()}
     if config.firth:
         run_info.update({"statsmodels_summary": final.summary_frame().to_string(), "full_model_summary": "",
@@ -504,8 +505,9 @@ def single_effects(coefficients: pd.DataFrame, spec, baselines) -> pd.DataFrame:
 
 
 def coefficient_labels(coefficients: pd.DataFrame, spec, baselines) -> dict[str, str]:
-    """Display label of every coefficient, with its comparison group ("Marital status: single vs married")."""
-    return {t: describe_coefficient(t, spec, baselines).label for t in coefficients["term"]}
+    """Display label of every coefficient, with its comparison group ("Marital status: single vs married"); a
+    numeric variable per one unit ("Age (per year)"), as its estimate and odds ratio are."""
+    return {t: describe_coefficient(t, spec, baselines).unit_label for t in coefficients["term"]}
 
 
 def _figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=None) -> dict:
