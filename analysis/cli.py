@@ -17,7 +17,10 @@ from .spec import SpecError
 from .newton import SeparationError
 
 #: the embedded simulated sample (the default data of the default specification)
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+#: (in a checkout data/; an installed package carries a copy in analysis/documents/)
+_CHECKOUT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+DEFAULT_DATA = (_CHECKOUT_DATA if _CHECKOUT_DATA.is_file()
+                else Path(__file__).resolve().parent / "documents" / "simulated_tianmao.csv")
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
 

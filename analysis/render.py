@@ -212,7 +212,11 @@ def _execute(nb, cwd: Path, timeout: int) -> None:
     from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
     # kernel_dirs=[] leaves only ipykernel's built-in "python3" spec: this very interpreter
-    km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]))
+    # transport "ipc" (Unix sockets under an absolute path, as the kernel runs in another folder): no TCP port
+    # is opened, and ipykernel 7 does not warn about plain TCP
+    sockets = Path(tempfile.mkdtemp(prefix="kernel-"))
+    ipc = {"transport": "ipc", "ip": str(sockets / "k")} if os.name == "posix" else {}
+    km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[]), **ipc)
     client = NotebookClient(nb, km=km, kernel_name="python3", timeout=timeout,
                             resources={"metadata": {"path": str(cwd)}})
     try:
@@ -232,6 +236,8 @@ def _execute(nb, cwd: Path, timeout: int) -> None:
                           f"{failed.source}\n--- traceback ---\n{trace}") from None
     except (CellTimeoutError, DeadKernelError) as exc:
         raise RenderError(f"execution failed: {exc}") from None
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
 
 
 # ----------------------------------------------------------------------------- to markdown

@@ -6,23 +6,37 @@ from pathlib import Path
 
 from .render import render
 
-ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(__file__).resolve().parent
+#: the checkout (report.qmd beside the package) or, for an installed package, its copies of the documents
+#: (analysis/documents/ holds links to the checkout's files, which a wheel stores as copies)
+ROOT = PACKAGE.parent if (PACKAGE.parent / "report.qmd").is_file() else PACKAGE / "documents"
+IN_CHECKOUT = ROOT == PACKAGE.parent
 REPORT = ROOT / "report.qmd"
 SLIDES = ROOT / "slides.qmd"
 PROJECT = ROOT / "_quarto.yml"
+#: the slides' reference document, as slides.qmd names it (relative to the checkout) and as a copy names it
+REFERENCE_DOC = "analysis/templates/reference.pptx"
+REFERENCE_COPY = "slides-reference.pptx"
 
 
 def _documents(results_dir: Path, engine: str) -> tuple[Path, Path]:
-    """The .qmd files to render. Quarto resolves image paths against its project root (typst cannot read
-    files outside it), so when the results are outside the project the documents are rendered from a
-    copy placed in the results folder; the built-in renderer resolves paths itself."""
+    """The .qmd files to render. In a checkout they are rendered where they are, unless Quarto renders results
+    outside the project: Quarto resolves image paths against its project root (typst cannot read files outside
+    it). Then, and always for an installed package, the documents are rendered from copies placed in the
+    results folder, with the slides' reference document beside them."""
     import shutil as _sh
 
     quarto = engine == "quarto" or (engine == "auto" and _sh.which("quarto"))
-    if not quarto or results_dir.is_relative_to(ROOT):
+    if IN_CHECKOUT and (not quarto or results_dir.is_relative_to(ROOT)):
         return REPORT, SLIDES
-    for source in (REPORT, SLIDES, PROJECT):
+    for source in (REPORT, PROJECT):
         shutil.copyfile(source, results_dir / source.name)
+    shutil.copyfile(PACKAGE / "templates" / "reference.pptx", results_dir / REFERENCE_COPY)
+    text = SLIDES.read_text(encoding="utf-8")
+    if f"reference-doc: {REFERENCE_DOC}" not in text:
+        raise RuntimeError(f"{SLIDES} does not name its reference document as {REFERENCE_DOC}")
+    (results_dir / SLIDES.name).write_text(text.replace(f"reference-doc: {REFERENCE_DOC}",
+                                                        f"reference-doc: {REFERENCE_COPY}"), encoding="utf-8")
     return results_dir / REPORT.name, results_dir / SLIDES.name
 
 
