@@ -63,6 +63,7 @@ from scipy import linalg, special, stats
 
 from .design import design_matrix, parse_term, with_categoricals
 from .threads import one_blas_thread
+from .splines import rcs  # noqa: F401 - patsy evaluates rcs(...) of spline terms in this module's namespace
 
 __all__ = ["FirthConvergenceError", "FirthResult", "fit_firth"]
 

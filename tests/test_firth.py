@@ -313,3 +313,19 @@ def test_errors():
         fit_firth(data.assign(t=0), "HG", ENDO_TERMS, trials="t")
     with pytest.raises(ValueError, match="rank"):                # collinear columns
         fit_firth(data.assign(NV2=2 * data["NV"]), "HG", ["NV", "NV2"])
+
+
+def test_spline_terms_fit_and_predict():
+    """A restricted cubic spline term (explicit knots, as the pipeline writes them) fits and predicts: the
+    prediction of the training rows equals the fitted values, and the design equals rms's basis
+    (analysis.splines.rcs_basis, tested against rms) with an intercept."""
+    from analysis.splines import rcs_basis
+
+    data = _birthwt()
+    term = "rcs(age, [17, 20, 23, 28])"
+    res = fit_firth(data, "low", [term, "lwt"])
+    np.testing.assert_allclose(res.predict(data.head(20)), res.fittedvalues.iloc[:20], rtol=1e-12)
+    basis = rcs_basis(data["age"].to_numpy(dtype=float), [17, 20, 23, 28])
+    X = np.column_stack([np.ones(len(data)), basis, data["lwt"].to_numpy(dtype=float)])
+    eta = X @ res.params.to_numpy()
+    np.testing.assert_allclose(res.fittedvalues.to_numpy(), 1 / (1 + np.exp(-eta)), rtol=1e-10)
