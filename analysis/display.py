@@ -49,7 +49,7 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
     baselines = baselines or {}
 
     def coef(row) -> str:
-        return describe_coefficient(str(row["term"]), spec, baselines).label
+        return describe_coefficient(str(row["term"]), spec, baselines).unit_label   # estimates are per unit
 
     def term(row) -> str:
         return describe_term(str(row["term"]), spec)
@@ -137,8 +137,9 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
             ("Predicted range", lambda x: f"{fmt_num(x['p_low'], 3)} to {fmt_num(x['p_high'], 3)}"),
             (f"Observed {r.event_group}", _col("observed_events", fmt_int)),
             (f"Expected {r.event_group}", _col("expected_events", lambda v: fmt_num(v, 1))))),
-        "calibration": TableSpec("Calibration by decile: observed rate (Wilson 95% CI) against mean predicted "
-                                 "probability.", (
+        "calibration": TableSpec("Calibration by decile of predicted probability (bin 1 = the lowest predictions; "
+                                 "the gains table counts deciles from the highest): observed rate (Wilson 95% CI) "
+                                 "against mean predicted probability.", (
             ("Bin", _col("bin", fmt_int)), (rows_h, _col("n", fmt_int)),
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)))),
@@ -233,7 +234,7 @@ def firth_coefficients(view) -> pd.DataFrame:
     t = view.tables["coefficients"]
     rows = []
     for _, x in t.iterrows():
-        rows.append([describe_coefficient(str(x["term"]), spec, baselines).label, fmt_num(x["estimate"]),
+        rows.append([describe_coefficient(str(x["term"]), spec, baselines).unit_label, fmt_num(x["estimate"]),
                      fmt_num(x["std_error"]), fmt_or(x["odds_ratio"]),
                      f"{fmt_or(x['or_conf_low'])} to {fmt_or(x['or_conf_high'])}",
                      f"{fmt_or(x['or_profile_low'])} to {fmt_or(x['or_profile_high'])}", fmt_p(x["profile_p_value"])])

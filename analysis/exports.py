@@ -40,7 +40,8 @@ BY_COLUMN = {
     "n": COUNT, "events": COUNT, "rows": COUNT, "rows_excluded": COUNT, "rows_remaining": COUNT, "cum_n": COUNT,
     "cum_events": COUNT, "tp": COUNT, "fp": COUNT, "tn": COUNT, "fn": COUNT, "flagged": COUNT, "trials": COUNT,
     "observed_events": COUNT, "df": "0", "step": "0", "decile": "0", "bin": "0", "group": "0", "lr_df": "0",
-    "hl_df": "0",
+    "hl_df": "0", "wald_df": "0", "wald_p": P_FORMAT, "count": COUNT, "n_terms": "0", "boot_low": "0.00",
+    "boot_high": "0.00", "selected_share": PERCENT, "observed_nonevents": COUNT, "terms": "0", "parameters": "0",
 }
 #: percentage-point columns of the marginal-effects table are stored as proportions: shown in %
 PROPORTION_TABLES = {"marginal_effects": ("ame", "std_error", "conf_low", "conf_high")}
@@ -52,8 +53,9 @@ def _number_format(table: str, column: str, values: pd.Series) -> str:
     if table.startswith("rate_by_") or table.endswith("_tail"):
         if column in ("conf_low", "conf_high"):
             return PERCENT
-        if column == "level" and set(values.dropna().unique()) <= {0, 1}:
-            return "0"
+        if column == "level" and pd.api.types.is_numeric_dtype(values) and \
+                (values.dropna() == values.dropna().round()).all():
+            return "0"                     # 0/1 levels, and categories written as whole numbers
     if table == "profile_top_customers" and column in ("top", "rest", "difference"):
         return "0.000"  # shares and means mixed: the kind column says which (the report shows both)
     if column in PROPORTION_TABLES.get(table, ()):
@@ -67,12 +69,15 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
     out = frame.copy()
     if "label" in out.columns:
         return out
-    if "term" in out.columns and name in ("coefficients", "coefficients_full", "marginal_effects"):
+    if "term" in out.columns and name in ("coefficients", "coefficients_full", "marginal_effects",
+                                          "bootstrap_odds_ratios"):
+        # estimates per one unit of a numeric variable: the per-unit label and comparison
         info = [describe_coefficient(str(t), spec, baselines) for t in out["term"]]
-        out.insert(1, "label", [i.label for i in info])
-        out.insert(2, "compared_with", [i.comparison for i in info])
+        out.insert(1, "label", [i.unit_label for i in info])
+        out.insert(2, "compared_with", [i.unit_comparison for i in info])
     elif "term" in out.columns:
-        out.insert(1, "label", ["" if pd.isna(t) else describe_term(str(t), spec) for t in out["term"]])
+        out.insert(list(out.columns).index("term") + 1, "label",
+                   ["" if pd.isna(t) else describe_term(str(t), spec) for t in out["term"]])
     elif "variable" in out.columns:
         out.insert(1, "label", [spec.labels().get(v, v) for v in out["variable"]])
     elif name.startswith("rate_by_") and "level" in out.columns:

@@ -196,9 +196,19 @@ class Coefficient:
     variables: tuple[str, ...]
     level: str | None = None
     baseline: str | None = None
-    label: str = ""     # "Marital status: single vs married"
+    label: str = ""     # "Marital status: single vs married", "Age (per 10 years)": for odds ratios raised to `step`
     comparison: str = ""  # "single vs married", "yes vs no", "per 10 years"
     step: float = 1.0   # odds ratios of a numeric coefficient are stated per `step` units
+    #: the label of the coefficient itself, per one unit ("Age (per year)"): for tables of estimates, whose odds
+    #: ratios are exp(coefficient); equal to ``label`` except for numeric variables with a step other than 1
+    unit_label: str = ""
+    unit_comparison: str = ""
+
+    def __post_init__(self):
+        if not self.unit_label:
+            object.__setattr__(self, "unit_label", self.label)
+        if not self.unit_comparison:
+            object.__setattr__(self, "unit_comparison", self.comparison)
 
 
 def _variable(spec, name):
@@ -239,6 +249,12 @@ def _factor(spec, factor: str, baselines: dict):
     return factor, "numeric", None, None, factor, "per unit", 1.0
 
 
+def _per_unit(spec, factor) -> str:
+    """"per year": one unit of a numeric variable (its ``unit``, else "unit")."""
+    v = _variable(spec, factor)
+    return f"per {v.unit}" if v is not None and v.unit else "per unit"
+
+
 def describe_coefficient(name: str, spec, baselines: dict | None = None, term: str = "") -> Coefficient:
     """Read a design-column name back into words (see :class:`Coefficient`)."""
     baselines = baselines or {}
@@ -250,10 +266,17 @@ def describe_coefficient(name: str, spec, baselines: dict | None = None, term: s
         var, kind, level, base, label, comparison, step = factors[0]
         full = f"{label}: {comparison}" if kind in ("categorical", "binary") and comparison else (
             f"{label} ({comparison})" if comparison else label)
+        if kind == "numeric" and step != 1:
+            unit = _per_unit(spec, var)
+            return Coefficient(name, term, kind, (var,), level, base, full, comparison, step,
+                               unit_label=f"{label} ({unit})", unit_comparison=unit)
         return Coefficient(name, term, kind, (var,), level, base, full, comparison, step)
     labels = [f"{f[4]}: {f[5]}" if f[1] in ("categorical", "binary") else f"{f[4]} ({f[5]})" for f in factors]
+    unit_labels = [f"{f[4]}: {f[5]}" if f[1] in ("categorical", "binary") else
+                   f"{f[4]} ({_per_unit(spec, f[0]) if f[1] == 'numeric' else f[5]})" for f in factors]
     return Coefficient(name, term, "interaction", tuple(f[0] for f in factors), None, None,
-                       f" {TIMES} ".join(labels), "interaction", float(np.prod([f[6] for f in factors])))
+                       f" {TIMES} ".join(labels), "interaction", float(np.prod([f[6] for f in factors])),
+                       unit_label=f" {TIMES} ".join(unit_labels))
 
 
 def describe_term(term: str, spec) -> str:

@@ -41,6 +41,16 @@ def test_age_is_stated_per_ten_years():
     assert s.endswith("The interval includes 1: the data are consistent with no association.")
 
 
+def test_tables_label_numeric_coefficients_per_unit_and_sentences_per_step():
+    """A coefficient table shows exp(coefficient), the odds ratio per one unit: its label says "per year";
+    sentences raise it to the step and say "per 10 years" (labels written out by hand from tmall.toml)."""
+    c = describe_coefficient("age", SPEC, {})
+    assert (c.label, c.unit_label, c.unit_comparison, c.step) == ("Age (per 10 years)", "Age (per year)",
+                                                                 "per year", 10.0)
+    one = describe_coefficient("default_yes", SPEC, {})
+    assert one.unit_label == one.label == "Defaulted before: yes vs no"
+
+
 def test_categorical_names_level_and_baseline():
     s = odds_ratio_sentence(row("C(job)[T.retired]", 0.5321, 0.327, 0.737), SPEC, {"job": "admin."})
     assert s.startswith("Retired customers have 1.70 times the odds of using a coupon (70% higher odds; "

@@ -400,7 +400,7 @@ def test_plot_calibration(calibration_table):
     spans = np.array([[min(s[:, 1]), max(s[:, 1])] for s in bars.get_segments()])
     np.testing.assert_allclose(spans, calibration_table[["obs_conf_low", "obs_conf_high"]],
                                atol=1e-12)
-    assert legend_texts(fig) == ["Perfect calibration", "Observed rate (95% CI)"]
+    assert legend_texts(fig) == ["Perfect calibration", "Observed rate by decile (95% CI)"]
 
 
 def test_plot_gains(gains_table):

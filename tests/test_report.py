@@ -117,6 +117,34 @@ def test_workbook_has_every_table_with_labels_formats_and_banner(simulated_repor
     assert len(prov["sha256"]) == 64 and prov["formula"].startswith("flag ~")
 
 
+def test_every_sheet_has_labels_and_a_format_for_each_kind_of_column(simulated_report):
+    """Every sheet: a label column beside a raw term; no numeric cell left in the General format; whole-number
+    columns (counts, levels, df) without decimals; rates and shares as percentages."""
+    import openpyxl
+
+    wb = openpyxl.load_workbook(simulated_report / "report_tables.xlsx")
+    checked = 0
+    for ws in wb.worksheets:
+        if ws.title in ("contents", "fit", "provenance"):
+            continue
+        top, header = _sheet(ws)
+        if "term" in header:
+            assert header[header.index("term") + 1] == "label", ws.title
+        for j, column in enumerate(header, start=1):
+            cells = [ws.cell(row=r, column=j) for r in range(top + 1, ws.max_row + 1)]
+            numbers = [c for c in cells if isinstance(c.value, (int, float)) and not isinstance(c.value, bool)]
+            if not numbers:
+                continue
+            formats = {c.number_format for c in numbers}
+            assert "General" not in formats, (ws.title, column)
+            if all(float(c.value).is_integer() for c in numbers) and len(numbers) > 2:
+                assert formats <= {"0", "#,##0"}, (ws.title, column, formats)
+            if re.search(r"(^|_)(rate|share)$", str(column)):
+                assert all("%" in f for f in formats), (ws.title, column, formats)
+            checked += 1
+    assert checked > 100
+
+
 def test_slides_have_the_key_figures_and_conclusions(simulated_report):
     from pptx import Presentation
 
