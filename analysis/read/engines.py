@@ -15,6 +15,7 @@ import re
 import shutil
 import tempfile
 import threading
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -102,6 +103,10 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
                     "which gives the same results.")
             from pyspark.sql import SparkSession
 
+            # pyspark warns on its pandas conversions that it "does not yet fully support pandas >= 3"; the
+            # package converts only the small pattern table (via Arrow, tested equal to DuckDB's)
+            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                    category=FutureWarning)
             os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
             local_dir = temp_dir or tempfile.mkdtemp(prefix="analysis-spark-")
             if not temp_dir:
