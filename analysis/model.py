@@ -32,8 +32,11 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from . import patsy_speed
 from .splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from .threads import one_blas_thread
+
+patsy_speed.install()
 
 COEFFICIENT_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
                        "odds_ratio", "or_conf_low", "or_conf_high"]
