@@ -768,10 +768,13 @@ def save_figure(
 
 
 def mark_simulated(fig: Figure) -> Figure:
-    """Stamp a figure made from the simulated sample, so a pasted copy cannot pass for real data."""
-    # a figure-level x label is placed by constrained layout below the axes, so it never overlaps them
-    fig.supxlabel("SIMULATED DATA \u2013 not real data", x=0.99, ha="right",
-                  fontsize=11, color="#B22222", fontweight="bold")
+    """Stamp a figure made from the simulated sample, so a pasted copy cannot pass for real data.
+
+    The stamp is the figure's suptitle at the top right: constrained layout gives it a row of its own
+    above the axes and their titles, so it overlaps nothing (at the bottom it ran into the figure
+    legends placed "outside lower center")."""
+    fig.suptitle("SIMULATED DATA \u2013 not real data", x=0.99, ha="right",
+                 fontsize=11, color="#B22222", fontweight="bold")
     return fig
 
 

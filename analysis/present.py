@@ -50,14 +50,47 @@ def _is_numeric_column(values: pd.Series) -> bool:
     return bool(shown) and all(NUMBER_TEXT.fullmatch(v) for v in shown)
 
 
+#: characters of body text across the text block (a 10-point serif on the 16-cm text block of the PDF)
+TABLE_BUDGET = 90
+
+
+def column_widths(headers: list[str], cells: list[list[str]], align: str) -> list[int]:
+    """Relative column widths (in characters) of a table: what each column needs, then the text columns
+    give up space when the table is wider than the text block.
+
+    A column needs its longest cell plus 2 (the cell's padding), and the longest word of its header at
+    1.2 characters per character plus 2 (headers are bold and may wrap between words), at least 3:
+    numbers and header words then never break ("Esti-mate" was one; table cells are also set without
+    hyphenation, by the typst rules in ``_quarto.yml``). When the needs add up to more than
+    :data:`TABLE_BUDGET`, the left-aligned (text) columns, which wrap between words, shrink in
+    proportion to what they can spare, each down to its longest word plus 2 or 12, whichever is larger;
+    then every width is capped at 60.
+    """
+    need, floor = [], []
+    for header, col in zip(headers, cells):
+        longest = max((len(v) for v in col), default=0)
+        head = max((len(w) for w in header.split()), default=0)
+        need.append(max(3, math.ceil(head * 1.2) + 2, longest + 2))
+        word = max((len(w) for v in col for w in v.split()), default=0)
+        floor.append(max(12, word + 2))
+    excess = sum(need) - TABLE_BUDGET
+    spare = {i: need[i] - floor[i] for i, a in enumerate(align) if a == "l" and need[i] > floor[i]}
+    room = sum(spare.values())
+    if excess > 0 and room > 0:
+        cut = min(excess, room)
+        for i, can in spare.items():
+            need[i] -= int(round(cut * can / room))
+    return [min(60, w) for w in need]
+
+
 def pipe_table(frame: pd.DataFrame, align: str | None = None, escape: bool = True) -> str:
     """A pandoc pipe table; ``align`` is one of l/r/c per column (default: text left; numbers, and text
     columns holding only formatted numbers (``NUMBER_TEXT``), right).
 
     Cells are escaped (``analysis.escape.markdown``: text from the data is never markup). The dashes of
-    the separator line follow each column's content width (its longest cell or header, 3 to 60
-    characters): pandoc sizes columns by them when a table is wider than the text, and gives columns
-    their natural widths otherwise, through Quarto and the built-in renderer alike -- never equal shares.
+    the separator line follow each column's content (:func:`column_widths`): pandoc sizes columns by
+    them when a table is wider than the text, and gives columns their natural widths otherwise, through
+    Quarto and the built-in renderer alike -- never equal shares.
     """
     from .escape import markdown as md
 
@@ -65,7 +98,7 @@ def pipe_table(frame: pd.DataFrame, align: str | None = None, escape: bool = Tru
     if align is None:
         align = "".join("r" if _is_numeric_column(frame[c]) else "l" for c in cols)
     text = [[str(v) for v in frame[c]] for c in cols]
-    widths = [min(60, max(3, len(str(c)), *(len(v) for v in col))) for c, col in zip(cols, text)]
+    widths = column_widths([str(c) for c in cols], text, align)
 
     def cell(v) -> str:
         return md(v) if escape else str(v).replace("|", "\\|").replace("\n", " ")

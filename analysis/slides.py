@@ -327,9 +327,9 @@ def _short_label(text: str, width: int = FOREST_LABEL_CHARS) -> str:
 
 def _finish(fig, simulated: bool = False, legend_outside: bool = False, figure_legend_left: bool = False):
     """Slide finish of a report figure: no axes title (the slide has one); optionally the axes legend
-    beside the plot, or the figure legend at the lower left (clear of the SIMULATED stamp at the lower
-    right); the SIMULATED stamp (``plots.mark_simulated``, which ``plots.draw_and_save`` applies again to
-    the same effect) before the axis labels that would not fit are broken into lines (:func:`_fit_labels`)."""
+    beside the plot, or the figure legend at the lower left; the SIMULATED stamp at the top right
+    (``plots.mark_simulated``, which ``plots.draw_and_save`` applies again to the same effect) before the
+    axis labels that would not fit are broken into lines (:func:`_fit_labels`)."""
     import matplotlib as mpl
 
     from . import plots

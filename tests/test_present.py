@@ -19,10 +19,27 @@ def test_pipe_table_right_aligns_numbers_and_formatted_numbers():
                           "95% CI": ["-6.65 to -3.05", "0.90 to 1.25"], "HL": ["5.34 (8)", "14.03 (8)"],
                           "Mixed": ["0.5", "yes"]})
     lines = present.pipe_table(frame).splitlines()
-    # dashes follow each column's content width: 12, 3, 7, 14, 9 and 5 characters
-    assert lines[1] == "|:-----------|--:|------:|-------------:|--------:|:----|"
+    # dashes follow each column's need: longest cell + 2, or the longest word of the bold header at 1.2 per
+    # character + 2, by hand: Term 12+2, n max(2+2, 1+2), p 7+2, 95% CI 14+2, HL 9+2, Mixed ceil(6)+2
+    assert lines[1] == "|:-------------|---:|--------:|---------------:|----------:|:-------|"
     # cells are escaped: no character of a value can be markup
     assert lines[2] == "| Job\\: retired | 1 | \\< 0\\.001 | \\-6\\.65 to \\-3\\.05 | 5\\.34 (8) | 0\\.5 |"
+
+
+def test_wide_tables_take_space_from_text_columns_only():
+    """A table wider than the text block (TABLE_BUDGET characters): the text column shrinks (down to its
+    longest word + 2, at least 12) and the number columns keep what their headers and values need."""
+    headers = ["Term", "Estimate", "SE", "Odds ratio"]
+    cells = [["Coupons used, months 2-6 (spline: non-linear part 1) (spline coefficient)", "Age"],
+             ["-0.254", "0.036"], ["0.190", "0.165"], ["0.78", "1.04"]]
+    widths = present.column_widths(headers, cells, "lrrr")
+    # needs: 74 + 2 = 76, ceil(9.6) + 2 = 12, 5 + 2 = 7, "ratio": ceil(6) + 2 = 8; sum 103, excess 13
+    assert widths == [60, 12, 7, 8]                  # the text column: 76 - 13 = 63, capped at 60
+    # five number columns of 17: the text column (needs 103) stops at its longest word + 2 = 32
+    text = "x" * 30 + " " + "y " * 35
+    narrow = present.column_widths(["Term"] + list("ABCDE"), [[text]] + [["1" * 15]] * 5, "lrrrrr")
+    assert narrow == [32] + [17] * 5
+    assert present.column_widths(["T", "N"], [["a " * 80], ["1"]], "lr")[0] == 60     # capped at 60
 
 
 def test_pipe_table_escapes_hostile_cells():

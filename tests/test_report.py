@@ -1,5 +1,6 @@
 """The rendered report (built-in route): odds ratios exactly as coefficients.csv gives them, every
 section heading, the simulated-data label, and the exports for decks."""
+import itertools
 import json
 import re
 import subprocess
@@ -210,6 +211,53 @@ def test_pdf_text_and_images_stay_inside_the_text_block(which, request):
             if right > w - MARGIN + 1 or left < MARGIN - 1:
                 outside.append((no, "image", round(left), round(right)))
     assert not outside, outside[:20]
+
+
+def overlapping_glyphs(chars, share=0.3):
+    """Pairs of printed characters whose boxes overlap by more than ``share`` of the smaller box's area:
+    text of one table cell running over the next (a code name wider than its column), or a line printed
+    over another. Characters are bucketed on a 10-point grid, so only neighbours are compared. Characters
+    next to each other in the text (up to two apart) may share a box: a ligature ("fi", "ffi") is one
+    glyph whose box is reported for each of its letters."""
+    boxes = [(c, l, b, r, t, k) for k, (c, l, b, r, t) in enumerate(chars)
+             if c and not c.isspace() and r > l and t > b]
+    grid = {}
+    for k, (_, l, b, r, t, _) in enumerate(boxes):
+        for gx in range(int(l // 10), int(r // 10) + 1):
+            for gy in range(int(b // 10), int(t // 10) + 1):
+                grid.setdefault((gx, gy), []).append(k)
+    found = set()
+    for members in grid.values():
+        for i, j in itertools.combinations(members, 2):
+            if (i, j) in found:
+                continue
+            _, l1, b1, r1, t1, k1 = boxes[i]
+            _, l2, b2, r2, t2, k2 = boxes[j]
+            if abs(k1 - k2) <= 2:
+                continue
+            w, h = min(r1, r2) - max(l1, l2), min(t1, t2) - max(b1, b2)
+            if w > 0 and h > 0 and w * h > share * min((r1 - l1) * (t1 - b1), (r2 - l2) * (t2 - b2)):
+                found.add((i, j))
+    return [(boxes[i][0], boxes[j][0], round(boxes[i][1]), round(boxes[i][2])) for i, j in sorted(found)]
+
+
+def test_overlap_check_finds_text_printed_over_text():
+    """The check itself: two words set at the same place overlap; a line of ordinary text does not."""
+    line = [(ch, 10 + 5 * k, 100, 14 + 5 * k, 110) for k, ch in enumerate("coupon_used")]
+    assert overlapping_glyphs(line) == []
+    over = [(ch, 30 + 5 * k, 101, 34 + 5 * k, 111) for k, ch in enumerate("count")]
+    assert len(overlapping_glyphs(line + over)) >= 4
+
+
+@pytest.mark.parametrize("which", ["real_report", "simulated_report"])
+def test_no_text_in_the_pdf_is_printed_over_other_text(which, request):
+    """No table cell runs into its neighbour and nothing is set over anything else, on any page (found
+    by looking at the pages: a derived column's expression in a narrow column ran over the next)."""
+    out = request.getfixturevalue(which)
+    clashes = []
+    for no, (w, h, runs, chars, images) in enumerate(pdf_layout(out / "report.pdf"), start=1):
+        clashes += [(no, *pair) for pair in overlapping_glyphs(chars)]
+    assert not clashes, clashes[:20]
 
 
 @pytest.mark.parametrize("which", ["real_report", "simulated_report"])
