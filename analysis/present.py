@@ -50,7 +50,8 @@ def _is_numeric_column(values: pd.Series) -> bool:
     return bool(shown) and all(NUMBER_TEXT.fullmatch(v) for v in shown)
 
 
-#: characters of body text across the text block (a 10-point serif on the 16-cm text block of the PDF)
+#: characters across the PDF's 16-cm text block: a conservative count for table text at 10 points
+#: (Quarto's typst template) and at 8 points (the built-in renderer's template)
 TABLE_BUDGET = 90
 
 
