@@ -229,15 +229,24 @@ def display(view, name: str) -> pd.DataFrame:
 
 
 def firth_coefficients(view) -> pd.DataFrame:
-    """The coefficient table of a Firth fit (strings): Wald and profile penalised-likelihood intervals."""
+    """The coefficient table of a Firth fit (strings): Wald and profile penalised-likelihood intervals; a
+    profile limit whose constrained fits did not converge (``FirthResult.profile_conf_int``: NaN) is
+    shown as "not computed", the Wald interval beside it still stands."""
     spec, baselines = view.spec, view.metrics.get("baselines", {})
     t = view.tables["coefficients"]
     rows = []
+
+    def profile(x) -> str:
+        low, high = x["or_profile_low"], x["or_profile_high"]
+        if pd.isna(low) or pd.isna(high):
+            return "not computed"
+        return f"{fmt_or(low)} to {fmt_or(high)}"
+
     for _, x in t.iterrows():
         rows.append([describe_coefficient(str(x["term"]), spec, baselines).unit_label, fmt_num(x["estimate"]),
                      fmt_num(x["std_error"]), fmt_or(x["odds_ratio"]),
                      f"{fmt_or(x['or_conf_low'])} to {fmt_or(x['or_conf_high'])}",
-                     f"{fmt_or(x['or_profile_low'])} to {fmt_or(x['or_profile_high'])}", fmt_p(x["profile_p_value"])])
+                     profile(x), fmt_p(x["profile_p_value"])])
     return pd.DataFrame(rows, columns=["Term", "Estimate", "SE", "Odds ratio", "Wald 95% CI", "Profile 95% CI",
                                        "Profile p"], dtype=object)
 
