@@ -230,8 +230,8 @@ def display(view, name: str) -> pd.DataFrame:
 
 def firth_coefficients(view) -> pd.DataFrame:
     """The coefficient table of a Firth fit (strings): Wald and profile penalised-likelihood intervals; a
-    profile limit whose constrained fits did not converge (``FirthResult.profile_conf_int``: NaN) is
-    shown as "not computed", the Wald interval beside it still stands."""
+    profile limit or p-value whose constrained fits did not converge (``FirthResult``: NaN) is shown as
+    "not computed"; the Wald interval beside it still stands."""
     spec, baselines = view.spec, view.metrics.get("baselines", {})
     t = view.tables["coefficients"]
     rows = []
@@ -246,7 +246,7 @@ def firth_coefficients(view) -> pd.DataFrame:
         rows.append([describe_coefficient(str(x["term"]), spec, baselines).unit_label, fmt_num(x["estimate"]),
                      fmt_num(x["std_error"]), fmt_or(x["odds_ratio"]),
                      f"{fmt_or(x['or_conf_low'])} to {fmt_or(x['or_conf_high'])}",
-                     profile(x), fmt_p(x["profile_p_value"])])
+                     profile(x), "not computed" if pd.isna(x["profile_p_value"]) else fmt_p(x["profile_p_value"])])
     return pd.DataFrame(rows, columns=["Term", "Estimate", "SE", "Odds ratio", "Wald 95% CI", "Profile 95% CI",
                                        "Profile p"], dtype=object)
 
