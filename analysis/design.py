@@ -23,6 +23,7 @@ patsy path (equal X, column names and term slices) on the real data and on small
 from __future__ import annotations
 
 import ast
+import functools
 import io
 import tokenize
 from typing import NamedTuple
@@ -48,9 +49,16 @@ class DesignMatrix(NamedTuple):
 def parse_term(term: str) -> patsy.desc.Term:
     """The patsy Term that a single formula term such as "age", "C(job)" or "C(job):age" stands for.
 
-    Raises ValueError if `term` is not exactly one non-intercept term (e.g. "a + b", "1", "-1", "")."""
+    Raises ValueError if `term` is not exactly one non-intercept term (e.g. "a + b", "1", "-1", "").
+    Parsed once per distinct string (cached: patsy Terms are immutable values; stepwise selection and its
+    bootstrap parse the same few terms many times)."""
     if not isinstance(term, str) or not term.strip():
         raise ValueError(f"a term must be a non-empty string, got {term!r}")
+    return _parse_term(term)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_term(term: str) -> patsy.desc.Term:
     try:
         desc = patsy.ModelDesc.from_formula(term)
     except patsy.PatsyError as exc:
@@ -67,17 +75,21 @@ def _referenced_columns(terms, columns) -> list:
     """Columns of the data that the term expressions name (bare names, or quoted as in Q("a b"))."""
     found = []
     for term in terms:
-        try:
-            tokens = list(tokenize.generate_tokens(io.StringIO(term).readline))
-        except (tokenize.TokenError, SyntaxError):
-            continue
-        for tok in tokens:
-            name = tok.string
-            if tok.type == tokenize.STRING:
-                name = name.strip("\"'")
-            if tok.type in (tokenize.NAME, tokenize.STRING) and name in columns and name not in found:
+        for name in _term_names(term):
+            if name in columns and name not in found:
                 found.append(name)
     return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _term_names(term: str) -> tuple:
+    """The names and quoted strings a term expression contains, in order (tokenized once per string)."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(term).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return ()
+    return tuple(tok.string.strip("\"'") if tok.type == tokenize.STRING else tok.string
+                 for tok in tokens if tok.type in (tokenize.NAME, tokenize.STRING))
 
 
 def with_categoricals(data: pd.DataFrame, terms) -> pd.DataFrame:
@@ -120,7 +132,9 @@ def design_matrix(data: pd.DataFrame, terms) -> DesignMatrix:
     every sub-model is fitted on the same rows.
 
     Returns DesignMatrix(X, columns, term_columns); `term_columns[term]` is the slice of X's columns coding
-    `term` (a categorical's k - 1 treatment dummies, a numeric's single column).
+    `term` (a categorical's k - 1 treatment dummies, a numeric's single column). The fast path's X is
+    column-major (each column is written, and selection reads each term's columns, as one contiguous
+    block); patsy's is row-major. The values are the same either way.
     """
     terms = list(terms)
     parsed = _parse_terms(terms)
@@ -253,7 +267,7 @@ def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
     n = len(data)
     width = 1 + sum(len(spec[2]) - 1 for _, _, spec in cats) + sum(
         1 if spec[1].ndim == 1 else spec[1].shape[1] for _, _, spec in nums)
-    X = np.zeros((n, width))
+    X = np.zeros((n, width), order="F")              # column-major: written, and later read, by column
     X[:, 0] = 1.0
     columns = ["Intercept"]
     term_columns = {}

@@ -25,8 +25,10 @@ from conftest import LINEAR_TERMS
 import patsy
 
 from analysis.design import DesignMatrix, _fast_design, _patsy_design, design_matrix, parse_term, with_categoricals
-from analysis.selection import (PATH_COLUMNS, SeparationError, StepwiseResult, _pool_rows, _Problem,
-                               _response_arrays, _score_tests, _wald_tests, stepwise)
+import analysis.selection as selection
+from analysis.selection import (PATH_COLUMNS, SeparationError, StepwiseResult, _full_column_rank, _pool_by_terms,
+                               _pool_rows, _Problem, _response_arrays, _score_tests, _wald_tests, stepwise)
+from analysis.splines import rcs_basis
 
 REF = Path(__file__).resolve().parent / "reference"
 TERMS = list(LINEAR_TERMS)
@@ -161,12 +163,13 @@ def uses_fast_path(data, terms) -> bool:
 ])
 def test_design_fast_path_equals_patsy_on_real_data(real_clean, terms):
     """The numpy fast path is taken for plain numeric and treatment-coded text terms and gives exactly
-    patsy's X, column names (e.g. C(job)[T.blue-collar]; categoricals first) and term slices."""
+    patsy's X, column names (e.g. C(job)[T.blue-collar]; categoricals first) and term slices; its X is
+    column-major (documented: a term's columns are one contiguous block)."""
     assert uses_fast_path(real_clean, terms)
     got = design_matrix(real_clean, terms)
     assert_same_design(got, patsy_reference(real_clean, terms))
     assert_same_design(got, _patsy_design(real_clean, terms))
-    assert got.X.flags.c_contiguous
+    assert got.X.flags.f_contiguous
 
 
 SMALL = pd.DataFrame({
@@ -259,6 +262,106 @@ def test_pool_rows_groups_identical_rows_by_bytes(real_clean, monkeypatch):
     assert len(calls) == 2                            # hashes, then the rows' bytes
     np.testing.assert_array_equal(got[0], ref[0])
     np.testing.assert_array_equal(got[1], ref[1])
+
+
+SPLINE_TERMS = ["rcs(age, [27, 33, 39, 47, 59])", "C(job)", "C(marriage)", "default_yes", "returned_yes",
+                "loan_yes", "rcs(months_2_6, [0, 2, 5])", "C(last_month)"]
+
+
+def with_derived(rows):
+    """The default specification's derived coupon columns: months 2-6, and last month capped at 4."""
+    last = rows["coupon_used_in_last_month"]
+    return rows.assign(months_2_6=rows["coupon_used_in_last6_month"] - last, last_month=np.minimum(last, 4))
+
+
+def test_pool_by_terms_equals_pool_rows(real_clean):
+    """Pooling by the terms' own codes gives exactly `_pool_rows`'s codes and first rows (itself tested
+    against grouping raw bytes above): dummies, numeric columns, spline bases, an interaction block (the
+    `_pool_rows` fallback inside a block), -0.0 apart from 0.0; and each pattern's term code groups the
+    patterns as `_pool_rows` of that term's columns does. Blocks that do not cover the columns, or a first
+    column that is not constant, fall back to `_pool_rows` itself."""
+    terms = SPLINE_TERMS + ["C(marriage):age"]
+    X, _, tc = design_matrix(with_derived(real_clean), terms)
+    blocks = {t: np.arange(sl.start, sl.stop) for t, sl in tc.items()}
+    signed = X.copy()
+    signed[::5, blocks["default_yes"][0]] *= -1.0                 # -0.0 where it was 0.0, -1.0 where 1.0
+    for case in (X, signed, X[::3]):
+        codes, first, term_codes = _pool_by_terms(case, blocks)
+        ref_codes, ref_first = _pool_rows(case)
+        np.testing.assert_array_equal(codes, ref_codes)
+        np.testing.assert_array_equal(first, ref_first)
+        pooled = case[first]
+        for t, cols in blocks.items():
+            code, count = term_codes[t]
+            assert code.max() < count
+            ref = _pool_rows(pooled[:, cols])[0]
+            assert pd.crosstab(code, ref).astype(bool).sum(axis=1).eq(1).all()     # one-to-one
+            assert pd.crosstab(ref, code).astype(bool).sum(axis=1).eq(1).all()
+    partial = {t: c for t, c in blocks.items() if t != "loan_yes"}
+    codes, first, term_codes = _pool_by_terms(X, partial)
+    np.testing.assert_array_equal(codes, _pool_rows(X)[0])
+    assert term_codes == {}
+    shifted = X.copy()
+    shifted[7, 0] = 2.0
+    assert _pool_by_terms(shifted, blocks)[2] == {}
+    np.testing.assert_array_equal(_pool_by_terms(shifted, blocks)[0], _pool_rows(shifted)[0])
+
+
+def test_full_column_rank_decides_as_matrix_rank():
+    """`_full_column_rank` equals numpy's matrix_rank(X) == number of columns on full-rank, deficient
+    (duplicate, zero, sum of columns), nearly deficient, badly scaled and wide matrices."""
+    rng = np.random.default_rng(11)
+    base = np.column_stack([np.ones(500), rng.normal(size=(500, 6))])
+    cases = [base, base * np.r_[1.0, 1e-6, 1e4, 1, 1, 1, 1], np.column_stack([base, base[:, 2]]),
+             np.column_stack([base, np.zeros(500)]), np.column_stack([base, base[:, 1] + base[:, 3]]),
+             np.column_stack([base, base[:, 1] + 1e-9 * rng.normal(size=500)]),
+             np.column_stack([base, base[:, 1] + 1e-3 * rng.normal(size=500)]), base[:4], base[:, :1],
+             np.column_stack([base, rng.integers(0, 2, 500)])]
+    for X in cases:
+        assert _full_column_rank(X) == (np.linalg.matrix_rank(X) == X.shape[1])
+    assert _full_column_rank(cases[0]) and not _full_column_rank(cases[2])
+
+
+@pytest.mark.parametrize("direction,criterion", [("both", "bic"), ("forward", "aic"), ("backward", "bic"),
+                                                 ("both", "pvalue")])
+def test_fits_on_each_models_pooled_rows_equal_fits_on_all_patterns(real_clean, monkeypatch, direction,
+                                                                      criterion):
+    """A candidate model fitted on its own pooled rows (rows equal on its terms' columns, counts summed)
+    is the fit on all patterns: same selection and path, criteria 1e-12 and statistics 1e-9 relative,
+    final estimates 1e-9 relative, with pooling always used (when it leaves fewer rows) and never used."""
+    out, used = {}, []
+    pooled = _Problem.pooled
+
+    def recording(self, model_terms):
+        got = pooled(self, model_terms)
+        used.append(got is not None)
+        return got
+    monkeypatch.setattr(_Problem, "pooled", recording)
+    for share in (0.0, 1.0):
+        monkeypatch.setattr(selection, "POOL_SHARE", share)
+        out[share] = stepwise(with_derived(real_clean), RESPONSE, SPLINE_TERMS, direction=direction,
+                              criterion=criterion)
+    never, always = out[0.0], out[1.0]
+    assert always.terms == never.terms
+    pd.testing.assert_frame_equal(always.path[["step", "action", "term", "df"]],
+                                  never.path[["step", "action", "term", "df"]])
+    np.testing.assert_allclose(always.path.criterion, never.path.criterion, rtol=1e-12)
+    np.testing.assert_allclose(always.path.statistic, never.path.statistic, rtol=1e-9)
+    assert list(always.estimates) == list(never.estimates)
+    assert rel_err(list(always.estimates.values()), list(never.estimates.values())) < 1e-9
+    assert len(always.path) > 1
+    assert any(used) and not all(used)                # pooled fits in one run, none in the other
+
+
+def test_rcs_basis_of_many_rows_is_the_basis_of_each_value():
+    """rcs_basis computes each distinct value once for long inputs: bit-identical to computing every row
+    on its own (0.0 and -0.0, NaN kept apart)."""
+    rng = np.random.default_rng(5)
+    x = np.r_[rng.integers(18, 90, 4000).astype(float), [0.0, -0.0, np.nan, 59.0] * 300, rng.normal(40, 9, 50)]
+    knots = [20, 30, 40, 50, 60]
+    got = rcs_basis(x, knots)
+    one_by_one = np.vstack([rcs_basis(x[i:i + 1], knots) for i in range(x.size)])
+    np.testing.assert_array_equal(got.view(np.uint64), one_by_one.view(np.uint64))
 
 
 def test_newton_fit_equals_statsmodels_mle(real_clean, full_logit):
