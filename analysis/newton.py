@@ -64,9 +64,9 @@ def newton(X, y, m, beta, first=None):
     """Maximise the binomial log-likelihood by Newton-Raphson with step halving.
     Returns (beta, eta, loglik, p); p (fitted probabilities) is None unless it had to be computed.
 
-    first: (eta, loglik, w, score, information) at `beta` when already known (w may be None: unused) (an "add" candidate started
+    first: (eta, loglik, w, score, information) at `beta` when already known (an "add" candidate started
     at the current model: all of them are the current model's), so the first iteration needs no pass over
-    the data. Converged when the Newton step is at most _TOL relative to max(1, max |beta|). While the
+    the data; w is not used (it may be None). Converged when the Newton step is at most _TOL relative to max(1, max |beta|). While the
     linear predictors have moved by at most _CHORD in total since the information was last factorised
     (so every weight is within a factor e^_CHORD of the one it was computed with), steps are solved with
     that factor (chord method: each differs from the exact Newton step by at most about _CHORD times its

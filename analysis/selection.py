@@ -466,7 +466,7 @@ class _Problem:
                 if dropped.size:
                     beta0[0] += float(self.m @ (self.X[:, dropped] @ start_full[dropped])) / self.n_obs
             starts.append((beta0, first))
-        starts.append((_safe_start(self.X[:1, cols], self.y, self.m), None))   # reads column 0 only
+        starts.append((_safe_start(self.X[:1, cols], self.y, self.m), None))   # uses X's width only
         pooled = self.pooled(model_terms)
         if pooled is None:
             Xc, y, m = self.X[:, cols], self.y, self.m
