@@ -349,6 +349,45 @@ def test_bad_parquet_same_verdict(tmp_path):
     assert got[("job", "missing value")] == (9,)
 
 
+def test_parquet_text_read_as_dictionaries_finds_the_same_rows(tmp_path):
+    """The DuckDB route reads Parquet text columns as dictionaries and checks each distinct value once;
+    the memory route reads them as plain strings and checks every row. Invisible characters and over-long
+    values in several row groups (each with its own dictionary), beside missing values, give the same
+    problems, counts, row numbers and values by both; and `_CharCheck` on a dictionary-encoded chunked
+    array equals it on the decoded strings (two chunks with different dictionaries)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from analysis.read.source import _CharCheck
+
+    frame = pd.DataFrame([r.split(",") for r in GOOD_ROWS * (200 // len(GOOD_ROWS) + 1)], columns=list(COLUMNS))
+    frame["ID"] = range(1, len(frame) + 1)
+    for column in ("age", "coupon_used_in_last6_month", "coupon_used_in_last_month", "coupon_ind"):
+        frame[column] = frame[column].astype("Int64")
+    frame.loc[[5, 77, 150], "job"] = "tech\u200bnician"
+    frame.loc[[9, 160], "marriage"] = "single" + "s" * 250
+    frame.loc[[11], "job"] = None
+    frame.loc[[12], "loan"] = "no\u00a0"
+    path = tmp_path / "chars.parquet"
+    pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path, row_group_size=64)
+    kind, problems, _ = same_verdict(path)
+    got = {(p[0], p[1][:20]): p for p in problems}
+    assert kind == "error"
+    assert [k for k in got if k[0] == "job" and "invisible" in str(got[k])], problems
+    assert any(p[0] == "marriage" and "longer" in p[1] for p in problems), problems
+    assert any(p[0] == "loan" for p in problems), problems
+
+    plain = pa.chunked_array([pa.array(["a", "b\u200b", None, "a"]), pa.array(["x" * 250, "c", "b\u200b"])])
+    encoded = pa.chunked_array([chunk.dictionary_encode() for chunk in plain.chunks])
+    results = []
+    for values in (plain, encoded):
+        check = _CharCheck(["job"], [0], None, "rows")
+        check.batch(pa.table({"c0": values, "__line": pa.array(range(1, 8)), "__row": pa.array(range(1, 8))}))
+        results.append(check.problems())
+    assert results[0] == results[1] and len(results[0]) == 2
+    assert [p.lines for p in results[0]] == [(2, 7), (5,)]
+
+
 def test_parquet_header_and_empty(tmp_path):
     frame = pd.DataFrame([r.split(",") for r in GOOD_ROWS], columns=list(COLUMNS))
     frame.rename(columns={"marriage": "marrige"}).to_parquet(tmp_path / "h.parquet")
