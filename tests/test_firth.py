@@ -329,3 +329,52 @@ def test_spline_terms_fit_and_predict():
     X = np.column_stack([np.ones(len(data)), basis, data["lwt"].to_numpy(dtype=float)])
     eta = X @ res.params.to_numpy()
     np.testing.assert_allclose(res.fittedvalues.to_numpy(), 1 / (1 + np.exp(-eta)), rtol=1e-10)
+
+
+def test_profile_quantities_that_do_not_converge_are_nan_and_shown_as_not_computed(fits, monkeypatch):
+    """A constrained fit of the profile that does not converge (found by the command-line fuzzer on a
+    sparse 300-row file) leaves that limit and p-value NaN, not an exception; every other coefficient's
+    interval and p-value are those of the fit without the failure (the R-checked values), and the report's
+    Firth table writes "not computed" in place of the NaN while the Wald interval still stands."""
+    from types import SimpleNamespace
+
+    from analysis.display import firth_coefficients
+    from analysis.spec import load_spec
+
+    load, response, terms = CASES["endometrial"]
+    data = load()
+    ok_ci, ok_p = fits["endometrial"].profile_conf_int(), fits["endometrial"].profile_pvalues()
+    failing = 1                                               # NV's column
+    limit, profile = FirthResult._profile_limit, FirthResult._profile_llf
+
+    def limit_fails(self, j, cut, side):
+        if j == failing and side > 0:
+            raise FirthConvergenceError("constrained fit did not converge")
+        return limit(self, j, cut, side)
+
+    def profile_fails_at_zero(self, j, value):
+        if j == failing and value == 0.0:
+            raise FirthConvergenceError("constrained fit did not converge")
+        return profile(self, j, value)
+    monkeypatch.setattr(FirthResult, "_profile_limit", limit_fails)
+    monkeypatch.setattr(FirthResult, "_profile_llf", profile_fails_at_zero)
+    res = fit_firth(data, response, terms)                    # (it may compute the profile quantities at once)
+    ci, p = res.profile_conf_int(), res.profile_pvalues()
+    assert np.isnan(ci.iloc[failing, 1]) and np.isnan(p.iloc[failing])
+    assert ci.iloc[failing, 0] == ok_ci.iloc[failing, 0]
+    others = [j for j in range(len(p)) if j != failing]
+    pd.testing.assert_frame_equal(ci.iloc[others], ok_ci.iloc[others])
+    pd.testing.assert_series_equal(p.iloc[others], ok_p.iloc[others])
+
+    wald = res.conf_int()
+    coefs = pd.DataFrame({"term": res.params.index, "estimate": res.params.to_numpy(), "std_error": res.bse.to_numpy(),
+                          "odds_ratio": np.exp(res.params.to_numpy()), "or_conf_low": np.exp(wald[0].to_numpy()),
+                          "or_conf_high": np.exp(wald[1].to_numpy()), "or_profile_low": np.exp(ci[0].to_numpy()),
+                          "or_profile_high": np.exp(ci[1].to_numpy()), "profile_p_value": p.to_numpy()})
+    view = SimpleNamespace(spec=load_spec(HERE / "specs" / "endometrial.toml"), metrics={"baselines": {}},
+                           tables={"coefficients": coefs})
+    table = firth_coefficients(view)
+    assert table.loc[failing, "Profile 95% CI"] == "not computed"
+    assert table.loc[failing, "Profile p"] == "not computed"
+    assert table.loc[failing, "Wald 95% CI"] != "not computed" and "to" in table.loc[failing, "Wald 95% CI"]
+    assert all("not computed" not in str(v) for j in others for v in table.loc[j])
