@@ -32,17 +32,19 @@ import importlib
 _API = {
     "load_spec": ("spec", "load_spec"), "default_spec": ("spec", "default_spec"),
     "read_patterns": ("read", "read_patterns"), "read_rows": ("read", "read_rows"),
-    "stepwise": ("selection", "stepwise"), "fit_logit": ("model", "fit_logit"), "fit_firth": ("firth", "fit_firth"),
-    "rcs": ("splines", "rcs"), "tidy": ("model", "tidy"), "glance": ("model", "glance"),
-    "type3_tests": ("model", "type3_tests"), "marginal_effects": ("model", "marginal_effects"),
-    "evaluate": ("evaluation", "evaluate"), "run": ("pipeline", "run"), "RunConfig": ("pipeline", "RunConfig"),
-    "write_outputs": ("pipeline", "write_outputs"), "render_report": ("report", "render_report"),
-    "validate_selection": ("bootstrap", "validate_selection"), "calibration_fit": ("calibration", "calibration_fit"),
-    "calibration_curve": ("calibration", "calibration_curve"), "linearity_tests": ("effects", "linearity_tests"),
+    "stepwise": ("model.selection", "stepwise"), "fit_logit": ("model.fit", "fit_logit"),
+    "fit_firth": ("model.firth", "fit_firth"), "rcs": ("model.splines", "rcs"), "tidy": ("model.fit", "tidy"),
+    "glance": ("model.fit", "glance"), "type3_tests": ("model.fit", "type3_tests"),
+    "marginal_effects": ("model.fit", "marginal_effects"), "evaluate": ("evaluate.discrimination", "evaluate"),
+    "run": ("pipeline", "run"), "RunConfig": ("pipeline", "RunConfig"), "write_outputs": ("pipeline", "write_outputs"),
+    "render_report": ("present.report", "render_report"),
+    "validate_selection": ("evaluate.bootstrap", "validate_selection"),
+    "calibration_fit": ("evaluate.calibration", "calibration_fit"),
+    "calibration_curve": ("evaluate.calibration", "calibration_curve"),
+    "linearity_tests": ("evaluate.effects", "linearity_tests"),
 }
-_SUBMODULES = {"bootstrap", "calibration", "cli", "design", "effects", "display", "errors", "escape", "evaluation", "explore", "exports", "firth", "model",
-               "narrative", "newton", "patterns", "pipeline", "plots", "present", "read", "render", "report",
-               "report_md", "results", "selection", "simulate", "spec", "splines", "split", "terms", "threads", "vif"}
+_SUBMODULES = {"cli", "draft", "errors", "evaluate", "model", "pipeline", "present", "read", "results", "simulate",
+               "spec", "threads"}
 __all__ = sorted(_API)
 
 

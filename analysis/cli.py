@@ -10,11 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-from .errors import OutputError
-from .model import ModelError
-from .read import DataValidationError, EngineUnavailable, memory_bytes
-from .spec import SpecError
-from .newton import SeparationError
+from analysis.errors import OutputError
+from analysis.model.fit import ModelError
+from analysis.read import DataValidationError, EngineUnavailable, memory_bytes
+from analysis.spec import SpecError
+from analysis.model.newton import SeparationError
 
 #: the embedded simulated sample (the default data of the default specification)
 #: (in a checkout data/; an installed package carries a copy in analysis/documents/)
@@ -161,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args):
-    from .pipeline import RunConfig
+    from analysis.pipeline import RunConfig
 
     exclude = [(e, f"{e} (--exclude)") for e in args.exclude]
     if args.max_age is not None:
@@ -179,7 +179,7 @@ def main(argv=None) -> int:
     progress = Progress(quiet=getattr(args, "quiet", False))
     try:
         if args.command == "simulate":
-            from .simulate import write_simulated
+            from analysis.simulate import write_simulated
 
             if args.rows < 1:
                 parser.error("--rows must be at least 1")
@@ -189,16 +189,16 @@ def main(argv=None) -> int:
             progress(f"wrote {path}")
             return EXIT_OK
         if args.command == "init":
-            from .spec.draft import draft_command
+            from analysis.draft import draft_command
 
             return draft_command(args.data, args.out, args.response)
-        from . import pipeline
+        from analysis import pipeline
 
         config = _config(args)
         results = pipeline.run(config, progress=progress)
         pipeline.write_outputs(results, config.out, progress=progress)
         if args.command == "report":
-            from .report import render_report
+            from analysis.present.report import render_report
 
             formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
             outputs = render_report(config.out, engine=args.renderer, formats=formats, progress=progress)

@@ -23,15 +23,24 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from . import bootstrap, calibration, effects, evaluation, explore, model, narrative, patterns, plots, slides
-from .errors import OutputError
-from .firth import fit_firth
-from .read import read_patterns
-from .spec import load_spec, with_exclusions
-from .selection import stepwise
-from .terms import describe_coefficient, describe_term, forced_terms, model_terms, resolve_knots
-from .threads import blas_single_thread
-from .vif import gvif_from_results
+from analysis.evaluate import bootstrap
+from analysis.evaluate import calibration
+from analysis.evaluate import effects
+from analysis.evaluate import discrimination as evaluation
+from analysis.evaluate import explore
+from analysis.model import fit as model
+from analysis.present import narrative
+from analysis.read import patterns
+from analysis.present import plots
+from analysis.present import slides
+from analysis.errors import OutputError
+from analysis.model.firth import fit_firth
+from analysis.read import read_patterns
+from analysis.spec import load_spec, with_exclusions
+from analysis.model.selection import stepwise
+from analysis.model.terms import describe_coefficient, describe_term, forced_terms, model_terms, resolve_knots
+from analysis.threads import blas_single_thread
+from analysis.model.vif import gvif_from_results
 
 ENGINES = ("auto", "memory", "duckdb", "spark")
 #: "auto" reads CSV files up to this size in memory, larger ones (and every Parquet file) with DuckDB,
@@ -582,7 +591,7 @@ def prepare_output_dir(out: Path) -> Path:
 
 
 def write_outputs(results: Results, out: Path, progress=lambda message: None) -> None:
-    from .escape import csv_cell
+    from analysis.present.escape import csv_cell
 
     out = prepare_output_dir(out)
     for name, table in results.tables.items():

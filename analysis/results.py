@@ -38,7 +38,7 @@ def load(directory: str | Path) -> RunResults:
     tables = {p.stem: pd.read_csv(p) for p in sorted((directory / "tables").glob("*.csv"))}
     metrics = json.loads((directory / "metrics.json").read_text())
     run = json.loads((directory / "run.json").read_text())
-    from .spec import load_spec
+    from analysis.spec import load_spec
 
     spec = load_spec(directory / "spec.toml")
     return RunResults(directory=directory, tables=tables, metrics=metrics, run=run, spec=spec)
@@ -50,8 +50,8 @@ def load_or_run(directory: str | Path, data: str | None = None, spec: str | None
     specification ``spec`` (default: the bundled one)."""
     directory = Path(directory)
     if not (directory / "metrics.json").exists():
-        from . import pipeline
-        from .cli import DEFAULT_DATA
+        from analysis import pipeline
+        from analysis.cli import DEFAULT_DATA
 
         config = pipeline.RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory,
                                     spec=Path(spec) if spec else None, **options)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .read import SIDECAR_SUFFIX, sha256_file
+from analysis.read import SIDECAR_SUFFIX, sha256_file
 
 #: the columns of the Tmall coupon file (as the bundled specification analysis/spec/tmall.toml declares them)
 ID = "ID"

@@ -26,10 +26,10 @@ import fit_args  # noqa: E402  (benchmarks/, on sys.path as the script's folder)
 
 from threadpoolctl import threadpool_limits  # noqa: E402
 
-from analysis import model  # noqa: E402
+from analysis.model import fit as model  # noqa: E402
 from analysis.read import read_patterns  # noqa: E402
 from analysis.spec import default_spec, load_spec  # noqa: E402
-from analysis.terms import model_terms, resolve_knots  # noqa: E402
+from analysis.model.terms import model_terms, resolve_knots  # noqa: E402
 
 
 def main() -> None:

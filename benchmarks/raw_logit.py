@@ -33,9 +33,9 @@ import pandas as pd  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
 from analysis.spec import default_spec, load_spec  # noqa: E402
-from analysis.splines import parse_rcs_term, rcs, rcs_knots, rcs_term  # noqa: E402,F401  (rcs: formulas)
-from analysis.split import in_test_sample  # noqa: E402
-from analysis.terms import categorical_term  # noqa: E402
+from analysis.model.splines import parse_rcs_term, rcs, rcs_knots, rcs_term  # noqa: E402,F401  (rcs: formulas)
+from analysis.read.split import in_test_sample  # noqa: E402
+from analysis.model.terms import categorical_term  # noqa: E402
 
 #: the derived columns of the Tmall specifications, by hand
 DERIVED = {

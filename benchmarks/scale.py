@@ -52,7 +52,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from analysis.present import pipe_table  # noqa: E402
+from analysis.present.formatting import pipe_table  # noqa: E402
 RESAMPLE_SEED = 20261125
 TARGETS = ("targets (issue 5): 100M rows from Parquet under 120 s and 3 GB; at 10M rows at least 10x faster "
            "and 10x less memory than the raw-row Logit")

@@ -51,12 +51,12 @@ sys.path.insert(0, str(ROOT))
 
 import statsmodels.formula.api as smf  # noqa: E402
 
-from analysis.design import design_matrix, with_categoricals  # noqa: E402
+from analysis.model.design import design_matrix, with_categoricals  # noqa: E402
 from analysis.read import read_patterns, read_rows  # noqa: E402
-from analysis.selection import Selector, stepwise  # noqa: E402
+from analysis.model.selection import Selector, stepwise  # noqa: E402
 from analysis.spec import default_spec, load_spec  # noqa: E402
-from analysis.splines import rcs  # noqa: E402,F401  (the spline terms' formulas are evaluated here)
-from analysis.terms import model_terms, resolve_knots  # noqa: E402
+from analysis.model.splines import rcs  # noqa: E402,F401  (the spline terms' formulas are evaluated here)
+from analysis.model.terms import model_terms, resolve_knots  # noqa: E402
 from analysis.threads import blas_single_thread  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tianmao.csv"

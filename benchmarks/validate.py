@@ -54,11 +54,11 @@ sys.path.insert(0, str(ROOT))
 
 import pandas as pd  # noqa: E402
 
-from analysis.bootstrap import validate_selection  # noqa: E402
+from analysis.evaluate.bootstrap import validate_selection  # noqa: E402
 from analysis.read import read_patterns  # noqa: E402
 from analysis.spec import load_spec  # noqa: E402
-from analysis.splines import parse_rcs_term  # noqa: E402
-from analysis.terms import model_terms, resolve_knots, split_interaction, term_variables  # noqa: E402
+from analysis.model.splines import parse_rcs_term  # noqa: E402
+from analysis.model.terms import model_terms, resolve_knots, split_interaction, term_variables  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "tianmao.csv"
 REFERENCE = ROOT / "tests" / "reference" / "r" / "validate_tianmao.json"

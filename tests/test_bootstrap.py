@@ -24,10 +24,9 @@ import statsmodels.formula.api as smf
 from scipy.special import expit
 from scipy.stats import mannwhitneyu
 
-from analysis import evaluation
-from analysis.bootstrap import (INDEXES, TABLE_COLUMNS, _summarise, model_indexes, resample_counts,
-                                validate_selection)
-from analysis.selection import Selector, stepwise
+from analysis.evaluate import discrimination as evaluation
+from analysis.evaluate.bootstrap import INDEXES, TABLE_COLUMNS, _summarise, model_indexes, resample_counts, validate_selection
+from analysis.model.selection import Selector, stepwise
 
 REF = Path(__file__).resolve().parent / "reference" / "r" / "validate_tianmao.json"
 SLOW = pytest.mark.skipif(os.environ.get("ANALYSIS_SLOW_TESTS") != "1",
@@ -381,7 +380,7 @@ def test_test_calibration_equals_calibration_fit():
     """The test calibration intercept and slope (our Newton fit of y on eta) equal those of
     analysis.calibration.calibration_fit (statsmodels GLM, tested against R's val.prob) on p = expit(eta):
     1e-8."""
-    from analysis.calibration import calibration_fit
+    from analysis.evaluate.calibration import calibration_fit
 
     pats = to_patterns(small_rows())
     sel = Selector(pats, "events", TERMS, trials="trials")
@@ -423,7 +422,7 @@ def all_rows(real_data_path):
 
 
 def real_terms(name, all_rows):
-    from analysis.terms import resolve_knots
+    from analysis.model.terms import resolve_knots
 
     return resolve_knots(MODELS[name], all_rows)[0]
 

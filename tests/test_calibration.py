@@ -23,7 +23,7 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
 
-from analysis.calibration import calibration_curve, calibration_fit, observed_vs_predicted
+from analysis.evaluate.calibration import calibration_curve, calibration_fit, observed_vs_predicted
 from conftest import PREDICTORS, pandas_rows
 
 REF = Path(__file__).parent / "reference" / "r"

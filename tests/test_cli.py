@@ -184,7 +184,7 @@ def test_level_only_in_the_test_sample_is_a_clear_error(tmp_path, engine):
     import numpy as np
     import pandas as pd
 
-    from analysis.split import in_test_sample
+    from analysis.read.split import in_test_sample
 
     data = pd.read_csv(ROOT / "data" / "simulated_tianmao.csv")
     first_test_row = np.flatnonzero(in_test_sample(data["ID"].to_numpy(), 100, 0.3))[0]

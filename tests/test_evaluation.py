@@ -23,7 +23,7 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import evaluation as ev
+from analysis.evaluate import discrimination as ev
 
 FULL_FORMULA = (
     "flag ~ age + C(job) + C(marriage) + default_yes + returned_yes + loan_yes"

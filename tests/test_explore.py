@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import explore
+from analysis.evaluate import explore
 
 from conftest import PREDICTORS
 
@@ -353,7 +353,7 @@ def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
 
 
 def test_profile_by_score_hand_calculation():
-    from analysis.explore import profile_by_score
+    from analysis.evaluate.explore import profile_by_score
 
     df = pd.DataFrame({"job": ["a", "b", "a", "b", "a"], "marriage": ["x", "x", "y", "y", "y"],
                        "returned_yes": [0, 1, 0, 1, 1], "age": [20, 30, 40, 50, 60], "flag": [1, 0, 1, 0, 0]})
@@ -369,7 +369,7 @@ def test_profile_by_score_hand_calculation():
 
 
 def test_profile_by_score_matches_groupby_on_real_data(real_clean):
-    from analysis.explore import profile_by_score
+    from analysis.evaluate.explore import profile_by_score
 
     p = np.random.default_rng(3).random(len(real_clean))
     out = profile_by_score(real_clean, p).set_index("characteristic")
@@ -400,7 +400,8 @@ TABLES = {
 
 @pytest.fixture(scope="module")
 def real_patterns(real_clean):
-    from analysis import patterns, split
+    from analysis.read import patterns
+    from analysis.read import split
 
     # a split, so that a covariate combination can appear in two patterns (train and test)
     table = patterns.from_rows(real_clean, split.in_test_sample(np.arange(len(real_clean)), 5, 0.3),
@@ -416,7 +417,7 @@ def assert_same(got: pd.DataFrame, expected: pd.DataFrame):
 
 @pytest.mark.parametrize("name", list(TABLES))
 def test_pattern_table_gives_the_tables_of_its_rows(real_clean, real_patterns, name):
-    from analysis import patterns
+    from analysis.read import patterns
 
     function = TABLES[name]
     from_patterns = function(real_patterns)
@@ -467,7 +468,7 @@ def test_profile_by_score_weighted_hand_calculation():
 
 
 def test_profile_by_score_patterns_equal_rows(real_clean, real_patterns):
-    from analysis import patterns
+    from analysis.read import patterns
 
     def score(frame):   # any function of the covariates, so that rows of a pattern share their p
         job = frame["job"].map({j: i for i, j in enumerate(sorted(frame["job"].unique()))}).to_numpy()

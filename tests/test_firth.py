@@ -20,8 +20,8 @@ import pytest
 import statsmodels.api as sm
 from scipy import optimize, special, stats
 
-from analysis.design import design_matrix
-from analysis.firth import FirthConvergenceError, FirthResult, fit_firth
+from analysis.model.design import design_matrix
+from analysis.model.firth import FirthConvergenceError, FirthResult, fit_firth
 
 HERE = Path(__file__).resolve().parent
 REF = json.loads((HERE / "reference" / "r" / "firth.json").read_text())
@@ -224,7 +224,7 @@ def test_patterns_equal_rows(load, response, terms, keys):
 def test_modified_score_is_gradient_of_penalised_loglik_for_counts():
     """U* = X'(y + h/2 - (m + h) p) for binomial counts: central differences of l* (any b, not only the
     estimate) equal the modified score the iteration uses."""
-    from analysis.firth import _Problem
+    from analysis.model.firth import _Problem
 
     rng = np.random.default_rng(5)
     X = np.column_stack([np.ones(40), rng.normal(size=(40, 3))])
@@ -319,7 +319,7 @@ def test_spline_terms_fit_and_predict():
     """A restricted cubic spline term (explicit knots, as the pipeline writes them) fits and predicts: the
     prediction of the training rows equals the fitted values, and the design equals rms's basis
     (analysis.splines.rcs_basis, tested against rms) with an intercept."""
-    from analysis.splines import rcs_basis
+    from analysis.model.splines import rcs_basis
 
     data = _birthwt()
     term = "rcs(age, [17, 20, 23, 28])"
@@ -338,7 +338,7 @@ def test_profile_quantities_that_do_not_converge_are_nan_and_shown_as_not_comput
     Firth table writes "not computed" in place of the NaN while the Wald interval still stands."""
     from types import SimpleNamespace
 
-    from analysis.display import firth_coefficients
+    from analysis.present.display import firth_coefficients
     from analysis.spec import load_spec
 
     load, response, terms = CASES["endometrial"]

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import model
+from analysis.model import fit as model
 
 from conftest import LINEAR_TERMS, PREDICTORS
 
@@ -166,7 +166,7 @@ PATTERN_REL = 1e-8
 
 @pytest.fixture(scope="module")
 def real_patterns(real_clean):
-    from analysis import patterns
+    from analysis.read import patterns
 
     return patterns.from_rows(real_clean, np.zeros(len(real_clean), dtype=bool), PREDICTORS, "flag")
 
@@ -177,7 +177,7 @@ def pattern_fit(real_patterns):
 
 
 def test_pattern_fit_is_the_glm_stepwise_refits(real_patterns, pattern_fit):
-    from analysis.selection import stepwise
+    from analysis.model.selection import stepwise
 
     selection = stepwise(real_patterns, "events", LINEAR_TERMS, direction="none", trials="trials")
     assert model.build_formula("events", LINEAR_TERMS, "trials") == selection.formula
@@ -225,7 +225,7 @@ def test_pattern_marginal_effects_equal_rows(full_fit, pattern_fit):
 
 
 def test_pattern_gvif_equals_rows(full_fit, pattern_fit):
-    from analysis.vif import gvif_from_results
+    from analysis.model.vif import gvif_from_results
 
     pd.testing.assert_frame_equal(gvif_from_results(pattern_fit), gvif_from_results(full_fit),
                                   rtol=PATTERN_REL, atol=0)
@@ -295,7 +295,7 @@ def test_public_functions_run_with_one_blas_thread(monkeypatch):
     from threadpoolctl import threadpool_info, threadpool_limits
 
     import analysis
-    from analysis import selection as stepwise_module
+    from analysis.model import selection as stepwise_module
 
     seen = []
     original = stepwise_module._select_ic
@@ -330,7 +330,7 @@ def test_patsy_fast_path_gives_the_same_design():
     for text and integer levels and with the reference level moved; missing values are still refused."""
     import patsy
     import patsy.build
-    from analysis import patsy_speed
+    from analysis.model import patsy_speed
 
     rng = np.random.default_rng(5)
     n = 2000

@@ -5,9 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from analysis.narrative import effect_label, odds_ratio_sentence, odds_ratio_sentences
+from analysis.present.narrative import effect_label, odds_ratio_sentence, odds_ratio_sentences
 from analysis.spec import default_spec, spec_from_dict
-from analysis.terms import describe_coefficient, describe_term
+from analysis.model.terms import describe_coefficient, describe_term
 
 SPEC = default_spec()
 

@@ -13,13 +13,19 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis import evaluation, explore, model, patterns, pipeline, plots, split
+from analysis.evaluate import discrimination as evaluation
+from analysis.evaluate import explore
+from analysis.model import fit as model
+from analysis.read import patterns
+from analysis import pipeline
+from analysis.present import plots
+from analysis.read import split
 from analysis.read import read_patterns
 from analysis.spec import default_spec
-from analysis.selection import stepwise
-from analysis.vif import gvif_from_results
+from analysis.model.selection import stepwise
+from analysis.model.vif import gvif_from_results
 
-from analysis.splines import rcs  # noqa: F401 - the formulas of the fits below use rcs(...)
+from analysis.model.splines import rcs  # noqa: F401 - the formulas of the fits below use rcs(...)
 
 from conftest import PREDICTORS, SPEC_VARIABLES, pandas_rows
 

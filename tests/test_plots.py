@@ -22,7 +22,8 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import StepPatch
 from PIL import Image
 
-from analysis import explore, plots
+from analysis.evaluate import explore
+from analysis.present import plots
 from analysis.spec import default_spec
 
 SPEC = default_spec()
@@ -371,7 +372,7 @@ def test_plot_ks_at_or_above(scored):
 
 def test_evaluation_tables_plot(scored):
     """The evaluation module's real tables go straight into the plots (skipped if absent)."""
-    evaluation = pytest.importorskip("analysis.evaluation")
+    evaluation = pytest.importorskip("analysis.evaluate.discrimination")
     p, y = scored
     roc = evaluation.roc_curve(p, y)
     ks = evaluation.ks_curve(p, y)
@@ -468,7 +469,7 @@ def test_save_figure_identical_across_processes(tmp_path, gains_table):
     """A fresh interpreter writes the same bytes (no per-process ids, dates or salts)."""
     script = (
         "import pickle, sys\n"
-        "from analysis import plots\n"
+        "from analysis.present import plots\n"
         "t = pickle.loads(sys.stdin.buffer.read())\n"
         "plots.save_figure(plots.plot_gains(t), sys.argv[1], 'gains')\n"
     )

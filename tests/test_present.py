@@ -3,7 +3,8 @@ import re
 
 import pandas as pd
 
-from analysis import display, present
+from analysis.present import display
+from analysis.present import formatting as present
 
 
 def test_rounding_rule():

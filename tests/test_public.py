@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis import model
+from analysis.model import fit as model
 from analysis.read import read_patterns
 from analysis.spec import load_spec
 
@@ -93,7 +93,7 @@ def test_drop1_of_the_full_model_equals_r(run):
     name, _ = run
     spec = load_spec(SPECS / f"{name}.toml")
     data = read_patterns(PUBLIC / f"{name}.csv", spec, test_size=0.0).sample("train")
-    from analysis.terms import model_terms
+    from analysis.model.terms import model_terms
 
     terms, _ = model_terms(spec, data.assign(sample="train"))
     fit = model.fit_logit(data, "events", terms, trials="trials")
@@ -123,7 +123,7 @@ def test_auc_equals_proc_and_coefficients_equal_statsmodels_on_rows(run):
             frame[v.name] = rows[v.column].astype(str)
     rhs = [f"C({v.name})" if v.kind == "categorical" else v.name for v in spec.variables]
     full = smf.logit("y ~ " + " + ".join(rhs), frame).fit(disp=0, method="newton", tol=1e-12)
-    from analysis.evaluation import auc_delong
+    from analysis.evaluate.discrimination import auc_delong
 
     ours = auc_delong(np.asarray(full.predict(frame)), y.to_numpy())
     assert ours["auc"] == pytest.approx(auc["auc"], rel=REL)

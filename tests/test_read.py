@@ -16,7 +16,7 @@ import pytest
 from analysis.read import DataValidationError, read_patterns, read_rows
 from analysis.simulate import write_simulated
 from analysis.spec import default_spec, with_exclusions
-from analysis.split import in_test_sample
+from analysis.read.split import in_test_sample
 
 from csv_helpers import COLUMNS, GOOD_ROWS, HEADER, write  # noqa: E402
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from analysis.render import RenderError, _crossref, _metadata, render
+from analysis.present.render import RenderError, _crossref, _metadata, render
 
 MINI = Path(__file__).parent / "fixtures" / "mini" / "mini.qmd"
 PARAM = "PARAM-VALUE-42"

@@ -25,10 +25,12 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import evaluation, pipeline, split
+from analysis.evaluate import discrimination as evaluation
+from analysis import pipeline
+from analysis.read import split
 from analysis.cli import main as cli_main
-from analysis.selection import stepwise
-from analysis.splines import rcs  # noqa: F401  (used by the formulas of the spline terms)
+from analysis.model.selection import stepwise
+from analysis.model.splines import rcs  # noqa: F401  (used by the formulas of the spline terms)
 
 ROWS = 1_000_000
 SEED, TEST_SIZE = 100, 0.3

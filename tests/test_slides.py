@@ -308,7 +308,8 @@ def test_libreoffice_pages_equal_slides(which, request, tmp_path):
 def test_slide_figures_are_drawn_as_the_pipeline_draws_them(simulated_deck, tmp_path):
     """The figures in the results folder (drawn by the pipeline, or by slides.ensure_figures for a folder
     without them) equal a fresh draw of slide_figure_specs through plots.draw_and_save, byte for byte."""
-    from analysis import plots, slides
+    from analysis.present import plots
+    from analysis.present import slides
     from analysis.results import load
 
     res = load(simulated_deck)
@@ -322,7 +323,7 @@ def test_slide_figures_are_drawn_as_the_pipeline_draws_them(simulated_deck, tmp_
 def test_slide_figures_text_at_least_12_pt_and_forest_rows_limited(real_deck):
     from matplotlib.text import Text
 
-    from analysis import slides
+    from analysis.present import slides
     from analysis.results import load
 
     res = load(real_deck)
@@ -347,7 +348,7 @@ def test_slide_figures_text_at_least_12_pt_and_forest_rows_limited(real_deck):
 
 def test_default_figures_unchanged_by_the_new_keywords():
     """font_scale=1 and figsize=None leave a report figure byte-identical."""
-    from analysis import plots
+    from analysis.present import plots
 
     gains = pd.DataFrame({"decile": range(1, 11), "n": [100] * 10, "events": [30, 20, 15, 10, 8, 6, 4, 3, 2, 2],
                           "response_rate": 0.1, "cum_n": range(100, 1001, 100), "cum_events": 0,
@@ -366,7 +367,7 @@ def test_default_figures_unchanged_by_the_new_keywords():
 
 # ----------------------------------------------------------------------------- text helpers
 def test_markdown_escapes_text_from_the_data():
-    from analysis import slides
+    from analysis.present import slides
 
     hostile = "<img src=x onerror=alert(1)> [x](javascript:alert(1)) @fig-x *b* $x$"
     text = slides.markdown([(0, hostile, True), (1, hostile, False), (2, hostile, False)])
@@ -375,7 +376,7 @@ def test_markdown_escapes_text_from_the_data():
 
 
 def test_first_sentence_keeps_numbers_and_abbreviations():
-    from analysis import slides
+    from analysis.present import slides
 
     assert slides.first_sentence("Job: admin. vs blue-collar is 0.094. Next one.") == (
         "Job: admin. vs blue-collar is 0.094.", "Next one.")
@@ -383,7 +384,7 @@ def test_first_sentence_keeps_numbers_and_abbreviations():
 
 
 def test_paginate_puts_the_banner_on_every_page():
-    from analysis import slides
+    from analysis.present import slides
 
     groups = [[(1, "word " * 60, False)] for _ in range(6)]
     fixed = slides.banner(True)
@@ -398,7 +399,7 @@ def test_paginate_puts_the_banner_on_every_page():
 # ----------------------------------------------------------------------------- the reference document
 def test_reference_document_is_the_generator_output():
     """templates/reference.pptx is what templates/make_reference_pptx.py makes from pandoc's default."""
-    sys.path.insert(0, str(ROOT / "analysis" / "templates"))
+    sys.path.insert(0, str(ROOT / "analysis" / "present" / "templates"))
     try:
         import make_reference_pptx as maker
     finally:
@@ -407,7 +408,7 @@ def test_reference_document_is_the_generator_output():
 
 
 def test_reference_document_sizes():
-    deck = Presentation(ROOT / "analysis" / "templates" / "reference.pptx")
+    deck = Presentation(ROOT / "analysis" / "present" / "templates" / "reference.pptx")
     assert deck.slide_width == 10 * EMU and deck.slide_height == int(5.625 * EMU)
     styles = deck.slide_master._element.find("p:txStyles", NS)
     sz = lambda path: styles.find(path, NS).get("sz")  # noqa: E731
@@ -415,7 +416,7 @@ def test_reference_document_sizes():
     assert sz("p:bodyStyle/a:lvl1pPr/a:defRPr") == "1800" and sz("p:bodyStyle/a:lvl2pPr/a:defRPr") == "1600"
     content = [ph for ph in deck.slide_layouts.get_by_name("Title and Content").placeholders
                if ph.placeholder_format.idx == 1][0]
-    from analysis import slides
+    from analysis.present import slides
 
     assert (round(content.width / EMU, 3), round(content.height / EMU, 3)) == slides.BODY
     # the slide figures fill the picture box pandoc leaves above a caption

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.spec import SpecError, default_spec, load_spec, spec_from_dict, with_exclusions
-from analysis.terms import forced_terms, model_terms
+from analysis.model.terms import forced_terms, model_terms
 
 ROOT = Path(__file__).resolve().parents[1]
 BIRTHWT = ROOT / "tests" / "data" / "public" / "birthwt.csv"

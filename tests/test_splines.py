@@ -17,11 +17,7 @@ import patsy
 import pytest
 import statsmodels.formula.api as smf
 
-from analysis.splines import (
-    Knots, RcsKnotsError, RcsKnotsWarning, choose_knots, datadist_limits, effect, linearity_test,
-    lr_test, parse_rcs_term, rcs, rcs_basis, rcs_basis_derivative, rcs_knots, rcs_names, rcs_term,
-    rcs_terms_of, rms_column_names, wald_test,
-)
+from analysis.model.splines import Knots, RcsKnotsError, RcsKnotsWarning, choose_knots, datadist_limits, effect, linearity_test, lr_test, parse_rcs_term, rcs, rcs_basis, rcs_basis_derivative, rcs_knots, rcs_names, rcs_term, rcs_terms_of, rms_column_names, wald_test
 
 REF = json.loads((Path(__file__).parent / "reference" / "r" / "splines.json").read_text())
 CATEGORICAL = ["job", "marriage", "default", "returned", "loan"]

@@ -9,7 +9,7 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from analysis import split
+from analysis.read import split
 from analysis.read import read_patterns, sha256_file
 from analysis.simulate import DEFAULT_ROWS, DEFAULT_SEED, calibration, simulate, true_coefficients, write_simulated
 

@@ -24,11 +24,10 @@ from scipy.stats import chi2
 from conftest import LINEAR_TERMS
 import patsy
 
-from analysis.design import DesignMatrix, _fast_design, _patsy_design, design_matrix, parse_term, with_categoricals
-import analysis.selection as selection
-from analysis.selection import (PATH_COLUMNS, SeparationError, StepwiseResult, _full_column_rank, _pool_by_terms,
-                               _pool_rows, _Problem, _response_arrays, _score_tests, _wald_tests, stepwise)
-from analysis.splines import rcs_basis
+from analysis.model.design import DesignMatrix, _fast_design, _patsy_design, design_matrix, parse_term, with_categoricals
+import analysis.model.selection as selection
+from analysis.model.selection import PATH_COLUMNS, SeparationError, StepwiseResult, _full_column_rank, _pool_by_terms, _pool_rows, _Problem, _response_arrays, _score_tests, _wald_tests, stepwise
+from analysis.model.splines import rcs_basis
 
 REF = Path(__file__).resolve().parent / "reference"
 TERMS = list(LINEAR_TERMS)
@@ -660,7 +659,7 @@ def test_separation_raises_naming_the_term():
 
 def test_public_entry_point_analysis_stepwise(real_clean):
     import analysis
-    from analysis.selection import stepwise as direct
+    from analysis.model.selection import stepwise as direct
 
     terms = ["age", "C(job)", "returned_yes", "coupon_used_in_last_month"]
     a = analysis.stepwise(real_clean, "flag", terms, direction="backward", criterion="bic")
@@ -677,7 +676,7 @@ def test_public_api_is_reachable_from_import_analysis_alone():
     import types
 
     code = ("import analysis, types; assert isinstance(analysis.stepwise, types.FunctionType); "
-            "assert analysis.stepwise.__module__ == 'analysis.selection'; "
+            "assert analysis.stepwise.__module__ == 'analysis.model.selection'; "
             "assert isinstance(analysis.model, types.ModuleType); assert callable(analysis.fit_logit); "
             "assert callable(analysis.fit_firth) and callable(analysis.read_patterns) and callable(analysis.evaluate); "
             "print(sorted(analysis.__all__))")

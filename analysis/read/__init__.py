@@ -40,11 +40,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..patterns import compression_note
-from .engines import DuckDBEngine, EngineUnavailable, SparkEngine, memory_bytes
-from .problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
-from .rules import RuleSet
-from .source import open_source
+from analysis.read.patterns import compression_note
+from analysis.read.engines import DuckDBEngine, EngineUnavailable, SparkEngine, memory_bytes
+from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
+from analysis.read.rules import RuleSet
+from analysis.read.source import open_source
 
 __all__ = ["read_patterns", "read_rows", "PatternData", "DataValidationError", "Problem", "EngineUnavailable", "ENGINES",
            "memory_bytes", "sha256_file", "file_provenance", "SIDECAR_SUFFIX"]
@@ -123,7 +123,7 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     ``engine``: "memory" (DuckDB over the rows held in memory), "duckdb" (streamed through a temporary
     Parquet file, spilling to disk under ``memory_limit``) or "spark" (Spark SQL, local mode).
     Raises :class:`DataValidationError` listing every problem, or :class:`EngineUnavailable`."""
-    from ..spec import default_spec
+    from analysis.spec import default_spec
 
     spec = spec or default_spec()
     if engine not in ENGINES:
@@ -318,7 +318,7 @@ def read_rows(path, spec=None, *, keep_id: bool = True) -> pd.DataFrame:
     :func:`read_patterns` (the same ``DataValidationError``); the rows are held in memory.
 
     For notebooks and tests that need rows; the analysis itself runs on :func:`read_patterns`."""
-    from ..spec import default_spec
+    from analysis.spec import default_spec
 
     spec = spec or default_spec()
     read_patterns(path, spec, test_size=0.0, engine="memory", hash_file=False)   # validates, or raises

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .rules import Dialect, SparkDialect, literal
-from .source import column_names
+from analysis.read.rules import Dialect, SparkDialect, literal
+from analysis.read.source import column_names
 
 
 class EngineUnavailable(RuntimeError):

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..split import split_hash_sql
+from analysis.read.split import split_hash_sql
 
 #: how a number is written (no backslashes: Spark SQL string literals treat them as escapes)
 NUMBER_SYNTAX = "[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?"

@@ -34,8 +34,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .csvscan import CsvFormatError, CsvScan
-from .problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
+from analysis.read.csvscan import CsvFormatError, CsvScan
+from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
 
 PARQUET_MAGIC = b"PAR1"
 #: values of used columns longer than this are refused (no level or number is this long; a longer

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
-from .expr import Expression, ExpressionError, parse, value_type
+from analysis.spec.expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
            "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS"]

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .escape import markdown as md
-from .present import fmt_int, fmt_num, fmt_or, fmt_pct
+from analysis.present.escape import markdown as md
+from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_pct
 
 # ----------------------------------------------------------------------------- geometry of the deck
 #: content placeholder of templates/reference.pptx (width, height), inches
@@ -192,7 +192,7 @@ def effects(tables: dict, metrics: dict, spec) -> pd.DataFrame:
 
     Columns ``key, label, odds_ratio, or_conf_low, or_conf_high, source``; rows with a finite odds ratio
     and interval only."""
-    from .terms import describe_coefficient
+    from analysis.model.terms import describe_coefficient
 
     baselines = metrics.get("baselines", {})
     rows = []
@@ -262,8 +262,8 @@ def fit_direction(effects_: pd.DataFrame, spec, fixed=(), box=BODY, most: int = 
 # ----------------------------------------------------------------------------- text slides
 def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
     """The data slide: source and file, rows used and excluded, events, the split, the final model."""
-    from .display import sentence
-    from .terms import describe_term
+    from analysis.present.display import sentence
+    from analysis.model.terms import describe_term
 
     src = metrics["data"]
     out = [(1, f"Source: {spec.source or spec.name} (file {src['file']})", False)]
@@ -288,7 +288,7 @@ def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
 def conclusion_groups(tables: dict) -> list[list]:
     """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, and the
     advice that follows the accuracy sentence ("Rank ... and target the top deciles instead.")."""
-    from .display import sentence
+    from analysis.present.display import sentence
 
     groups = []
     for topic in ("who", "quality"):
@@ -332,7 +332,7 @@ def _finish(fig, simulated: bool = False, legend_outside: bool = False, figure_l
     axis labels that would not fit are broken into lines (:func:`_fit_labels`)."""
     import matplotlib as mpl
 
-    from . import plots
+    from analysis.present import plots
 
     with mpl.rc_context(plots.STYLE):
         if simulated:
@@ -420,7 +420,7 @@ def _break(text: str) -> str:
 
 def forest_figure(rows: pd.DataFrame, words, simulated=False, figsize=FIGURE_SIZE, font_scale=FONT_SCALE):
     """The forest plot of ``rows`` (:func:`largest`) for a slide."""
-    from . import plots
+    from analysis.present import plots
 
     labels = {k: _short_label(label) for k, label in zip(rows["key"], rows["label"])}
     table = rows.rename(columns={"key": "term"})
@@ -431,21 +431,21 @@ def forest_figure(rows: pd.DataFrame, words, simulated=False, figsize=FIGURE_SIZ
 
 def roc_figure(curves: dict, aucs: dict, words, simulated=False, figsize=FIGURE_SIZE, font_scale=FONT_SCALE):
     """ROC curves (square axes) with the legend beside them."""
-    from . import plots
+    from analysis.present import plots
 
     fig = plots.plot_roc(curves, aucs, title="", words=words, figsize=figsize, font_scale=font_scale)
     return _finish(fig, simulated, legend_outside=True)
 
 
 def gains_figure(gains: pd.DataFrame, words, simulated=False, figsize=FIGURE_SIZE, font_scale=FONT_SCALE):
-    from . import plots
+    from analysis.present import plots
 
     fig = plots.plot_gains(gains, words=words, figsize=figsize, font_scale=font_scale)
     return _finish(fig, simulated, legend_outside=True)
 
 
 def lift_figure(gains: pd.DataFrame, simulated=False, figsize=FIGURE_SIZE, font_scale=FONT_SCALE):
-    from . import plots
+    from analysis.present import plots
 
     fig = plots.plot_lift(gains, title="", figsize=figsize, font_scale=font_scale)
     return _finish(fig, simulated)
@@ -454,7 +454,7 @@ def lift_figure(gains: pd.DataFrame, simulated=False, figsize=FIGURE_SIZE, font_
 def slide_figure_specs(tables: dict, metrics: dict, spec, max_rows: int = MAX_FOREST_ROWS) -> dict:
     """name -> (plot function, args, kwargs) of the slides' figures, as ``pipeline._figure_specs``; drawn
     from the results tables (the same in memory and read back from a results folder)."""
-    from .plots import Words
+    from analysis.present.plots import Words
 
     words = Words.from_spec(spec)
     roc = tables["roc_curve"]
@@ -473,7 +473,7 @@ def slide_figure_specs(tables: dict, metrics: dict, spec, max_rows: int = MAX_FO
 def ensure_figures(results) -> list[Path]:
     """Draw the slide figures a results folder (``analysis.results.RunResults``) lacks, as
     ``pipeline.write_outputs`` draws them (marked when the data are simulated); return the paths drawn."""
-    from . import plots
+    from analysis.present import plots
 
     directory = Path(results.directory) / "figures"
     missing = [n for n in FIGURES if not (directory / f"{n}.png").exists()]

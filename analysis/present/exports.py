@@ -23,9 +23,9 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from .display import table_specs
-from .escape import sheet_text
-from .terms import describe_coefficient, describe_term
+from analysis.present.display import table_specs
+from analysis.present.escape import sheet_text
+from analysis.model.terms import describe_coefficient, describe_term
 
 P_FORMAT = '[<0.001]"< 0.001";0.000'
 PERCENT = "0.0%"
@@ -85,7 +85,7 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
         if var is not None:
             out.insert(1, "label", [var.level_label(x) for x in out["level"]])
     elif name == "profile_top_customers":
-        from .narrative import profile_label
+        from analysis.present.narrative import profile_label
         out.insert(1, "label", [profile_label(c, spec) for c in out["characteristic"]])
     return out
 

@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.evaluation import _as_counts, _require_both_classes, _table
-from analysis.explore import _age_group_codes, age_group_labels, wilson_interval
+from analysis.evaluate.discrimination import _as_counts, _require_both_classes, _table
+from analysis.evaluate.explore import _age_group_codes, age_group_labels, wilson_interval
 
 __all__ = ["calibration_fit", "calibration_curve", "observed_vs_predicted"]
 

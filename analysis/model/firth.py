@@ -61,9 +61,9 @@ import pandas as pd
 import patsy
 from scipy import linalg, special, stats
 
-from .design import design_matrix, parse_term, with_categoricals
-from .threads import one_blas_thread
-from .splines import rcs  # noqa: F401 - patsy evaluates rcs(...) of spline terms in this module's namespace
+from analysis.model.design import design_matrix, parse_term, with_categoricals
+from analysis.threads import one_blas_thread
+from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) of spline terms in this module's namespace
 
 __all__ = ["FirthConvergenceError", "FirthResult", "fit_firth"]
 

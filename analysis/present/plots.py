@@ -34,7 +34,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
 from dataclasses import dataclass
 
-from . import explore
+from analysis.evaluate import explore
 
 # --------------------------------------------------------------------------------------------
 # style

@@ -109,11 +109,11 @@ import statsmodels.formula.api as smf
 from scipy.special import expit
 from scipy.stats import chi2
 
-from .design import design_matrix, parse_term, with_categoricals
-from .newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
-from .newton import newton as _newton, safe_start as _safe_start
-from .splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
-from .threads import one_blas_thread
+from analysis.model.design import design_matrix, parse_term, with_categoricals
+from analysis.model.newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
+from analysis.model.newton import newton as _newton, safe_start as _safe_start
+from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
+from analysis.threads import one_blas_thread
 
 __all__ = ["stepwise", "StepwiseResult", "Selector", "SelectionRun", "SeparationError", "PATH_COLUMNS"]
 

@@ -32,9 +32,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from . import patsy_speed
-from .splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
-from .threads import one_blas_thread
+from analysis.model import patsy_speed
+from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
+from analysis.threads import one_blas_thread
 
 patsy_speed.install()
 
@@ -78,21 +78,21 @@ def build_formula(response: str, terms, trials: str | None = None) -> str:
 def term_column(term: str) -> str:
     """The data column a one-factor formula term is built from: ``C(job, ...)`` -> ``job``,
     ``rcs(age, [..])`` -> ``age``."""
-    from .terms import term_variables
+    from analysis.model.terms import term_variables
 
     return term_variables(term)[0]
 
 
 def categorical_columns(terms) -> list[str]:
     """The columns of the categorical factors (``C(...)``) of ``terms``, interactions included, sorted."""
-    from .terms import split_interaction
+    from analysis.model.terms import split_interaction
 
     return sorted({term_column(f) for t in terms for f in split_interaction(t) if f.strip().startswith("C(")})
 
 
 def term_data_columns(terms) -> list[str]:
     """Every data column the terms use, sorted."""
-    from .terms import term_variables
+    from analysis.model.terms import term_variables
 
     return sorted({v for t in terms for v in term_variables(t)})
 
@@ -139,7 +139,7 @@ def check_predictors(data: pd.DataFrame, response: str, terms, trials: str | Non
     and the row counts in the messages are numbers of rows (sums of trials), so the checks and messages
     are those of the expanded rows (tested on both forms).
     """
-    from .terms import split_interaction
+    from analysis.model.terms import split_interaction
 
     events, non = _counts(data, response, trials)
     n_rows = int(round(float((events + non).sum())))
@@ -304,7 +304,7 @@ def _linear_predictor(results) -> np.ndarray:
 
 def baseline_levels(data: pd.DataFrame, terms) -> dict[str, str]:
     """Reference level of each categorical term: the explicit Treatment level, else the first sorted level."""
-    from .terms import explicit_baseline, split_interaction
+    from analysis.model.terms import explicit_baseline, split_interaction
 
     out = {}
     for term in terms:
@@ -472,8 +472,8 @@ def type3_tests(results) -> pd.DataFrame:
     Tested against R's drop1 on the real data and on public data sets (birthwt, Mroz; 1e-6 relative), on
     which the former refits from statsmodels' start failed, and, on patterns, against the rows (1e-8).
     """
-    from .newton import SeparationError, newton, safe_start
-    from .selection import drop_scope, term_factors
+    from analysis.model.newton import SeparationError, newton, safe_start
+    from analysis.model.selection import drop_scope, term_factors
 
     exog = np.asarray(results.model.exog, dtype=float)
     events, trials = response_counts(results)
@@ -539,7 +539,7 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     """
     from scipy.special import expit
 
-    from .terms import split_interaction, term_variables
+    from analysis.model.terms import split_interaction, term_variables
 
     frame = _frame_of(results)
     info = results.model.data.model_spec if hasattr(results.model.data, "model_spec") else results.model.data.design_info

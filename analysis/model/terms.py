@@ -118,7 +118,7 @@ def resolve_knots(terms, train: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     ``variable, requested, knots, rule, note`` saying which rule placed each variable's knots."""
     import warnings as _warnings
 
-    from .splines import RcsKnotsError, choose_knots, parse_rcs_term, rcs_term
+    from analysis.model.splines import RcsKnotsError, choose_knots, parse_rcs_term, rcs_term
 
     rows, resolved = [], {}
 

@@ -19,9 +19,9 @@ import os
 import re
 from pathlib import Path
 
-from . import display as d
-from .escape import markdown as md
-from .present import pipe_table
+from analysis.present import display as d
+from analysis.present.escape import markdown as md
+from analysis.present.formatting import pipe_table
 
 #: display width of each kind of figure (share of the text width)
 FIGURE_WIDTHS = {"rate": "80%", "rate_tall": "85%", "distribution": "80%", "square": "62%", "forest": "100%",

@@ -93,7 +93,7 @@ def pipe_table(frame: pd.DataFrame, align: str | None = None, escape: bool = Tru
     them when a table is wider than the text, and gives columns their natural widths otherwise, through
     Quarto and the built-in renderer alike -- never equal shares.
     """
-    from .escape import markdown as md
+    from analysis.present.escape import markdown as md
 
     cols = list(frame.columns)
     if align is None:

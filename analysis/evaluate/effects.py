@@ -25,9 +25,9 @@ import patsy
 from scipy import stats
 from scipy.special import expit
 
-from . import model
-from .splines import datadist_limits, effect, linearity_test, parse_rcs_term
-from .terms import resolve_knots, split_interaction, term_variables
+from analysis.model import fit as model
+from analysis.model.splines import datadist_limits, effect, linearity_test, parse_rcs_term
+from analysis.model.terms import resolve_knots, split_interaction, term_variables
 
 TEST_KNOTS = 4
 
@@ -87,9 +87,9 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
     its place. Log-likelihoods are those of the rows (``model.glance``), so rows and patterns agree.
     Tested: Wald against rms ``anova`` (tests/test_splines.py) and, here, LR against R's anova of nested
     glm fits on the real data (tests/test_effects.py, 1e-6 relative)."""
-    from .splines import wald_test
+    from analysis.model.splines import wald_test
 
-    from .newton import SeparationError
+    from analysis.model.newton import SeparationError
 
     llf = model.glance(results)["llf"]
     rows = []

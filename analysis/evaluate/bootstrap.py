@@ -82,11 +82,11 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
-from . import evaluation
-from .model import bernoulli_loglik, null_loglik
-from .newton import SeparationError, newton
-from .selection import Selector
-from .threads import blas_single_thread
+from analysis.evaluate import discrimination as evaluation
+from analysis.model.fit import bernoulli_loglik, null_loglik
+from analysis.model.newton import SeparationError, newton
+from analysis.model.selection import Selector
+from analysis.threads import blas_single_thread
 
 __all__ = ["validate_selection", "BootstrapResult", "INDEXES", "resample_counts", "model_indexes"]
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from .render import render
+from analysis.present.render import render
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]
+TEMPLATES = Path(__file__).resolve().with_name("templates")
 #: the checkout (report.qmd beside the package) or, for an installed package, its copies of the documents
 #: (analysis/documents/ holds links to the checkout's files, which a wheel stores as copies)
 ROOT = PACKAGE.parent if (PACKAGE.parent / "report.qmd").is_file() else PACKAGE / "documents"
@@ -15,7 +16,7 @@ REPORT = ROOT / "report.qmd"
 SLIDES = ROOT / "slides.qmd"
 PROJECT = ROOT / "_quarto.yml"
 #: the slides' reference document, as slides.qmd names it (relative to the checkout) and as a copy names it
-REFERENCE_DOC = "analysis/templates/reference.pptx"
+REFERENCE_DOC = "analysis/present/templates/reference.pptx"
 REFERENCE_COPY = "slides-reference.pptx"
 
 
@@ -31,7 +32,7 @@ def _documents(results_dir: Path, engine: str) -> tuple[Path, Path]:
         return REPORT, SLIDES
     for source in (REPORT, PROJECT):
         shutil.copyfile(source, results_dir / source.name)
-    shutil.copyfile(PACKAGE / "templates" / "reference.pptx", results_dir / REFERENCE_COPY)
+    shutil.copyfile(TEMPLATES / "reference.pptx", results_dir / REFERENCE_COPY)
     text = SLIDES.read_text(encoding="utf-8")
     if f"reference-doc: {REFERENCE_DOC}" not in text:
         raise RuntimeError(f"{SLIDES} does not name its reference document as {REFERENCE_DOC}")
@@ -45,8 +46,8 @@ def render_report(results_dir: str | Path, engine: str = "auto", formats=("html"
     """Render the report in ``formats`` (html, pdf) and, with "pptx", the slides; write the workbook.
 
     The title and subtitle come from the run's data specification (``-M title:...`` under Quarto)."""
-    from .exports import write_workbook
-    from .results import load
+    from analysis.present.exports import write_workbook
+    from analysis.results import load
 
     results_dir = Path(results_dir).resolve()
     params = {"results_dir": str(results_dir)}

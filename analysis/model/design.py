@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
-from .splines import rcs  # noqa: F401 - patsy evaluates rcs(...) in formulas in this module's namespace
+from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) in formulas in this module's namespace
 
 __all__ = ["DesignMatrix", "design_matrix", "parse_term", "with_categoricals"]
 
@@ -200,7 +200,7 @@ def _fast_term(data: pd.DataFrame, code: str):
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "rcs"
             and not node.keywords and len(node.args) == 2 and isinstance(node.args[0], ast.Name)
             and isinstance(node.args[1], ast.List)):  # rcs(x, [knots]): the basis of analysis.splines.rcs
-        from .splines import rcs_basis
+        from analysis.model.splines import rcs_basis
 
         values = _numeric_column(data, node.args[0].id)
         try:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED
+from analysis.spec import MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED
 
 SAMPLE_ROWS = 200_000
 #: a count with at most this many distinct values gets a note: codes of groups are counts to the eye
@@ -52,8 +52,8 @@ class Column:
 
 def _read_sample(path: Path) -> pd.DataFrame:
     """Up to SAMPLE_ROWS rows of the file as text (CSV, by the package's tokenizer) or typed (Parquet)."""
-    from ..read.csvscan import CsvFormatError, CsvScan
-    from ..read.source import TRIM, _csv_error, check_path, sniff_format
+    from analysis.read.csvscan import CsvFormatError, CsvScan
+    from analysis.read.source import TRIM, _csv_error, check_path, sniff_format
 
     check_path(path)
     if sniff_format(path) == "parquet":

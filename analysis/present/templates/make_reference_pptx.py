@@ -1,7 +1,7 @@
 """Build ``reference.pptx`` (the slide master of ``slides.qmd``) from pandoc's default reference document.
 
-    python analysis/templates/make_reference_pptx.py            # writes analysis/templates/reference.pptx
-    python analysis/templates/make_reference_pptx.py --check    # exit 1 if the committed file differs
+    python analysis/present/templates/make_reference_pptx.py            # writes analysis/present/templates/reference.pptx
+    python analysis/present/templates/make_reference_pptx.py --check    # exit 1 if the committed file differs
 
 Starts from the file ``pandoc --print-default-data-file reference.pptx`` prints (pandoc of
 ``pypandoc_binary``) and changes only geometry and text sizes, with lxml on the XML parts:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .present import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
-from .terms import describe_coefficient
+from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
+from analysis.model.terms import describe_coefficient
 
 EVENT_RATE = "event rate (observed)"
 
@@ -367,7 +367,7 @@ def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
         left = [t for t in kept.index if t not in final and kept[t] >= 1 - STABLE]
         same = models[models["model"] == " + ".join(sorted(final))]["share"] if models is not None else []
         share = float(same.iloc[0]) if len(same) else 0.0
-        from .terms import describe_term
+        from analysis.model.terms import describe_term
 
         parts = [f"The final model's exact set of terms was selected in {fmt_pct(share)} of the resamples."]
         if weak:
