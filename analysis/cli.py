@@ -10,17 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from analysis.errors import OutputError
-from analysis.model.fit import ModelError
+from analysis.config import DEFAULT_DATA, RunConfig
+from analysis.errors import ModelError, OutputError
 from analysis.read import DataValidationError, EngineUnavailable, memory_bytes
 from analysis.spec import SpecError
 from analysis.model.newton import SeparationError
 
-#: the embedded simulated sample (the default data of the default specification)
-#: (in a checkout data/; an installed package carries a copy in analysis/documents/)
-_CHECKOUT_DATA = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
-DEFAULT_DATA = (_CHECKOUT_DATA if _CHECKOUT_DATA.is_file()
-                else Path(__file__).resolve().parent / "documents" / "simulated_tianmao.csv")
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
 
 
@@ -161,8 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _config(args):
-    from analysis.pipeline import RunConfig
-
     exclude = [(e, f"{e} (--exclude)") for e in args.exclude]
     if args.max_age is not None:
         exclude.append((f"age > {args.max_age}", f"age > {args.max_age} (--max-age {args.max_age})"))
@@ -198,10 +191,8 @@ def main(argv=None) -> int:
         results = pipeline.run(config, progress=progress)
         pipeline.write_outputs(results, config.out, progress=progress)
         if args.command == "report":
-            from analysis.present.report import render_report
-
             formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
-            outputs = render_report(config.out, engine=args.renderer, formats=formats, progress=progress)
+            outputs = pipeline.render_report(config.out, engine=args.renderer, formats=formats, progress=progress)
             for path in outputs.values():
                 progress(f"wrote {path}")
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]

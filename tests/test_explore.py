@@ -52,7 +52,7 @@ def tiny() -> pd.DataFrame:
 
 
 def test_class_balance_by_hand():
-    out = explore.class_balance(tiny())
+    out = explore.class_balance(tiny(), response="flag")
     assert list(out.columns) == ["flag", "n", "share"]
     assert out["flag"].tolist() == [0, 1]
     assert out["n"].tolist() == [5, 3]                       # rows 1, 6, 7 have flag 1
@@ -60,20 +60,20 @@ def test_class_balance_by_hand():
 
 
 def test_class_balance_keeps_an_empty_class():
-    out = explore.class_balance(pd.DataFrame({"flag": [0, 0, 0]}))
+    out = explore.class_balance(pd.DataFrame({"flag": [0, 0, 0]}), response="flag")
     assert out["n"].tolist() == [3, 0]
     assert out["share"].tolist() == [1.0, 0.0]
 
 
 def test_response_must_be_binary():
     with pytest.raises(ValueError):
-        explore.class_balance(pd.DataFrame({"flag": [0, 2]}))
+        explore.class_balance(pd.DataFrame({"flag": [0, 2]}), response="flag")
     with pytest.raises(ValueError):
-        explore.rate_by(pd.DataFrame({"flag": [0, np.nan], "x": [1, 2]}), "x")
+        explore.rate_by(pd.DataFrame({"flag": [0, np.nan], "x": [1, 2]}), "x", response="flag")
 
 
 def test_means_by_flag_by_hand():
-    out = explore.means_by_flag(tiny()).set_index("variable")
+    out = explore.means_by_flag(tiny(), response="flag").set_index("variable")
     assert list(out.reset_index().columns) == ["variable", "mean_flag_0", "mean_flag_1",
                                                "difference"]
     # numeric columns in frame order, response and strings left out
@@ -94,7 +94,7 @@ def test_means_by_flag_by_hand():
 
 
 def test_rate_by_by_hand():
-    out = explore.rate_by(tiny(), "returned_yes")
+    out = explore.rate_by(tiny(), "returned_yes", response="flag")
     assert list(out.columns) == explore.RATE_COLUMNS
     # returned = 0: rows 1, 3, 6, 7 with flags 1, 0, 1, 1 -> 3 / 4
     # returned = 1: rows 0, 2, 4, 5 with flags 0, 0, 0, 0 -> 0 / 4
@@ -106,7 +106,7 @@ def test_rate_by_by_hand():
     assert out.loc[1, "conf_low"] == pytest.approx(0.0, abs=1e-12)
     assert out.loc[1, "conf_high"] == pytest.approx(Z**2 / (4 + Z**2), abs=1e-12)
 
-    job = explore.rate_by(tiny(), "job")
+    job = explore.rate_by(tiny(), "job", response="flag")
     # a: rows 0, 2, 4, 7 -> flags 0, 0, 0, 1; b: rows 1, 3 -> 1, 0; c: rows 5, 6 -> 0, 1
     assert job["level"].tolist() == ["a", "b", "c"]
     assert job["n"].tolist() == [4, 2, 2]
@@ -116,7 +116,7 @@ def test_rate_by_by_hand():
 
 def test_rate_by_keeps_missing_level():
     df = pd.DataFrame({"flag": [1, 0, 1, 0], "job": ["a", None, "b", "a"]})
-    out = explore.rate_by(df, "job")
+    out = explore.rate_by(df, "job", response="flag")
     assert out["n"].sum() == 4
     assert out["level"].iloc[:2].tolist() == ["a", "b"]
     assert pd.isna(out["level"].iloc[2])
@@ -139,13 +139,13 @@ def test_wilson_interval_matches_closed_form():
 
 
 def test_age_group_labels():
-    assert explore.age_group_labels((18, 30, 40, 50, 60, math.inf)) == ["18\u201329", "30\u201339", "40\u201349",
+    assert explore.bin_labels((18, 30, 40, 50, 60, math.inf)) == ["18\u201329", "30\u201339", "40\u201349",
                                           "50\u201359", "60+"]
-    assert explore.age_group_labels((18.5, 30, math.inf)) == ["[18.5, 30)", "30+"]
+    assert explore.bin_labels((18.5, 30, math.inf)) == ["[18.5, 30)", "30+"]
 
 
 def test_age_groups_by_hand():
-    out = explore.age_groups(tiny(), (18, 30, 40, 50, 60, math.inf), "age")
+    out = explore.binned_rates(tiny(), (18, 30, 40, 50, 60, math.inf), "age", response="flag")
     assert list(out.columns) == explore.RATE_COLUMNS
     # 17 -> "<18" (below the first edge, kept); 18, 29 -> 18–29 (edge 18 inclusive);
     # 30 -> 30–39 (edge 30 starts the next bin); 45 -> 40–49; 59 -> 50–59; 60, 72 -> 60+
@@ -159,7 +159,7 @@ def test_age_groups_by_hand():
 
 def test_age_groups_extra_groups_and_empty_bins():
     df = pd.DataFrame({"age": [10, 25, 80, np.nan], "flag": [1, 0, 1, 0]})
-    out = explore.age_groups(df, (18, 30, 40, 70), "age")
+    out = explore.binned_rates(df, (18, 30, 40, 70), "age", response="flag")
     # below 18 -> "<18"; 25 -> 18–29; 30–39 empty (kept, n 0); 40–69 empty; 80 -> "70+"
     assert out["level"].tolist() == ["<18", "18\u201329", "30\u201339", "40\u201369", "70+",
                                      "missing"]
@@ -168,11 +168,11 @@ def test_age_groups_extra_groups_and_empty_bins():
     assert out.loc[2, ["rate", "conf_low", "conf_high"]].isna().all()
     assert out["n"].sum() == len(df)
     with pytest.raises(ValueError):
-        explore.age_groups(df, (30, 18), "age")
+        explore.binned_rates(df, (30, 18), "age", response="flag")
 
 
 def test_age_tail_by_hand():
-    out = explore.age_tail(tiny(), 60, "age")
+    out = explore.tail_rates(tiny(), 60, "age", response="flag")
     assert list(out.columns) == ["group", "n", "share", "events", "rate", "conf_low",
                                  "conf_high", "age_min", "age_max"]
     assert out["group"].tolist() == ["under 60", "60+"]
@@ -189,7 +189,7 @@ def test_age_tail_by_hand():
 
 
 def test_correlations_by_hand():
-    corr = explore.correlations(tiny())
+    corr = explore.correlations(tiny(), response="flag")
     assert corr.columns[-1] == "flag" and corr.index.name == "variable"
     assert "job" not in corr.columns and "marriage" not in corr.columns
     # returned_yes vs flag is a phi coefficient: 2x2 counts (returned, flag):
@@ -215,9 +215,8 @@ TINY_SPEC = {
 
 
 def tiny_tables(spec):
-    from analysis.pipeline import exploratory_tables
 
-    return exploratory_tables(tiny()[["age", "job", "returned_yes", "flag"]], spec)
+    return explore.tables(tiny()[["age", "job", "returned_yes", "flag"]], spec)
 
 
 def test_headline_sentences_by_hand():
@@ -225,14 +224,14 @@ def test_headline_sentences_by_hand():
 
     spec = spec_from_dict(TINY_SPEC)
     out = explore.headline_sentences(tiny_tables(spec), spec).set_index("topic")["sentence"]
-    assert out.index.tolist() == ["class_balance", "age_group", "age_tail", "job", "returned", "correlation"]
+    assert out.index.tolist() == ["class_balance", "age_group", "tail_rates", "job", "returned", "correlation"]
     assert out["class_balance"] == "3 of 8 customers (37.5%) used the coupon."
     assert out["returned"] == ("Customers who returned goods used the coupon at 0.0% versus "
                                "75.0% for those who did not.")
     # job: a 1/4 = 25.0% (n 4); b and c 1/2 = 50.0% (n 2): the first maximum (b) is named
     assert out["job"] == ("By job, the coupon-use rate ranged from 25.0% (a, n = 4) "
                           "to 50.0% (b, n = 2).")
-    assert out["age_tail"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
+    assert out["tail_rates"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
                                "used the coupon at 100.0% versus 16.7% for the others.")
     # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746
     assert out["correlation"] == ("The strongest linear association with the response (used the coupon) is "
@@ -244,7 +243,7 @@ def test_headline_sentences_by_hand():
 
 
 def test_class_balance_real(real_clean, r_reference):
-    out = explore.class_balance(real_clean)
+    out = explore.class_balance(real_clean, response="flag")
     counts = np.bincount(real_clean["flag"].to_numpy(), minlength=2)
     assert out["n"].tolist() == counts.tolist()
     assert out["n"].tolist() == [r_reference["info"]["n_nonevents"],
@@ -254,7 +253,7 @@ def test_class_balance_real(real_clean, r_reference):
 
 @pytest.mark.parametrize("column", ["returned_yes", "marriage", "job", "loan_yes", "default_yes"])
 def test_rate_by_real_matches_crosstab(real_clean, column):
-    out = explore.rate_by(real_clean, column)
+    out = explore.rate_by(real_clean, column, response="flag")
     tab = pd.crosstab(real_clean[column], real_clean["flag"])
     props = pd.crosstab(real_clean[column], real_clean["flag"], normalize="index")
     assert out["level"].tolist() == tab.index.tolist()
@@ -268,7 +267,7 @@ def test_rate_by_real_matches_crosstab(real_clean, column):
 
 
 def test_means_by_flag_real(real_clean):
-    out = explore.means_by_flag(real_clean).set_index("variable")
+    out = explore.means_by_flag(real_clean, response="flag").set_index("variable")
     y = real_clean["flag"].to_numpy()
     for var in out.index:
         x = real_clean[var].to_numpy(dtype=float)
@@ -283,7 +282,7 @@ def test_means_by_flag_real(real_clean):
 
 
 def test_age_groups_real_matches_masks(real_clean):
-    out = explore.age_groups(real_clean, (18, 30, 40, 50, 60, math.inf), "age")
+    out = explore.binned_rates(real_clean, (18, 30, 40, 50, 60, math.inf), "age", response="flag")
     age = real_clean["age"].to_numpy()
     y = real_clean["flag"].to_numpy()
     assert age.min() >= 18                      # so no "<18" group on the real data
@@ -301,7 +300,7 @@ def test_age_groups_real_matches_masks(real_clean):
 
 
 def test_age_tail_real(real_clean):
-    out = explore.age_tail(real_clean, 60, "age")
+    out = explore.tail_rates(real_clean, 60, "age", response="flag")
     age = real_clean["age"].to_numpy()
     y = real_clean["flag"].to_numpy()
     old = age >= 60
@@ -312,7 +311,7 @@ def test_age_tail_real(real_clean):
 
 
 def test_correlations_real_match_numpy(real_clean):
-    corr = explore.correlations(real_clean)
+    corr = explore.correlations(real_clean, response="flag")
     cols = list(corr.columns)
     assert set(cols) == {"age", "coupon_used_in_last6_month", "coupon_used_in_last_month",
                          "default_yes", "returned_yes", "loan_yes", "flag"}
@@ -321,7 +320,7 @@ def test_correlations_real_match_numpy(real_clean):
 
 
 def test_correlation_with_flag_real_matches_scipy(real_clean):
-    out = explore.correlation_with_flag(real_clean)
+    out = explore.correlation_with_flag(real_clean, response="flag")
     assert list(out.columns) == ["variable", "correlation"]
     assert "flag" not in out["variable"].tolist() and len(out) == 6
     for var, r in zip(out["variable"], out["correlation"]):
@@ -331,14 +330,13 @@ def test_correlation_with_flag_real_matches_scipy(real_clean):
 
 
 def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
-    from analysis.pipeline import exploratory_tables
     from analysis.spec import default_spec
 
     from conftest import pandas_rows
 
     spec = default_spec()
     rows, _ = pandas_rows(real_data_path)
-    out = explore.headline_sentences(exploratory_tables(rows, spec), spec).set_index("topic")["sentence"]
+    out = explore.headline_sentences(explore.tables(rows, spec), spec).set_index("topic")["sentence"]
     props = pd.crosstab(real_clean["returned_yes"], real_clean["flag"], normalize="index")[1]
     assert out["returned"] == (f"Customers who returned goods used the coupon at "
                                f"{100 * props[1]:.1f}% versus {100 * props[0]:.1f}% for customers "
@@ -349,7 +347,7 @@ def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
     assert f"{100 * job.min():.1f}% ({job.idxmin()}," in out["job"]
     assert f"{100 * job.max():.1f}% ({job.idxmax()}," in out["job"]
     old = real_clean["age"] >= 60
-    assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["age_tail"]
+    assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["tail_rates"]
 
 
 def test_profile_by_score_hand_calculation():
@@ -385,16 +383,16 @@ def test_profile_by_score_matches_groupby_on_real_data(real_clean):
 
 
 TABLES = {
-    "class_balance": explore.class_balance,
-    "means_by_flag": explore.means_by_flag,
-    "rate_by_returned": lambda df, **kw: explore.rate_by(df, "returned_yes", **kw),
-    "rate_by_job": lambda df, **kw: explore.rate_by(df, "job", **kw),
-    "rate_by_marriage": lambda df, **kw: explore.rate_by(df, "marriage", **kw),
-    "rate_by_loan": lambda df, **kw: explore.rate_by(df, "loan_yes", **kw),
-    "age_groups": lambda df, **kw: explore.age_groups(df, (18, 30, 40, 50, 60, math.inf), "age", **kw),
-    "age_tail": lambda df, **kw: explore.age_tail(df, 60, "age", **kw),
-    "correlations": explore.correlations,
-    "correlation_with_flag": explore.correlation_with_flag,
+    "class_balance": lambda df, **kw: explore.class_balance(df, response="flag", **kw),
+    "means_by_flag": lambda df, **kw: explore.means_by_flag(df, response="flag", **kw),
+    "rate_by_returned": lambda df, **kw: explore.rate_by(df, "returned_yes", response="flag", **kw),
+    "rate_by_job": lambda df, **kw: explore.rate_by(df, "job", response="flag", **kw),
+    "rate_by_marriage": lambda df, **kw: explore.rate_by(df, "marriage", response="flag", **kw),
+    "rate_by_loan": lambda df, **kw: explore.rate_by(df, "loan_yes", response="flag", **kw),
+    "binned_rates": lambda df, **kw: explore.binned_rates(df, (18, 30, 40, 50, 60, math.inf), "age", response="flag", **kw),
+    "tail_rates": lambda df, **kw: explore.tail_rates(df, 60, "age", response="flag", **kw),
+    "correlations": lambda df, **kw: explore.correlations(df, response="flag", **kw),
+    "correlation_with_flag": lambda df, **kw: explore.correlation_with_flag(df, response="flag", **kw),
 }
 
 
@@ -440,17 +438,17 @@ def test_weighted_hand_calculation():
     df = tiny()
     w = [2, 0, 1, 3, 1, 1, 4, 1]
     # flags 0 1 0 0 0 0 1 1 -> users: rows 6 (4) and 7 (1) = 5 (row 1 has weight 0); all: 13
-    cb = explore.class_balance(df, weights=w)
+    cb = explore.class_balance(df, weights=w, response="flag")
     assert cb["n"].tolist() == [8, 5] and cb["share"].tolist() == [8 / 13, 5 / 13]
     # job a: rows 0, 2, 4, 7 -> n 2+1+1+1 = 5, events 1 (row 7); b: rows 1 (w 0), 3 -> n 3, events 0;
     # c: rows 5, 6 -> n 1+4 = 5, events 4
-    job = explore.rate_by(df, "job", weights=w)
+    job = explore.rate_by(df, "job", weights=w, response="flag")
     assert job["n"].tolist() == [5, 3, 5] and job["events"].tolist() == [1, 0, 4]
     # mean age of users: (60*4 + 72) / 5 = 62.4; of non-users: (17*2 + 29 + 30*3 + 45 + 59) / 8 = 257 / 8
-    means = explore.means_by_flag(df, weights=w).set_index("variable")
+    means = explore.means_by_flag(df, weights=w, response="flag").set_index("variable")
     assert means.loc["age", "mean_flag_1"] == 62.4 and means.loc["age", "mean_flag_0"] == 257 / 8
     # a level with weight 0 only does not exist, as on the expanded rows
-    assert 1 not in explore.rate_by(df.iloc[[0, 1]], "loan_yes", weights=[1, 0])["level"].tolist()
+    assert 1 not in explore.rate_by(df.iloc[[0, 1]], "loan_yes", weights=[1, 0], response="flag")["level"].tolist()
 
 
 def test_profile_by_score_weighted_hand_calculation():
@@ -459,7 +457,7 @@ def test_profile_by_score_weighted_hand_calculation():
     p = [0.9, 0.1, 0.8, 0.2, 0.3]
     # weights 1 2 1 1 1 -> 6 customers, sorted p 0.1 0.1 0.2 0.3 0.8 0.9; quantile 0.6: position
     # (6 - 1) * 0.6 = 3 -> 0.3 exactly; top = p >= 0.3: rows 0, 2, 4 (3 customers, 2 users)
-    out = explore.profile_by_score(df, p, top_share=0.4, weights=[1, 2, 1, 1, 1]).set_index("characteristic")
+    out = explore.profile_by_score(df, p, top_share=0.4, weights=[1, 2, 1, 1, 1], response="flag").set_index("characteristic")
     assert out.attrs["threshold"] == 0.3 and out.attrs["n_top"] == 3 and out.attrs["n_rest"] == 3
     assert out.loc["event rate (observed)", ["top", "rest"]].tolist() == [2 / 3, 0.0]
     # rest: row 1 twice (age 30) and row 3 (age 50) -> (60 + 50) / 3
@@ -478,10 +476,10 @@ def test_profile_by_score_patterns_equal_rows(real_clean, real_patterns):
     from analysis.spec import default_spec
 
     spec = default_spec()
-    got = explore.profile_by_score(real_patterns, score(real_patterns), spec=spec)
+    got = explore.profile_by_score(real_patterns, score(real_patterns), spec=spec, response="flag")
     rows = patterns.expand(real_patterns, "flag")
-    expected = explore.profile_by_score(rows, score(rows), spec=spec)
-    original = explore.profile_by_score(real_clean, score(real_clean), spec=spec)
+    expected = explore.profile_by_score(rows, score(rows), spec=spec, response="flag")
+    original = explore.profile_by_score(real_clean, score(real_clean), spec=spec, response="flag")
     assert_same(got, expected)
     assert_same(got, original)
     assert got.attrs == expected.attrs == original.attrs
@@ -508,24 +506,24 @@ def test_weighted_correlation_of_real_numbers_matches_numpy_fweights():
     df = pd.DataFrame({"a": rng.normal(size=200), "b": rng.normal(size=200), "flag": rng.integers(0, 2, 200)})
     df["b"] += 0.5 * df["a"]
     w = rng.integers(0, 5, 200)
-    corr = explore.correlations(df, weights=w)
+    corr = explore.correlations(df, weights=w, response="flag")
     cov = np.cov(df[["a", "b", "flag"]].to_numpy(dtype=float), rowvar=False, fweights=w)
     sd = np.sqrt(np.diag(cov))
     np.testing.assert_allclose(corr.to_numpy(), cov / np.outer(sd, sd), rtol=0, atol=1e-12)
     repeated = df.loc[np.repeat(df.index, w)]
-    np.testing.assert_allclose(corr.to_numpy(), explore.correlations(repeated).to_numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(corr.to_numpy(), explore.correlations(repeated, response="flag").to_numpy(), rtol=0, atol=1e-12)
 
 
 def test_weighted_forms_reject_bad_counts(real_patterns):
     with pytest.raises(ValueError, match="own counts"):
-        explore.class_balance(real_patterns, weights="trials")
+        explore.class_balance(real_patterns, weights="trials", response="flag")
     with pytest.raises(ValueError, match="whole numbers"):
-        explore.class_balance(tiny(), weights=[1.5] * 8)
+        explore.class_balance(tiny(), weights=[1.5] * 8, response="flag")
     with pytest.raises(ValueError, match="whole numbers"):
-        explore.class_balance(tiny(), weights=[-1] * 8)
+        explore.class_balance(tiny(), weights=[-1] * 8, response="flag")
     with pytest.raises(ValueError, match="8 rows"):
-        explore.class_balance(tiny(), weights=[1, 2])
+        explore.class_balance(tiny(), weights=[1, 2], response="flag")
     with pytest.raises(ValueError, match="exceed"):
-        explore.class_balance(real_patterns.assign(events=real_patterns["trials"] + 1))
+        explore.class_balance(real_patterns.assign(events=real_patterns["trials"] + 1), response="flag")
     with pytest.raises(KeyError):
-        explore.class_balance(tiny(), weights="nope")
+        explore.class_balance(tiny(), weights="nope", response="flag")

@@ -7,6 +7,7 @@ import pytest
 from scipy import stats
 
 from analysis.model import fit as model
+from analysis.model import inference
 
 from conftest import LINEAR_TERMS, PREDICTORS
 
@@ -56,7 +57,7 @@ def test_fit_statistics_match_r(full_fit, r_reference):
 
 def test_type3_matches_r_drop1(full_fit, r_reference):
     ref = r_reference["1_full_model"]["drop1_LRT"]
-    t3 = model.type3_tests(full_fit).set_index("term")
+    t3 = inference.type3_tests(full_fit).set_index("term")
     names = {"C(job)": "job", "C(marriage)": "marriage", "default_yes": "default",
              "returned_yes": "returned", "loan_yes": "loan"}
     assert len(t3) == len(ref) - 1
@@ -72,7 +73,7 @@ def test_marginal_effects_equal_get_margeff_and_a_hand_computation(full_fit, rea
     """0/1 and whole-number variables: statsmodels' get_margeff(dummy=True, count=True) (1e-8, estimates
     and SEs). Categorical levels: the change from the baseline to the level with every row set to each,
     from statsmodels' own predict on changed frames (1e-10); its SE by a finite-difference delta method."""
-    me = model.marginal_effects(full_fit).set_index("term")
+    me = inference.marginal_effects(full_fit).set_index("term")
     sm = full_fit.get_margeff(dummy=True, count=True).summary_frame()
     for term in ("age", "default_yes", "returned_yes", "loan_yes", "coupon_used_in_last6_month",
                  "coupon_used_in_last_month"):
@@ -215,17 +216,17 @@ def test_null_loglik_closed_form(full_fit, r_reference):
 
 
 def test_pattern_type3_equals_rows(full_fit, pattern_fit):
-    pd.testing.assert_frame_equal(model.type3_tests(pattern_fit), model.type3_tests(full_fit),
+    pd.testing.assert_frame_equal(inference.type3_tests(pattern_fit), inference.type3_tests(full_fit),
                                   rtol=PATTERN_REL, atol=0)
 
 
 def test_pattern_marginal_effects_equal_rows(full_fit, pattern_fit):
-    pats = model.marginal_effects(pattern_fit)
-    pd.testing.assert_frame_equal(pats, model.marginal_effects(full_fit), rtol=1e-10, atol=1e-15)
+    pats = inference.marginal_effects(pattern_fit)
+    pd.testing.assert_frame_equal(pats, inference.marginal_effects(full_fit), rtol=1e-10, atol=1e-15)
 
 
 def test_pattern_gvif_equals_rows(full_fit, pattern_fit):
-    from analysis.model.vif import gvif_from_results
+    from analysis.model.inference import gvif_from_results
 
     pd.testing.assert_frame_equal(gvif_from_results(pattern_fit), gvif_from_results(full_fit),
                                   rtol=PATTERN_REL, atol=0)
@@ -238,7 +239,7 @@ def test_pattern_prediction_is_the_fitted_p(full_fit, pattern_fit, real_patterns
 
 
 def test_pattern_summary_equals_rows(full_fit, pattern_fit):
-    from analysis.pipeline import undated
+    from analysis.model.fit import undated
 
     rows = undated(model.summary_text(full_fit))
     pats = undated(model.summary_text(pattern_fit, yname="flag"))

@@ -7,7 +7,7 @@ import pytest
 
 from analysis.present.narrative import effect_label, odds_ratio_sentence, odds_ratio_sentences
 from analysis.spec import default_spec, spec_from_dict
-from analysis.model.terms import describe_coefficient, describe_term
+from analysis.present.labels import describe_coefficient, describe_term
 
 SPEC = default_spec()
 

@@ -16,6 +16,8 @@ import statsmodels.formula.api as smf
 from analysis.evaluate import discrimination as evaluation
 from analysis.evaluate import explore
 from analysis.model import fit as model
+from analysis.model import fit as fit_module
+from analysis.model import inference
 from analysis.read import patterns
 from analysis import pipeline
 from analysis.present import plots
@@ -23,7 +25,7 @@ from analysis.read import split
 from analysis.read import read_patterns
 from analysis.spec import default_spec
 from analysis.model.selection import stepwise
-from analysis.model.vif import gvif_from_results
+from analysis.model.inference import gvif_from_results
 
 from analysis.model.splines import rcs  # noqa: F401 - the formulas of the fits below use rcs(...)
 
@@ -165,14 +167,14 @@ def test_selection_equals_rows(results, rows):
 
 def test_model_tables_equal_rows(results, rows):
     final = rows["final"]
-    pd.testing.assert_frame_equal(results.tables["type3_tests"], model.type3_tests(final), rtol=REL, atol=0)
+    pd.testing.assert_frame_equal(results.tables["type3_tests"], inference.type3_tests(final), rtol=REL, atol=0)
     pd.testing.assert_frame_equal(results.tables["vif"], gvif_from_results(final), rtol=REL, atol=0)
     me = final.get_margeff(dummy=True, count=True).summary_frame()
     table = results.tables["marginal_effects"].set_index("term")
     for term in ("returned_yes", "loan_yes"):            # 0/1 columns of the final model (statsmodels' dummies)
         assert table.loc[term, "ame"] == pytest.approx(me.loc[term, "dy/dx"], rel=REL)
         assert table.loc[term, "std_error"] == pytest.approx(me.loc[term, "Std. Err."], rel=REL)
-    pd.testing.assert_frame_equal(results.tables["marginal_effects"], model.marginal_effects(final),
+    pd.testing.assert_frame_equal(results.tables["marginal_effects"], inference.marginal_effects(final),
                                   rtol=REL, atol=1e-12)
 
 
@@ -232,7 +234,7 @@ def test_exploratory_tables_equal_rows(results, rows):
 def test_profile_equals_rows(results, rows):
     data = rows["all"]
     p = row_probabilities(rows["final"], data)
-    expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE, spec=SPEC)
+    expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE, spec=SPEC, response="flag")
     got = results.tables["profile_top_customers"]
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=1e-15)
     assert results.metrics["profile"]["threshold"] == pytest.approx(expected.attrs["threshold"], rel=1e-12)
@@ -269,13 +271,13 @@ def test_eda_figures_from_patterns_equal_rows(real_clean, tmp_path, name):
     others = table[table["trials"] > table["events"]].assign(flag=0, count=lambda t: t["trials"] - t["events"])
     weighted = pd.concat([others, users])[[*PREDICTORS, "flag", "count"]]
     draw = {
-        "rate_by_returned": lambda df, **kw: plots.plot_rate_by(df, "returned_yes", **kw),
-        "rate_by_job": lambda df, **kw: plots.plot_rate_by(df, "job", **kw),
-        "rate_by_marriage": lambda df, **kw: plots.plot_rate_by(df, "marriage", **kw),
-        "age_distribution": lambda df, **kw: plots.plot_age_distribution(df, column="age", mark=60, **kw),
+        "rate_by_returned": lambda df, **kw: plots.plot_rate_by(df, "returned_yes", response="flag", **kw),
+        "rate_by_job": lambda df, **kw: plots.plot_rate_by(df, "job", response="flag", **kw),
+        "rate_by_marriage": lambda df, **kw: plots.plot_rate_by(df, "marriage", response="flag", **kw),
+        "age_distribution": lambda df, **kw: plots.plot_distribution(df, column="age", mark=60, response="flag", **kw),
         "rate_by_age_group": lambda df, **kw: plots.plot_rate_by_group(df, (18, 30, 40, 50, 60, np.inf), "age",
-                                                                        **kw),
-        "correlation_heatmap": lambda df, **kw: plots.plot_correlation_heatmap(explore.correlations(df, **kw)),
+                                                                        response="flag", **kw),
+        "correlation_heatmap": lambda df, **kw: plots.plot_correlation_heatmap(explore.correlations(df, response="flag", **kw)),
     }[name]
     paths = {}
     for form, (df, kw) in {"rows": (real_clean[[*PREDICTORS, "flag"]], {}), "patterns": (eda, {}),
@@ -288,19 +290,19 @@ def test_eda_figures_from_patterns_equal_rows(real_clean, tmp_path, name):
 def test_appendix_summary_is_statsmodels_logit_on_the_rows(results, rows):
     """Up to LOGIT_SUMMARY_MAX_ROWS training rows, the appendix shows smf.logit's own summary of the
     final model refitted on the rows: the same text as the independent row fit's summary."""
-    assert len(rows["train"]) <= pipeline.LOGIT_SUMMARY_MAX_ROWS
+    assert len(rows["train"]) <= fit_module.LOGIT_SUMMARY_MAX_ROWS
     assert results.run["summary_fitted_on"] == "rows"
-    expected = pipeline.undated(str(rows["final"].summary(yname="flag")))
+    expected = fit_module.undated(str(rows["final"].summary(yname="flag")))
     assert results.run["statsmodels_summary"] == expected
-    assert results.run["full_model_summary"] == pipeline.undated(str(rows["full"].summary(yname="flag")))
+    assert results.run["full_model_summary"] == fit_module.undated(str(rows["full"].summary(yname="flag")))
 
 
 def test_appendix_summary_of_a_large_run_is_the_pattern_fit(config, monkeypatch, rows):
-    monkeypatch.setattr(pipeline, "LOGIT_SUMMARY_MAX_ROWS", 0)
+    monkeypatch.setattr(fit_module, "LOGIT_SUMMARY_MAX_ROWS", 0)
     big = pipeline.run(config)
     assert big.run["summary_fitted_on"] == "covariate patterns"
     text = big.run["statsmodels_summary"]
     assert "covariate patterns standing for" in text
-    expected = pipeline.undated(str(rows["final"].summary(yname="flag")))
+    expected = fit_module.undated(str(rows["final"].summary(yname="flag")))
     # the same table as the Logit's, plus the note on the pattern fit
     assert text.startswith(expected.rsplit("=", 1)[0].rstrip("="))

@@ -144,7 +144,7 @@ def bar_container(ax) -> BarContainer:
 
 
 def test_plot_rate_draws_the_table(frame):
-    table = explore.rate_by(frame, "marriage")
+    table = explore.rate_by(frame, "marriage", response="flag")
     fig = plots.plot_rate(table, title="T", xlabel="Marital status", overall_rate=0.2,
                           level_labels={"single": "Single"}, words=W)
     assert isinstance(fig, Figure)
@@ -169,11 +169,11 @@ def test_plot_rate_draws_the_table(frame):
 
 def test_plot_rate_by_job_is_horizontal_and_sorted(frame):
     fig = plots.plot_rate_by(frame, "job", title="Coupon use by job", xlabel="Job", horizontal=True, sort=True,
-                             words=W)
+                             words=W, response="flag")
     (ax,) = fig.axes
     bars = bar_container(ax)
     widths = [b.get_width() for b in bars]
-    expected = explore.rate_by(frame, "job").sort_values("rate", ascending=False)
+    expected = explore.rate_by(frame, "job", response="flag").sort_values("rate", ascending=False)
     assert len(bars) == frame["job"].nunique()
     np.testing.assert_allclose(widths, expected["rate"], atol=1e-15)
     assert [t.get_text().split(" (n")[0] for t in ax.get_yticklabels()] == expected["level"].tolist()
@@ -186,7 +186,7 @@ def test_plot_rate_by_job_is_horizontal_and_sorted(frame):
 def test_plot_rate_by_labels(frame, column, levels):
     v = SPEC.variable(column)
     fig = plots.plot_rate_by(frame, column, title=f"By {v.label}", xlabel=v.label, words=W,
-                             level_labels={lvl: v.level_label(lvl) for lvl in frame[column].unique()})
+                             level_labels={lvl: v.level_label(lvl) for lvl in frame[column].unique()}, response="flag")
     (ax,) = fig.axes
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()] == levels
     assert ax.get_title(loc="left") == f"By {v.label}"
@@ -194,10 +194,10 @@ def test_plot_rate_by_labels(frame, column, levels):
 
 def test_plot_rate_by_age_group_marks_tail(frame):
     edges = (18, 30, 40, 50, 60, math.inf)
-    fig = plots.plot_rate_by_group(frame, edges, "age", xlabel="Age group (years)", words=W)
+    fig = plots.plot_rate_by_group(frame, edges, "age", xlabel="Age group (years)", words=W, response="flag")
     (ax,) = fig.axes
     bars = bar_container(ax)
-    table = explore.age_groups(frame, edges, "age")
+    table = explore.binned_rates(frame, edges, "age", response="flag")
     assert len(bars) == 5
     np.testing.assert_allclose([b.get_height() for b in bars], table["rate"], atol=1e-15)
     assert [t.get_text().split("\n")[0] for t in ax.get_xticklabels()][-1] == "60+"
@@ -207,7 +207,7 @@ def test_plot_rate_by_age_group_marks_tail(frame):
 
 
 def test_plot_age_distribution_density_and_stacked(frame):
-    fig = plots.plot_age_distribution(frame, column="age", label="Age", unit="year", units="years", mark=60, words=W)
+    fig = plots.plot_distribution(frame, column="age", label="Age", unit="year", units="years", mark=60, words=W, response="flag")
     (ax,) = fig.axes
     steps = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert len(steps) == 2
@@ -221,17 +221,17 @@ def test_plot_age_distribution_density_and_stacked(frame):
     assert legend_texts(fig) == [f"Non-users (n = {(frame['flag'] == 0).sum():,})",
                                  f"Coupon users (n = {(frame['flag'] == 1).sum():,})"]
 
-    fig = plots.plot_age_distribution(frame, mode="stacked", column="age", words=W)
+    fig = plots.plot_distribution(frame, mode="stacked", column="age", words=W, response="flag")
     (ax,) = fig.axes
     bottom, top = [p for p in ax.patches if isinstance(p, StepPatch)]
     assert top.get_data()[0].sum() == len(frame)                 # stacked total = all rows
     assert bottom.get_data()[0].sum() == (frame["flag"] == 0).sum()
     with pytest.raises(ValueError):
-        plots.plot_age_distribution(frame, mode="pie", column="age")
+        plots.plot_distribution(frame, mode="pie", column="age", response="flag")
 
 
 def test_plot_correlation_heatmap(frame):
-    corr = explore.correlations(frame)
+    corr = explore.correlations(frame, response="flag")
     k = len(corr)
     fig = plots.plot_correlation_heatmap(corr, labels=SPEC.labels())
     ax = fig.axes[0]
@@ -261,7 +261,7 @@ def test_plot_correlation_heatmap(frame):
 
 
 def test_plot_odds_ratios(coefs):
-    from analysis.pipeline import coefficient_labels
+    from analysis.present.labels import coefficient_labels
 
     labels = {**coefficient_labels(coefs, SPEC, {"job": "admin."}), "age": "Age, per year"}
     fig = plots.plot_odds_ratios(coefs, labels=labels)
@@ -441,13 +441,13 @@ def test_missing_columns_are_reported(gains_table):
 
 
 def test_save_figure_is_reproducible(tmp_path, frame):
-    fig = plots.plot_rate_by(frame, "marriage")
+    fig = plots.plot_rate_by(frame, "marriage", response="flag")
     paths = plots.save_figure(fig, tmp_path / "a", "rate")
     assert paths == [tmp_path / "a" / "rate.png", tmp_path / "a" / "rate.svg"]
     first = [p.read_bytes() for p in paths]
     again = [p.read_bytes() for p in plots.save_figure(fig, tmp_path / "b", "rate")]
     rebuilt = [p.read_bytes() for p in
-               plots.save_figure(plots.plot_rate_by(frame, "marriage"), tmp_path / "c", "rate")]
+               plots.save_figure(plots.plot_rate_by(frame, "marriage", response="flag"), tmp_path / "c", "rate")]
     assert first == again == rebuilt
     png, svg = first
     assert png.startswith(b"\x89PNG") and b"Software" not in png
@@ -483,6 +483,6 @@ def test_save_figure_identical_across_processes(tmp_path, gains_table):
 
 
 def test_mathtext_is_off_so_dollar_signs_in_data_are_literal():
-    table = explore.rate_by(pd.DataFrame({"g": ["$\\notacommand{$", "b"], "flag": [1, 0]}), "g")
+    table = explore.rate_by(pd.DataFrame({"g": ["$\\notacommand{$", "b"], "flag": [1, 0]}), "g", response="flag")
     fig = plots.plot_rate(table, title="$x$", xlabel="$\\alpha$")
     assert fig.axes[0].get_title(loc="left") == "$x$"     # drawn literally, no mathtext error

@@ -24,6 +24,7 @@ import pytest
 import statsmodels.formula.api as smf
 
 from analysis.model import fit as model
+from analysis.model import inference
 from analysis.read import read_patterns
 from analysis.spec import load_spec
 
@@ -97,7 +98,7 @@ def test_drop1_of_the_full_model_equals_r(run):
 
     terms, _ = model_terms(spec, data.assign(sample="train"))
     fit = model.fit_logit(data, "events", terms, trials="trials")
-    got = model.type3_tests(fit).set_index("term")
+    got = inference.type3_tests(fit).set_index("term")
     ref = R["models"][name]["drop1"]
     for term, lrt, p in zip(ref["term"][1:], ref["LRT"][1:], ref["Pr(>Chi)"][1:]):
         ours = re.sub(r"^factor\((\w+)\)$", r"C(\1)", term)

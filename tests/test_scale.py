@@ -27,6 +27,7 @@ from scipy import stats
 
 from analysis.evaluate import discrimination as evaluation
 from analysis import pipeline
+from analysis.config import resolve_engine
 from analysis.read import split
 from analysis.cli import main as cli_main
 from analysis.model.selection import stepwise
@@ -158,7 +159,7 @@ def test_evaluation_equals_raw_rows(cli_output, reference, final_on_rows):
 
 def test_engine_auto_picks_duckdb_for_parquet(resampled):
     path, _ = resampled
-    assert pipeline.resolve_engine("auto", path) == "duckdb"
+    assert resolve_engine("auto", path) == "duckdb"
 
 
 def test_report_from_a_large_parquet_file_states_its_rows_on_page_one(tmp_path):

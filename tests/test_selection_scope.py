@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.model.selection import add_scope, drop_scope, stepwise, term_factors
+from analysis.model.selection import stepwise
+from analysis.model.terms import add_scope, drop_scope, term_factors
 
 ROOT = Path(__file__).resolve().parents[1]
 PUBLIC = ROOT / "tests" / "data" / "public"

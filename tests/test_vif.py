@@ -5,7 +5,7 @@ import pytest
 import statsmodels.formula.api as smf
 from statsmodels.stats.outliers_influence import variance_inflation_factor
 
-from analysis.model.vif import gvif, gvif_from_results
+from analysis.model.inference import gvif, gvif_from_results
 
 FULL_FORMULA = (
     "flag ~ age + C(job) + C(marriage) + default_yes + returned_yes + loan_yes"

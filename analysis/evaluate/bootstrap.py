@@ -449,3 +449,51 @@ def _summarise(selector: Selector, original, apparent, records, *, B, seed, sett
         estimates={final_names[j]: float(b) for j, b in enumerate(original.fit.beta)},
         resamples=pd.DataFrame(per), coefficients=coefficients, settings=used, workers=workers,
         seconds=seconds, n_obs=int(round(float(selector._prob.m.sum()))), n_patterns=selector.n_patterns)
+
+
+# ----------------------------------------------------------------------------- verbs on a fit
+
+#: the validation indexes in words (``INDEXES``)
+INDEX_LABELS = {"auc": "AUC (c statistic)", "dxy": "Somers' Dxy", "calibration_intercept": "Calibration intercept",
+                "calibration_slope": "Calibration slope", "brier": "Brier score", "mcfadden_r2": "McFadden R-squared",
+                "nagelkerke_r2": "Nagelkerke R-squared"}
+
+
+def validate(fit, *, B: int = 200, seed: int = 100, workers: int = 2, progress=None) -> BootstrapResult:
+    """:func:`validate_selection` of a fit (``analysis.model.fit.Fit``): its candidate terms, its selection
+    settings and its patterns, as ``rms::validate(fit, B, bw = TRUE)`` needs nothing but the fit. The
+    selection on the fit's own data must give the fit's terms (checked)."""
+    boot = validate_selection(fit.data, list(fit.candidates), response=fit.response, trials=fit.trials,
+                              selection=fit.selection.keywords(), B=B, seed=seed, workers=workers,
+                              progress=progress)
+    if sorted(boot.selected_terms) != sorted(fit.terms):
+        raise AssertionError("the bootstrap's selection on the training data differs from stepwise's")
+    return boot
+
+
+def tables(boot: BootstrapResult, coefficients: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The tables of an optimism bootstrap: ``validation`` (one row per index: apparent, training, test,
+    optimism, corrected, n, optimism_se, label), ``selection_stability`` (term, share, count),
+    ``selected_models`` (model as " + "-joined terms, n_terms, share, count; the ten most frequent) and
+    ``bootstrap_odds_ratios`` (each coefficient of the final model: its odds ratio and Wald interval beside
+    the bootstrap percentile interval, which includes the selection, and the share of resamples selecting
+    its term)."""
+    validation = boot.table.copy()
+    validation["label"] = validation["index"].map(INDEX_LABELS)
+    models = boot.models.head(10).copy()
+    models["n_terms"] = models["model"].map(len)
+    models["model"] = models["model"].map(lambda m: " + ".join(m) if m else "(intercept only)")
+    wald = coefficients.set_index("term")[["or_conf_low", "or_conf_high"]]
+    ors = boot.odds_ratios.join(wald, on="term")
+    ors = ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low", "boot_high",
+               "selected_share"]]
+    return {"validation": validation, "selection_stability": boot.stability.copy(),
+            "selected_models": models[["model", "n_terms", "share", "count"]], "bootstrap_odds_ratios": ors}
+
+
+def facts(boot: BootstrapResult, settings) -> dict:
+    """What metrics.json records of a bootstrap (no wall time: metrics.json is byte-reproducible)."""
+    keywords = settings.keywords()
+    return {"B": boot.B, "seed": boot.seed, "failed": boot.failed, "n_patterns": boot.n_patterns,
+            "settings": {k: v for k, v in keywords.items() if k != "force"},
+            "forced": list(keywords.get("force", ()))}

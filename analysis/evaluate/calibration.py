@@ -23,7 +23,7 @@ import pandas as pd
 from scipy import stats
 
 from analysis.evaluate.discrimination import _as_counts, _require_both_classes, _table
-from analysis.evaluate.explore import _age_group_codes, age_group_labels, wilson_interval
+from analysis.evaluate.explore import bin_codes, bin_labels, wilson_interval
 
 __all__ = ["calibration_fit", "calibration_curve", "observed_vs_predicted"]
 
@@ -364,7 +364,7 @@ def observed_vs_predicted(frame: pd.DataFrame, p, response_events: str = "events
     With ``trials=None`` the frame is per row and ``response_events`` the 0/1 response; the result is the
     same as on its patterns. ``by`` maps each grouping column to None (its values are the levels, sorted,
     a missing value its own level last, as :func:`analysis.explore.rate_by`) or to bin edges of a numeric
-    column (half-open bins ``[e_i, e_i+1)`` labelled as :func:`analysis.explore.age_groups` does, "18–29",
+    column (half-open bins ``[e_i, e_i+1)`` labelled as :func:`analysis.explore.binned_rates` does, "18–29",
     "60+"; every bin appears, an empty one with n = 0; values below the first edge, at or above a finite
     last edge, or missing get extra groups "<18", "70+", "missing" when they have rows). ``by=None``: every
     column other than the counts, by its values.
@@ -412,9 +412,9 @@ def observed_vs_predicted(frame: pd.DataFrame, p, response_events: str = "events
             g = sums.groupby(frame[variable].reset_index(drop=True), sort=True, dropna=False).sum()
             levels = list(g.index)
         else:
-            labels, order = _age_group_codes(frame[variable].reset_index(drop=True).astype("float64"), grouping)
+            labels, order = bin_codes(frame[variable].reset_index(drop=True).astype("float64"), grouping)
             g = sums.groupby(pd.Series(labels, dtype=object), sort=False).sum()
-            inner = set(age_group_labels([float(e) for e in grouping]))
+            inner = set(bin_labels([float(e) for e in grouping]))
             levels = [lvl for lvl in order if lvl in g.index or lvl in inner]
             g = g.reindex(levels, fill_value=0)
         n = g["n"].to_numpy(dtype="int64")

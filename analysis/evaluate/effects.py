@@ -27,6 +27,7 @@ from scipy.special import expit
 
 from analysis.model import fit as model
 from analysis.model.splines import datadist_limits, effect, linearity_test, parse_rcs_term
+from analysis.model.formula import require_design_info
 from analysis.model.terms import resolve_knots, split_interaction, term_variables
 
 TEST_KNOTS = 4
@@ -51,11 +52,6 @@ def reference_profile(data: pd.DataFrame, columns, weights=None) -> dict:
             order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
             out[col] = order[0]
     return out
-
-
-def _design_info(results):
-    data = results.model.data
-    return getattr(data, "model_spec", None) or getattr(data, "design_info")
 
 
 def linearize(terms) -> list[str]:
@@ -189,7 +185,7 @@ def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, c
         if c in rows and c in data.columns:
             rows[c] = rows[c].astype(data[c].dtype) if data[c].dtype != object else rows[c]
     rows = model._as_categories(rows, model._model_levels(results))
-    X = np.asarray(patsy.build_design_matrices([_design_info(results)], rows)[0])
+    X = np.asarray(patsy.build_design_matrices([require_design_info(results)], rows)[0])
     b = np.asarray(results.params, dtype=float)
     V = np.asarray(results.cov_params(), dtype=float)
     eta = X @ b
@@ -197,4 +193,53 @@ def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, c
     z = stats.norm.ppf(1 - (1 - conf) / 2)
     out = pd.DataFrame({"x": grid, "p": expit(eta), "p_low": expit(eta - z * se), "p_high": expit(eta + z * se)})
     out.attrs["profile"] = {k: (v.item() if hasattr(v, "item") else v) for k, v in profile.items()}
+    return out
+
+
+# ----------------------------------------------------------------------------- verbs on a fit
+
+SPLINE_EFFECT_COLUMNS = ["variable", "label", "low", "high", "estimate", "std_error", "odds_ratio", "or_conf_low",
+                         "or_conf_high"]
+COMPARISON_COLUMNS = ["model", "terms", "parameters", "llf", "aic", "bic"]
+
+
+def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
+    """What the model assumes, checked on the fit's own patterns: linearity of each numeric variable of the
+    final model (:func:`linearity_tests`), the inter-quartile odds ratios of spline terms
+    (:func:`spline_effects`), and the fit of the model as specified against the same model with every spline
+    entered linearly (AIC, BIC). Firth's fit has none of them: they rest on maximum-likelihood refits, which
+    do not exist under separation (the tables are empty)."""
+    if fit.method != "ml":
+        return {"linearity_tests": pd.DataFrame(columns=LINEARITY_COLUMNS),
+                "spline_effects": pd.DataFrame(columns=SPLINE_EFFECT_COLUMNS),
+                "model_comparison": pd.DataFrame(columns=COMPARISON_COLUMNS)}
+    data, response, trials = fit.data, fit.response, fit.trials
+    rows = []
+    for name, f in (("full model, as specified", fit.full), ("final model, as specified", fit)):
+        kept = list(f.terms)
+        linear_terms = linearize(kept)
+        linear = f.results if linear_terms == kept else model.fit_logit(data, response, linear_terms, trials=trials)
+        for label, results, t in ((name, f.results, kept),
+                                  (name.replace("as specified", "every variable linear"), linear, linear_terms)):
+            g = model.glance(results)
+            rows.append({"model": label, "terms": len(t), "parameters": g["lr_df"] + 1, "llf": g["llf"],
+                         "aic": g["aic"], "bic": g["bic"]})
+    comparison = pd.DataFrame(rows).drop_duplicates(subset=["model"]).reset_index(drop=True)
+    return {
+        "linearity_tests": linearity_tests(fit.results, data, response, list(fit.terms), trials=trials, spec=spec),
+        "spline_effects": spline_effects(fit.results, data, list(fit.terms), spec),
+        "model_comparison": comparison,
+    }
+
+
+def effect_curves(fit) -> dict[str, tuple[pd.DataFrame, dict]]:
+    """{variable: (curve, reference profile)} for every variable in a spline term of the fit
+    (:func:`effect_curve` on the fit's patterns); none for Firth's fit."""
+    if fit.method != "ml":
+        return {}
+    out = {}
+    for var in dict.fromkeys(term_variables(t)[0] for t in fit.terms if t.strip().startswith("rcs(")):
+        curve = effect_curve(fit.results, fit.data, var)
+        profile = curve.attrs.pop("profile")
+        out[var] = (curve, profile)
     return out

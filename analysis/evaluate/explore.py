@@ -1,7 +1,7 @@
 """Exploratory tables: how often the event happens, overall and by group, with confidence intervals.
 
 Every function takes a DataFrame of variables (text columns are categorical, 0/1 columns binary,
-other numbers numeric) and the 0/1 response (``flag`` by default; the specification names it) and
+other numbers numeric) and the name of the 0/1 response column (the specification's ``[response] name``) and
 returns a tidy :class:`pandas.DataFrame` with stable snake_case columns and a fresh
 ``RangeIndex`` (except :func:`correlations`, which is a square matrix). Nothing is modified in
 place and no row is ever dropped silently.
@@ -36,8 +36,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-#: the default name of the 0/1 response column (the specification's ``[response] name`` in a run)
-RESPONSE = "flag"
 TRIALS = "trials"
 EVENTS = "events"
 
@@ -94,7 +92,7 @@ class WeightedRows:
         return int(self.w.sum())
 
 
-def is_pattern_table(df: pd.DataFrame, response: str = RESPONSE) -> bool:
+def is_pattern_table(df: pd.DataFrame, response: str) -> bool:
     """A covariate-pattern table: ``trials`` and ``events`` columns and no response column."""
     return response not in df.columns and TRIALS in df.columns and EVENTS in df.columns
 
@@ -106,7 +104,7 @@ def _as_counts(values, what: str) -> np.ndarray:
     return v.astype("int64")
 
 
-def weighted_rows(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> WeightedRows:
+def weighted_rows(df: pd.DataFrame, response: str, weights=None) -> WeightedRows:
     """The per-row content of any of the three forms (see the module docstring), without expanding it.
 
     ``weights``: None, the name of a column of ``df``, or an array with one count per row; not allowed
@@ -286,14 +284,14 @@ def _rate_table(levels, n, events, alpha: float) -> pd.DataFrame:
 # tables
 
 
-def overall_rate(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> float:
+def overall_rate(df: pd.DataFrame, response: str, weights=None) -> float:
     """Share of customers who used the coupon (events / customers), on any of the three forms; equal to
     ``df[response].mean()`` on rows bit for bit (both are the correctly rounded ratio of two integers)."""
     r = weighted_rows(df, response, weights)
     return _wmean(r.y, r.w)
 
 
-def class_balance(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
+def class_balance(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
     """How many customers did / did not use the coupon.
 
     Returns ``DataFrame[flag, n, share]`` with exactly two rows, flag 0 then 1 (a class with no
@@ -313,7 +311,7 @@ def class_balance(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> p
     })
 
 
-def means_by_flag(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
+def means_by_flag(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
     """Mean of every numeric variable (dummies included) among non-users and users of the coupon.
 
     The original analysis' ``df.groupby('flag').mean()``, transposed into a tidy table:
@@ -349,7 +347,7 @@ def _grouped_counts(keys: pd.Series, r: WeightedRows) -> tuple[pd.Index, np.ndar
 def rate_by(
     df: pd.DataFrame,
     column: str,
-    response: str = RESPONSE,
+    response: str,
     alpha: float = 0.05,
     weights=None,
 ) -> pd.DataFrame:
@@ -373,7 +371,7 @@ def rate_by(
     return _rate_table(levels, n, events, alpha)
 
 
-def age_group_labels(edges: Sequence[float]) -> list[str]:
+def bin_labels(edges: Sequence[float]) -> list[str]:
     """Labels of the half-open bins [edges[i], edges[i+1]).
 
     Integer edges give inclusive integer ranges, "18–29", and an infinite last edge gives
@@ -390,12 +388,12 @@ def age_group_labels(edges: Sequence[float]) -> list[str]:
     return labels
 
 
-def _age_group_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray, list[str]]:
+def bin_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray, list[str]]:
     """Assign every row a group label; returns (labels per row, ordered group labels)."""
     edges = [float(e) for e in edges]
     if len(edges) < 2 or any(b <= a for a, b in zip(edges[:-1], edges[1:])):
         raise ValueError(f"edges must be strictly increasing with at least two values: {edges}")
-    inner = age_group_labels(edges)
+    inner = bin_labels(edges)
     below = f"<{edges[0]:g}"
     above = f"{edges[-1]:g}+"
     a = age.to_numpy(dtype="float64")
@@ -410,23 +408,23 @@ def _age_group_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray
     return label, order
 
 
-def age_groups(
+def binned_rates(
     df: pd.DataFrame,
     edges: Sequence[float],
     column: str,
-    response: str = RESPONSE,
+    response: str,
     alpha: float = 0.05,
     weights=None,
 ) -> pd.DataFrame:
-    """Coupon-use rate by age group, same columns as :func:`rate_by`.
+    """Event rate by groups of a numeric ``column`` (bins of ``edges``), same columns as :func:`rate_by`.
 
-    Bins are half-open, ``[edges[i], edges[i+1])``; with the default edges
-    (18, 30, 40, 50, 60, inf) the levels are "18–29", "30–39", "40–49", "50–59", "60+".
-    No row is ever dropped: ages below the first edge are counted in an extra first group
-    "<18" (named after the first edge), ages at or above a finite last edge in an extra last
-    group (e.g. "70+" for a last edge of 70) and missing ages in a group "missing". An extra
-    group appears only when it has rows; the regular groups always appear (an empty one has
-    n = 0 and NaN rate and bounds). ``n`` therefore always sums to the number of customers.
+    Bins are half-open, ``[edges[i], edges[i+1])``; with edges (18, 30, 40, 50, 60, inf) the levels
+    are "18–29", "30–39", "40–49", "50–59", "60+". No row is ever dropped: values below the first
+    edge are counted in an extra first group "<18" (named after the first edge), values at or above
+    a finite last edge in an extra last group (e.g. "70+" for a last edge of 70) and missing values
+    in a group "missing". An extra group appears only when it has rows; the regular groups always
+    appear (an empty one has n = 0 and NaN rate and bounds). ``n`` therefore always sums to the
+    number of rows.
     ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand-assigned groups on a tiny frame (including an age below 18, an age on
@@ -435,8 +433,8 @@ def age_groups(
     table against the expanded rows (identical).
     """
     r = weighted_rows(df, response, weights)
-    label, order = _age_group_codes(r.frame[column], edges)
-    inner = age_group_labels([float(e) for e in edges])
+    label, order = bin_codes(r.frame[column], edges)
+    inner = bin_labels([float(e) for e in edges])
     levels, ns, evs = [], [], []
     for lvl in order:
         mask = label == lvl
@@ -449,20 +447,21 @@ def age_groups(
     return _rate_table(levels, ns, evs, alpha)
 
 
-def age_tail(
+def tail_rates(
     df: pd.DataFrame,
     cutoff: float,
     column: str,
-    response: str = RESPONSE,
+    response: str,
     alpha: float = 0.05,
     weights=None,
 ) -> pd.DataFrame:
-    """The old-age tail (age >= cutoff) against everyone younger.
+    """The upper tail of a numeric ``column`` (values >= cutoff) against the rest.
 
     Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, age_min, age_max]``
     with two rows, ``"under 60"`` then ``"60+"`` (named after ``cutoff``); ``share`` is the share
-    of all customers, ``rate`` the coupon-use rate with a Wilson interval. A missing age would belong
-    to neither group and raises ``ValueError`` (the cleaned data has none). ``weights``: see :func:`weighted_rows` (a pattern table needs none).
+    of all rows, ``rate`` the event rate with a Wilson interval; ``age_min``/``age_max`` (names
+    kept for the table's readers) are the smallest and largest value of each group. A missing value
+    would belong to neither group and raises ``ValueError``. ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand counts on a tiny frame, numpy masks on the real data, and on the pattern
     table against the expanded rows (identical).
@@ -470,7 +469,7 @@ def age_tail(
     r = weighted_rows(df, response, weights)
     age = r.frame[column].astype("float64")
     if age.isna().any():
-        raise ValueError(f"{column!r} has missing values; age_tail needs every age")
+        raise ValueError(f"{column!r} has missing values; tail_rates needs every value")
     old = (age >= cutoff).to_numpy()
     groups = [~old, old]
     n = np.array([_wsum(r.w, g) for g in groups], dtype="int64")
@@ -520,7 +519,7 @@ def _pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> float:
     return float(min(1.0, max(-1.0, (wf @ (cx * cy)) / math.sqrt(vx * vy))))
 
 
-def correlations(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
+def correlations(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
     """Pearson correlation matrix of the numeric columns (dummies and the response included).
 
     A square DataFrame whose index and columns are the numeric column names in frame order,
@@ -551,7 +550,7 @@ def correlations(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd
     return corr
 
 
-def correlation_with_flag(df: pd.DataFrame, response: str = RESPONSE, weights=None) -> pd.DataFrame:
+def correlation_with_flag(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
     """Pearson correlation of each numeric variable with the response, strongest first.
 
     Returns ``DataFrame[variable, correlation]`` sorted by ``|correlation|`` descending (ties
@@ -635,7 +634,7 @@ def headline_sentences(tables: dict, spec) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["topic", "sentence"])
 
 
-def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str = RESPONSE,
+def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, *, response: str,
                      weights=None, spec=None) -> pd.DataFrame:
     """Who the model ranks highest: the rows in the top ``top_share`` of predicted probability vs the rest.
 
@@ -701,3 +700,36 @@ def profile_by_score(df: pd.DataFrame, p, top_share: float = 0.2, response: str 
     out = out[["characteristic", "kind", "top", "rest", "difference", "std_difference"]]
     out.attrs.update({"threshold": cut, "n_top": _wsum(r.w, top), "n_rest": _wsum(r.w, ~top)})
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# the exploratory tables of a run
+
+
+def tables(data: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
+    """The exploratory tables of a pattern table of all rows used, named by the specification:
+    ``rate_by_<key>`` for each categorical and binary variable (``Variable.key``), ``rate_by_<name>_group``
+    and ``<name>_tail`` for a numeric variable with ``bins`` / ``tail_above``, the class balance, the means
+    by response and the correlations."""
+    response = spec.response.name
+    out = {"class_balance": class_balance(data, response), "means_by_flag": means_by_flag(data, response)}
+    for v in spec.variables:
+        if v.kind in ("categorical", "binary"):
+            out[f"rate_by_{v.key}"] = rate_by(data, v.name, response)
+        elif v.bins:
+            out[f"rate_by_{v.name}_group"] = binned_rates(data, edges=(*v.bins, math.inf), column=v.name,
+                                                          response=response)
+            if v.tail_above is not None:
+                out[f"{v.name}_tail"] = tail_rates(data, cutoff=v.tail_above, column=v.name, response=response)
+    out["correlations"] = correlations(data, response)
+    out["correlation_with_flag"] = correlation_with_flag(data, response)
+    return out
+
+
+def top_profile(data: pd.DataFrame, p, spec, top_share: float) -> tuple[pd.DataFrame, dict]:
+    """:func:`profile_by_score` of all rows used, as (table, facts): the facts are its threshold and group
+    sizes with ``top_share`` and what was scored."""
+    table = profile_by_score(data, p, top_share=top_share, response=spec.response.name, spec=spec)
+    facts = {**table.attrs, "top_share": top_share, "scored": "all rows used"}
+    table.attrs = {}
+    return table, facts

@@ -62,10 +62,11 @@ import patsy
 from scipy import linalg, special, stats
 
 from analysis.model.design import design_matrix, parse_term, with_categoricals
+from analysis.model.fit import Fit, null_loglik, tidy
 from analysis.threads import one_blas_thread
 from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) of spline terms in this module's namespace
 
-__all__ = ["FirthConvergenceError", "FirthResult", "fit_firth"]
+__all__ = ["FirthConvergenceError", "FirthResult", "FirthFit", "fit_firth", "firth_fit"]
 
 #: largest change of any coefficient in one iteration (logistf's ``maxstep``)
 MAX_STEP = 5.0
@@ -436,3 +437,70 @@ def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:
     if not np.all(np.isfinite(values)):
         raise ValueError(f"column {column!r} has missing or infinite values")
     return values
+
+
+# --------------------------------------------------------------------------------------------------
+# the fit object
+
+
+class FirthFit(Fit):
+    """Firth's fit of every candidate term as a :class:`~analysis.model.fit.Fit` (no selection: the full and
+    the final model are the same fit). Its tables have Wald and profile penalised-likelihood limits; the
+    tables that rest on maximum-likelihood refits (Type 3 tests, marginal effects, VIF) are empty, since
+    those refits do not exist under separation."""
+
+    method = "firth"
+
+    def __init__(self, results: FirthResult, **fields):
+        super().__init__(results, **fields)
+        self.full = self
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        return np.asarray(self.results.predict(frame.drop(columns=[self.response, self.trials])), dtype=float)
+
+    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
+        """Coefficients with Wald limits (:func:`analysis.model.fit.tidy`) and the profile penalised-likelihood
+        limits and p-values beside them."""
+        coefs = tidy(self.results, conf_level)
+        prof = self.results.profile_conf_int()
+        coefs["profile_conf_low"] = prof[0].to_numpy()
+        coefs["profile_conf_high"] = prof[1].to_numpy()
+        coefs["or_profile_low"] = np.exp(coefs["profile_conf_low"])
+        coefs["or_profile_high"] = np.exp(coefs["profile_conf_high"])
+        coefs["profile_p_value"] = self.results.profile_pvalues().to_numpy()
+        return coefs
+
+    def glance(self) -> dict:
+        """Rows, events, the ordinary (unpenalised) log-likelihood of the rows at the penalised estimate and
+        the penalised one, the null log-likelihood in closed form; no AIC, BIC, LR test or pseudo R-squared,
+        which belong to maximum-likelihood fits."""
+        fit = self.results
+        n = int(round(float(fit.nobs)))
+        return {"n_obs": n, "events": int(self.events), "llf": fit.llf_unpenalized, "penalized_llf": fit.llf,
+                "llnull": null_loglik(self.events, n), "aic": None, "bic": None, "lr_chi2": None,
+                "lr_df": len(fit.params) - 1, "lr_p": None, "pseudo_r2": None, "converged": bool(fit.converged),
+                "method": "firth"}
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        from analysis.model.inference import MARGEFF_COLUMNS, empty_vif
+
+        coefs = self.tidy()
+        path = pd.DataFrame([{"step": 0, "action": "start", "term": None, "df": pd.NA, "criterion": np.nan,
+                              "statistic": np.nan, "p_value": np.nan}])
+        return {"coefficients": coefs, "coefficients_full": coefs, "stepwise": path, "spline_knots": self.knots,
+                "type3_tests": pd.DataFrame(columns=["term", "df", "lr_chi2", "p_value", "aic_without", "note"]),
+                "marginal_effects": pd.DataFrame(columns=MARGEFF_COLUMNS), "vif": empty_vif()}
+
+    def summary_texts(self, yname: str) -> dict:
+        return {"statsmodels_summary": self.results.summary_frame().to_string(), "full_model_summary": "",
+                "summary_fitted_on": "covariate patterns (Firth's penalised likelihood)"}
+
+
+def firth_fit(data: pd.DataFrame, terms, *, knots: pd.DataFrame, baselines: dict, response: str = "events",
+              trials: str | None = "trials", progress=lambda message: None) -> FirthFit:
+    """:func:`fit_firth` of every term on a pattern table, as a :class:`FirthFit`."""
+    progress(f"Firth's penalised logit on {int(data[trials].sum()):,} training rows ({len(data):,} covariate "
+             "patterns)")
+    results = fit_firth(data, response, terms, trials=trials)
+    return FirthFit(results, data=data, terms=tuple(terms), candidates=tuple(terms), knots=knots,
+                    baselines=baselines, response=response, trials=trials)

@@ -23,7 +23,9 @@ against the same function on the rows (estimates and standard errors 1e-8 relati
 """
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -32,7 +34,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
 
+from analysis.errors import ModelError
 from analysis.model import patsy_speed
+from analysis.model.formula import factor_levels, term_slices
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from analysis.threads import one_blas_thread
 
@@ -53,17 +57,6 @@ FIT_OPTIONS = {"method": "newton", "maxiter": 100, "tol": 1e-10, "disp": 0}
 #: simulated rows), and the IRLS start's weighted copies of the design were the peak of the fit's
 #: memory (0.72 GB -> 0.57-0.64 GB for aggregation and fit at 10M rows, 3.2 s -> 3.0 s).
 GLM_FIT_OPTIONS = {"method": "newton", "maxiter": 100, "disp": 0, "max_start_irls": 0}
-
-
-class ModelError(ValueError):
-    """The model cannot be estimated as asked; the message names the term and what to do."""
-
-
-def categorical_term(column: str, baseline: str | None = None) -> str:
-    """Formula term for a categorical column, with an explicit baseline level if given."""
-    if baseline is None:
-        return f"C({column})"
-    return f"C({column}, Treatment(reference={baseline!r}))"
 
 
 def build_formula(response: str, terms, trials: str | None = None) -> str:
@@ -265,11 +258,8 @@ def _fitting_levels(data: pd.DataFrame, terms) -> dict[str, tuple]:
 
 
 def _model_levels(results) -> dict[str, tuple]:
-    """The levels of each categorical factor of a fitted formula model."""
-    data = results.model.data
-    spec = getattr(data, "model_spec", None) or getattr(data, "design_info")
-    return {term_column(factor.name()): tuple(info.categories)
-            for factor, info in spec.factor_infos.items() if info.type == "categorical"}
+    """The levels of each categorical factor of a fitted formula model, by data column."""
+    return {term_column(code): levels for code, levels in factor_levels(results).items()}
 
 
 def is_pattern_fit(results) -> bool:
@@ -449,165 +439,105 @@ def summary_text(results, yname: str | None = None) -> str:
     return str(smry)
 
 
-def term_slices(results) -> dict[str, slice]:
-    """Formula term -> its columns in the design matrix (statsmodels 0.15 keeps patsy's DesignInfo
-    as ``model.data.model_spec``; earlier releases as ``design_info``)."""
-    data = results.model.data
-    spec = getattr(data, "model_spec", None) or getattr(data, "design_info")
-    return dict(spec.term_name_slices)
+# ----------------------------------------------------------------------------- the fit object
+
+#: up to this many rows the statsmodels summary is that of ``smf.logit`` refitted on the expanded rows
+#: (statsmodels' own Logit summary, not a re-layout); above it :func:`summary_text` of the pattern fit (the
+#: same numbers, tested; a Logit on hundreds of millions of rows would need tens of GB)
+LOGIT_SUMMARY_MAX_ROWS = 250_000
 
 
-@one_blas_thread
-def type3_tests(results) -> pd.DataFrame:
-    """Likelihood-ratio test of dropping each term (R's drop1(test="LRT"), SAS Type 3).
+@dataclass(eq=False)
+class Fit:
+    """A fitted model with what it was fitted from, as rms's fit objects keep x and y: every verb (``tidy``,
+    ``glance``, ``type3``, ``marginal_effects``, ``vif``, ``predict``, and the evaluation verbs of
+    ``analysis.evaluate`` such as ``effects.specification_checks`` and ``bootstrap.validate``) needs the fit
+    and nothing else.
 
-    Terms are those R's ``drop1`` tests by default (``drop.scope``): a term contained in another term of
-    the model (a main effect under an interaction) is not dropped alone. Each reduced model is refitted on
-    the already-built design matrix (no formula re-parsing) by step-halving Newton from the intercept-only
-    estimate (``analysis.newton``), which cannot diverge: the log-likelihood rises at every step, so it
-    converges whenever the reduced model's maximum exists (a reduced model with separation has none: its
-    row says so, with NaN statistics). The LR statistic and ``aic_without`` use the Bernoulli
-    log-likelihoods of the rows, so the row and pattern forms give the same table.
-
-    Tested against R's drop1 on the real data and on public data sets (birthwt, Mroz; 1e-6 relative), on
-    which the former refits from statsmodels' start failed, and, on patterns, against the rows (1e-8).
+    ``results`` is the engine underneath: a statsmodels binomial GLM on the pattern table (maximum
+    likelihood) or a ``FirthResult``. ``data`` is the pattern table it was fitted on (``response`` events
+    and ``trials`` rows per pattern); ``terms`` the model's terms, ``candidates`` every candidate term (the
+    full model), ``knots`` the table of spline knots chosen on ``data``, ``baselines`` each categorical
+    variable's reference level, ``selection`` the settings the terms were selected by (a
+    ``SelectionSettings``; None for Firth's fit of every term), ``path`` the selection path and ``full``
+    the fit of every candidate term.
     """
-    from analysis.model.newton import SeparationError, newton, safe_start
-    from analysis.model.selection import drop_scope, term_factors
 
-    exog = np.asarray(results.model.exog, dtype=float)
-    events, trials = response_counts(results)
-    llf_full = bernoulli_loglik(_linear_predictor(results), events, trials)
-    slices = {t: s for t, s in term_slices(results).items() if t != "Intercept"}
-    factors = {t: term_factors(t) for t in slices}
-    rows = []
-    for term in drop_scope(list(slices), [], factors):
-        keep = np.ones(exog.shape[1], dtype=bool)
-        keep[slices[term]] = False
-        X = np.ascontiguousarray(exog[:, keep])
-        df = int((~keep).sum())
-        try:
-            _, eta, llf, _ = newton(X, events, trials, safe_start(X, events, trials))
-            llf = bernoulli_loglik(eta, events, trials)
-            lr = 2 * (llf_full - llf)
-            rows.append({"term": term, "df": df, "lr_chi2": lr, "p_value": stats.chi2.sf(lr, df),
-                         "aic_without": -2 * llf + 2 * int(keep.sum()), "note": ""})
-        except SeparationError as err:
-            rows.append({"term": term, "df": df, "lr_chi2": np.nan, "p_value": np.nan, "aic_without": np.nan,
-                         "note": f"the model without this term has no finite maximum ({err})"})
-    return pd.DataFrame(rows, columns=["term", "df", "lr_chi2", "p_value", "aic_without", "note"])
+    results: object
+    data: pd.DataFrame
+    terms: tuple
+    candidates: tuple
+    knots: pd.DataFrame
+    baselines: dict
+    response: str = "events"
+    trials: str | None = "trials"
+    selection: object = None
+    path: pd.DataFrame | None = None
+    full: "Fit | None" = None
+    method = "ml"
+
+    @property
+    def events(self) -> int:
+        return int(self.data[self.response].sum())
+
+    @property
+    def n_obs(self) -> int:
+        return int(self.data[self.trials].sum()) if self.trials else len(self.data)
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Fitted probabilities of the rows or patterns of ``frame`` (:func:`predict_by_pattern`)."""
+        return predict_by_pattern(self.results, frame)
+
+    def tidy(self, conf_level: float = 0.95) -> pd.DataFrame:
+        return tidy(self.results, conf_level)
+
+    def glance(self) -> dict:
+        return glance(self.results)
+
+    def type3(self) -> pd.DataFrame:
+        from analysis.model.inference import type3_tests
+
+        return type3_tests(self.results)
+
+    def marginal_effects(self) -> pd.DataFrame:
+        from analysis.model.inference import marginal_effects
+
+        return marginal_effects(self.results)
+
+    def vif(self) -> pd.DataFrame:
+        from analysis.model.inference import empty_vif, gvif_from_results
+
+        return gvif_from_results(self.results) if len(self.terms) >= 2 else empty_vif()
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The model's tables: coefficients of the final and the full model, Type 3 tests, marginal effects,
+        VIFs, the selection path and the spline knots."""
+        return {"coefficients": self.tidy(), "coefficients_full": self.full.tidy(), "type3_tests": self.type3(),
+                "marginal_effects": self.marginal_effects(), "vif": self.vif(), "stepwise": self.path,
+                "spline_knots": self.knots}
+
+    def metrics(self) -> dict:
+        """glance of the final and the full model, and the method, for metrics.json."""
+        return {"model": {**self.glance(), "fitted_on": "train"},
+                "full_model": {**self.full.glance(), "fitted_on": "train"}, "method": self.method}
+
+    def summary_texts(self, yname: str) -> dict:
+        """statsmodels' summaries of the final and the full model (without run date and time): of ``smf.logit``
+        on the expanded rows up to ``LOGIT_SUMMARY_MAX_ROWS`` rows (estimates equal the pattern fit's, tested
+        to 1e-8), else of the pattern fits (:func:`summary_text`)."""
+        fits = {"final": (self.terms, self.results), "full": (self.candidates, self.full.results)}
+        on_rows = self.n_obs <= LOGIT_SUMMARY_MAX_ROWS
+        if on_rows:
+            from analysis.read.patterns import expand
+
+            rows = expand(self.data, response=yname)
+            fits = {name: (t, fit_logit(rows, yname, list(t))) for name, (t, _) in fits.items()}
+        return {"statsmodels_summary": undated(summary_text(fits["final"][1], yname=yname)),
+                "full_model_summary": undated(summary_text(fits["full"][1], yname=yname)),
+                "summary_fitted_on": "rows" if on_rows else "covariate patterns"}
 
 
-MARGEFF_COLUMNS = ["term", "variable", "kind", "ame", "std_error", "statistic", "p_value", "conf_low", "conf_high"]
-#: kinds of average marginal effect, as the table's ``kind`` column names them
-AME_KINDS = {"level": "discrete change: level vs baseline", "binary": "discrete change: 0 to 1",
-             "count": "discrete change: per unit (x-1 to x+1, halved)", "slope": "derivative: per unit"}
-
-
-def _frame_of(results) -> pd.DataFrame:
-    """The data frame a formula model was built from (pattern table or rows)."""
-    frame = getattr(results.model.data, "frame", None)
-    if frame is None:
-        raise ValueError("marginal_effects needs a model fitted from a formula and a data frame")
-    return frame
-
-
-@one_blas_thread
-def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
-    """Average marginal effects of every variable of the model, as discrete changes where the variable is
-    discrete (as Stata's ``margins, dydx()`` and statsmodels' ``get_margeff(dummy=True, count=True)``):
-
-    - a categorical variable: for each level, the change in predicted probability from the baseline level
-      to that level, every row set to each in turn (kind "discrete change: level vs baseline");
-    - a 0/1 variable: from 0 to 1 (kind "discrete change: 0 to 1");
-    - a whole-number variable >= 0: half the change from its value - 1 to its value + 1, statsmodels'
-      centred count effect (kind "discrete change: per unit (x-1 to x+1, halved)");
-    - any other numeric variable: the derivative (central difference of width 1e-5 x scale: kind
-      "derivative: per unit");
-
-    averaged over the rows (a pattern table's rows weighted by trials). Spline and interaction terms are
-    handled by rebuilding the design matrix from the changed data with the fit's own design (memorized
-    knots, levels), so the change goes through every term that holds the variable. Delta-method standard
-    errors: the gradient of the average change with respect to the coefficients, g' V g. Probabilities
-    (0.012 = 1.2 percentage points).
-
-    Tested: 0/1 and whole-number variables equal statsmodels ``Logit.get_margeff(dummy=True, count=True)``
-    on the rows (1e-8 relative, estimates and SEs); categorical levels equal a hand computation from
-    ``results.predict`` on changed frames (1e-10) -- statsmodels switches one dummy at a time and so, for a
-    variable with more than two levels, compares rows that no data can have (a second level's dummy still
-    1); the pattern form equals the rows (1e-10).
-    """
-    from scipy.special import expit
-
-    from analysis.model.terms import split_interaction, term_variables
-
-    frame = _frame_of(results)
-    info = results.model.data.model_spec if hasattr(results.model.data, "model_spec") else results.model.data.design_info
-    levels = _model_levels(results)
-    beta = np.asarray(results.params, dtype=float)
-    V = np.asarray(results.cov_params(), dtype=float)
-    events, trials = response_counts(results)
-    w = trials / trials.sum()
-    terms = [t for t in term_slices(results) if t != "Intercept"]
-    categorical = set(categorical_columns(terms))
-    variables = list(dict.fromkeys(v for t in terms for v in term_variables(t)))
-    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
-
-    base_X = np.asarray(results.model.exog, dtype=float)
-    by_variable = {}
-    for t in info.terms:
-        for v in term_variables(t.name()) if t.factors else ():
-            by_variable.setdefault(v, []).append(t)
-
-    def design(changed: pd.DataFrame, var: str) -> np.ndarray:
-        """The design of ``changed`` (``frame`` with ``var`` changed): only the columns of the terms that
-        use ``var`` are rebuilt (patsy's subset of the design), the rest are the fit's own."""
-        sub = info.subset(by_variable[var])
-        needed = sorted({u for t in sub.terms for u in term_variables(t.name())})
-        part = np.asarray(patsy.build_design_matrices([sub], _as_categories(changed[needed], levels))[0],
-                          dtype=float)
-        X = base_X.copy()
-        for t in sub.terms:
-            X[:, info.slice(t)] = part[:, sub.slice(t)]
-        return X
-
-    def average(X1, X0, scale=1.0):
-        p1, p0 = expit(X1 @ beta), expit(X0 @ beta)
-        ame = float(w @ (p1 - p0)) / scale
-        grad = ((w * p1 * (1 - p1)) @ X1 - (w * p0 * (1 - p0)) @ X0) / scale
-        return ame, float(np.sqrt(grad @ V @ grad))
-
-    names = list(results.params.index)
-    rows = []
-    for var in variables:
-        x = frame[var]
-        if var in categorical:
-            base = baseline_levels(frame, [t for t in terms if var in term_variables(t)])[var]
-            X0 = design(frame.assign(**{var: base}), var)
-            for level in levels.get(var, sorted(map(str, x.unique()))):
-                if str(level) == str(base):
-                    continue
-                ame, se = average(design(frame.assign(**{var: level}), var), X0)
-                term = next((n for n in names if n.startswith("C(") and n.endswith(f"[T.{level}]")
-                             and term_column(n.split("[T.")[0]) == var), f"{var}[T.{level}]")
-                rows.append((term, var, AME_KINDS["level"], ame, se))
-            continue
-        values = x.to_numpy(dtype=float)
-        if set(np.unique(values)) <= {0.0, 1.0}:
-            ame, se = average(design(frame.assign(**{var: 1}), var), design(frame.assign(**{var: 0}), var))
-            rows.append((var, var, AME_KINDS["binary"], ame, se))
-        elif np.all(values == np.floor(values)) and np.all(values >= 0):
-            ame, se = average(design(frame.assign(**{var: values + 1}), var),
-                              design(frame.assign(**{var: values - 1}), var), scale=2.0)
-            rows.append((var, var, AME_KINDS["count"], ame, se))
-        else:
-            h = 1e-5 * max(1.0, float(np.max(np.abs(values))))
-            ame, se = average(design(frame.assign(**{var: values + h}), var),
-                              design(frame.assign(**{var: values - h}), var), scale=2 * h)
-            rows.append((var, var, AME_KINDS["slope"], ame, se))
-    out = pd.DataFrame(rows, columns=["term", "variable", "kind", "ame", "std_error"])
-    out["statistic"] = out["ame"] / out["std_error"]
-    out["p_value"] = 2 * stats.norm.sf(np.abs(out["statistic"]))
-    out["conf_low"] = out["ame"] - z * out["std_error"]
-    out["conf_high"] = out["ame"] + z * out["std_error"]
-    return out[MARGEFF_COLUMNS]
+def undated(summary: str) -> str:
+    """statsmodels' summary without its run date and time, so the same input gives the same report."""
+    summary = re.sub(r"(Date:\s+)\w{3}, \d{2} \w{3} \d{4}", lambda m: m.group(1) + "(omitted)".ljust(16), summary)
+    return re.sub(r"(Time:\s+)\d{2}:\d{2}:\d{2}", lambda m: m.group(1) + "(omitted)", summary)

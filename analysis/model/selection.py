@@ -109,13 +109,17 @@ import statsmodels.formula.api as smf
 from scipy.special import expit
 from scipy.stats import chi2
 
-from analysis.model.design import design_matrix, parse_term, with_categoricals
+from analysis.errors import ModelError
+from analysis.model.design import design_matrix, with_categoricals
+from analysis.model.fit import Fit, fit_logit
 from analysis.model.newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
 from analysis.model.newton import newton as _newton, safe_start as _safe_start
+from analysis.model.terms import add_scope, check_marginal, drop_scope, term_factors
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from analysis.threads import one_blas_thread
 
-__all__ = ["stepwise", "StepwiseResult", "Selector", "SelectionRun", "SeparationError", "PATH_COLUMNS"]
+__all__ = ["stepwise", "StepwiseResult", "Selector", "SelectionRun", "SeparationError", "PATH_COLUMNS", "SelectionSettings",
+           "select_and_fit"]
 
 CRITERIA = ("aic", "bic", "pvalue")
 DIRECTIONS = ("both", "forward", "backward", "none")
@@ -530,38 +534,6 @@ def _wald_tests(fit: _Fit, in_model) -> dict[str, tuple[float, int]]:
 def _row(step, action, term, df, criterion, statistic, p_value):
     return {"step": step, "action": action, "term": term, "df": df, "criterion": criterion,
             "statistic": statistic, "p_value": p_value}
-
-
-def term_factors(term: str) -> frozenset:
-    """The factors of a formula term as patsy reads them ("C(job):age" -> {"C(job)", "age"}): the
-    "variables" of R's terms() factor matrix, by which marginality is decided."""
-    return frozenset(f.name() for f in parse_term(term).factors)
-
-
-def drop_scope(current, lower, factors) -> list[str]:
-    """Terms of the current model that may be dropped, as R's ``drop.scope``/``factor.scope``: not in the
-    lower scope, and not contained in another droppable term (a main effect is not dropped while an
-    interaction containing it is in the model)."""
-    facs = [t for t in current if t not in lower]
-    return [t for t in facs if not any(factors[t] < factors[u] for u in facs if u != t)]
-
-
-def add_scope(current, upper, factors) -> list[str]:
-    """Terms of the upper scope that may be added, as R's ``add.scope``/``factor.scope``: not in the model,
-    and no other term not yet in the model is contained in them (an interaction is not added before the
-    main effects of the upper scope that it contains)."""
-    add = [t for t in upper if t not in current]
-    return [t for t in add if not any(factors[u] < factors[t] for u in add if u != t)]
-
-
-def check_marginal(model_terms, factors, what: str) -> None:
-    """Raise ValueError when a term of ``model_terms`` lacks one of its lower-order terms that the upper
-    scope has (its columns would then be coded differently from the fit of that model alone)."""
-    present = set(model_terms)
-    for t in model_terms:
-        for u in factors:
-            if factors[u] < factors[t] and u not in present:
-                raise ValueError(f"the {what} has {t!r} without {u!r}: include the lower-order term (marginality)")
 
 
 def _select_ic(prob: _Problem, direction, k, lower, start, max_steps, start_fit: _Fit | None = None):
@@ -1012,3 +984,50 @@ def stepwise(data: pd.DataFrame, response: str, terms, *, direction: str = "both
                           path=_path_frame(out.rows), criterion=criterion, direction=direction,
                           stop_reason=out.reason, n_obs=int(round(sel._prob.n_obs)), k=out.penalty,
                           estimates=estimates, _refit=refit)
+
+
+# ----------------------------------------------------------------------------- selection + fit
+
+
+@dataclass(frozen=True)
+class SelectionSettings:
+    """How the terms of a model are selected (the options of :func:`stepwise` a run sets): direction,
+    criterion, SAS's entry and stay levels, and the terms always kept."""
+
+    direction: str = "both"
+    criterion: str = "aic"
+    slentry: float = 0.05
+    slstay: float = 0.05
+    force: tuple = ()
+
+    def keywords(self) -> dict:
+        """The keyword arguments of :class:`Selector` (and of the bootstrap that repeats the selection):
+        only the direction for "none" (the full model, as ``rms::validate(fit)``)."""
+        if self.direction == "none":
+            return {"direction": "none"}
+        return {"direction": self.direction, "criterion": self.criterion, "slentry": self.slentry,
+                "slstay": self.slstay, "force": list(self.force)}
+
+
+def select_and_fit(data: pd.DataFrame, terms, settings: SelectionSettings, *, knots: pd.DataFrame,
+                   baselines: dict, response: str = "events", trials: str | None = "trials",
+                   outcome: str = "the response", progress=lambda message: None) -> "Fit":
+    """The full model, the selection and the final model on ``data`` as one :class:`~analysis.model.fit.Fit`
+    (its ``full`` the full model's fit, its ``path`` the selection path). ``outcome`` names the response in
+    words for the message when no term is selected (``ModelError``)."""
+    n = int(data[trials].sum()) if trials else len(data)
+    progress(f"fitting the full model on {n:,} training rows ({len(data):,} covariate patterns)")
+    terms = list(terms)
+    full = fit_logit(data, response, terms, trials=trials)
+    progress(f"stepwise selection: direction={settings.direction}, criterion={settings.criterion}")
+    selection = stepwise(data, response, terms, direction=settings.direction, criterion=settings.criterion,
+                         slentry=settings.slentry, slstay=settings.slstay, trials=trials,
+                         force=list(settings.force))
+    if not selection.terms:
+        raise ModelError(f"Stepwise selection kept no term: no predictor is related to {outcome} at the chosen "
+                         "criterion. Use --select none to see the full model.")
+    selected = tuple(selection.terms)
+    final = fit_logit(data, response, list(selected), trials=trials)
+    common = dict(data=data, candidates=tuple(terms), knots=knots, baselines=baselines, response=response,
+                  trials=trials, selection=settings)
+    return Fit(final, terms=selected, path=selection.path, full=Fit(full, terms=tuple(terms), **common), **common)

@@ -52,6 +52,8 @@ import pandas as pd
 import patsy
 from scipy import stats
 
+from analysis.model.formula import design_info
+
 __all__ = [
     "Knots", "RcsKnotsError", "RcsKnotsWarning", "WaldTest", "Effect",
     "choose_knots", "rcs_knots", "rcs_basis", "rcs_basis_derivative", "rcs", "rcs_names",
@@ -603,22 +605,11 @@ class WaldTest(NamedTuple):
     columns: tuple
 
 
-def _design_info(model):
-    """The patsy DesignInfo of a statsmodels formula model (statsmodels 0.15: model.data.model_spec;
-    older releases: model.data.design_info), or None."""
-    for holder in (model, getattr(model, "data", None)):
-        for attr in ("model_spec", "design_info"):
-            info = getattr(holder, attr, None)
-            if isinstance(info, patsy.DesignInfo):
-                return info
-    return None
-
-
 def rcs_terms_of(result) -> dict[str, slice]:
     """{term name: slice of its columns in params} for every rcs term of a statsmodels formula fit
     (from its patsy design_info; without one, from the exog names `rcs(...)[j]`)."""
     model = getattr(result, "model", result)
-    info = _design_info(model)
+    info = design_info(model)
     terms: dict[str, slice] = {}
     if info is not None:
         for name, sl in info.term_name_slices.items():
@@ -747,7 +738,7 @@ def effect(result, data: pd.DataFrame, variable: str, low=None, high=None, conf:
     ``weights``: frequency weights of the rows of ``data`` (a pattern table's ``trials``): limits, medians and
     modes of the expanded rows.
     Tested against rms 6.5 summary(lrm fit) for age and m26 on the real data (1e-6 relative)."""
-    info = _design_info(result.model)
+    info = design_info(result.model)
     if info is None:
         raise ValueError("effect() needs a model built from a formula (patsy design)")
     w = None if weights is None else np.asarray(weights)

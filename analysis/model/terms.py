@@ -1,15 +1,12 @@
-"""Model terms from a specification, and what each coefficient and term means in words.
-
-Two directions:
+"""Model terms: written from a specification, parsed back, and ordered by marginality.
 
 - :func:`model_terms` writes the candidate terms of the model from the specification: ``C(job)`` or
   ``C(job, Treatment(reference='married'))`` for a categorical (its baseline resolved from the data: the
   most frequent level by default), the dummy for a binary, the name for a linear count or numeric
   variable, ``rcs(age, 4)`` for a spline (knots resolved on the training rows by :func:`resolve_knots`).
-- :func:`describe_coefficient` and :func:`describe_term` read the names statsmodels/patsy give the
-  columns and terms back into words from the specification: variable, kind, level and baseline,
-  a label ("Marital status: single vs married"), so every table, figure, sentence, slide and workbook
-  names a coefficient the same way and always says what it is compared with.
+- :func:`term_factors`, :func:`drop_scope`, :func:`add_scope` and :func:`check_marginal` are R's rules of
+  marginality (``drop.scope``, ``add.scope``): which terms may leave or enter a model.
+- Reading names back into words is ``analysis.present.labels``.
 
 No data set is named here: every word comes from the specification.
 """
@@ -17,10 +14,10 @@ from __future__ import annotations
 
 import ast
 import re
-from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
+
+from analysis.model.design import parse_term
 
 INTERCEPT = "Intercept"
 _CAT = re.compile(r"^C\((?P<var>[A-Za-z_][A-Za-z0-9_]*)(?P<rest>,.*)?\)(?:\[T\.(?P<level>.*)\])?$", re.S)
@@ -183,116 +180,36 @@ def model_terms(spec, patterns: pd.DataFrame, baselines: dict | None = None) -> 
     return terms, {k: b for k, b in resolved.items() if k in used}
 
 
-# ----------------------------------------------------------------------------- reading names back
+# ----------------------------------------------------------------------------- marginality
 
 
-@dataclass(frozen=True)
-class Coefficient:
-    """What one coefficient (design column) stands for."""
-
-    name: str           # the column name statsmodels gives it
-    term: str           # the formula term it belongs to ("" when unknown)
-    kind: str           # "intercept", "categorical", "binary", "numeric", "spline", "interaction"
-    variables: tuple[str, ...]
-    level: str | None = None
-    baseline: str | None = None
-    label: str = ""     # "Marital status: single vs married", "Age (per 10 years)": for odds ratios raised to `step`
-    comparison: str = ""  # "single vs married", "yes vs no", "per 10 years"
-    step: float = 1.0   # odds ratios of a numeric coefficient are stated per `step` units
-    #: the label of the coefficient itself, per one unit ("Age (per year)"): for tables of estimates, whose odds
-    #: ratios are exp(coefficient); equal to ``label`` except for numeric variables with a step other than 1
-    unit_label: str = ""
-    unit_comparison: str = ""
-
-    def __post_init__(self):
-        if not self.unit_label:
-            object.__setattr__(self, "unit_label", self.label)
-        if not self.unit_comparison:
-            object.__setattr__(self, "unit_comparison", self.comparison)
+def term_factors(term: str) -> frozenset:
+    """The factors of a formula term as patsy reads them ("C(job):age" -> {"C(job)", "age"}): the
+    "variables" of R's terms() factor matrix, by which marginality is decided."""
+    return frozenset(f.name() for f in parse_term(term).factors)
 
 
-def _variable(spec, name):
-    try:
-        return spec.variable(name)
-    except KeyError:
-        return None
+def drop_scope(current, lower, factors) -> list[str]:
+    """Terms of the current model that may be dropped, as R's ``drop.scope``/``factor.scope``: not in the
+    lower scope, and not contained in another droppable term (a main effect is not dropped while an
+    interaction containing it is in the model)."""
+    facs = [t for t in current if t not in lower]
+    return [t for t in facs if not any(factors[t] < factors[u] for u in facs if u != t)]
 
 
-def _factor(spec, factor: str, baselines: dict):
-    """(variable, kind, level, baseline, label, comparison, step) of one factor of a column name."""
-    m = _CAT.match(factor)
-    if m:
-        var = m.group("var")
-        v = _variable(spec, var)
-        level = m.group("level")
-        base = explicit_baseline(factor.split("[T.")[0]) or baselines.get(var)
-        label = v.label if v else var
-        lvl = v.level_label(level) if v and level is not None else level
-        bl = v.level_label(base) if v and base is not None else base
-        comparison = f"{lvl} vs {bl}" if level is not None and base is not None else (lvl or "")
-        return var, "categorical", level, base, label, comparison, 1.0
-    m = _RCS.match(factor)
-    if m:
-        var = m.group("var")
-        v = _variable(spec, var)
-        col = (m.group("col") or "").strip()
-        k = int(col) if col.isdigit() else len(col) - len(col.rstrip("'"))   # patsy's [0], [1] or rms's x, x'
-        label = (v.label if v else var)
-        if k == 0:
-            return var, "spline", col, None, f"{label} (spline: linear part)", "spline coefficient", 1.0
-        return var, "spline", col, None, f"{label} (spline: non-linear part {k})", "spline coefficient", 1.0
-    v = _variable(spec, factor)
-    if v is not None and v.kind == "binary":
-        return v.name, "binary", "1", "0", v.label, "yes vs no", 1.0
-    if v is not None:
-        return v.name, "numeric", None, None, v.label, f"per {v.step_phrase()}", float(v.step)
-    return factor, "numeric", None, None, factor, "per unit", 1.0
+def add_scope(current, upper, factors) -> list[str]:
+    """Terms of the upper scope that may be added, as R's ``add.scope``/``factor.scope``: not in the model,
+    and no other term not yet in the model is contained in them (an interaction is not added before the
+    main effects of the upper scope that it contains)."""
+    add = [t for t in upper if t not in current]
+    return [t for t in add if not any(factors[u] < factors[t] for u in add if u != t)]
 
 
-def _per_unit(spec, factor) -> str:
-    """"per year": one unit of a numeric variable (its ``unit``, else "unit")."""
-    v = _variable(spec, factor)
-    return f"per {v.unit}" if v is not None and v.unit else "per unit"
-
-
-def describe_coefficient(name: str, spec, baselines: dict | None = None, term: str = "") -> Coefficient:
-    """Read a design-column name back into words (see :class:`Coefficient`)."""
-    baselines = baselines or {}
-    if name == INTERCEPT:
-        return Coefficient(name, "", "intercept", (), label="Intercept (baseline odds)",
-                           comparison="odds of the reference profile")
-    factors = [_factor(spec, f, baselines) for f in split_interaction(name)]
-    if len(factors) == 1:
-        var, kind, level, base, label, comparison, step = factors[0]
-        full = f"{label}: {comparison}" if kind in ("categorical", "binary") and comparison else (
-            f"{label} ({comparison})" if comparison else label)
-        if kind == "numeric" and step != 1:
-            unit = _per_unit(spec, var)
-            return Coefficient(name, term, kind, (var,), level, base, full, comparison, step,
-                               unit_label=f"{label} ({unit})", unit_comparison=unit)
-        return Coefficient(name, term, kind, (var,), level, base, full, comparison, step)
-    labels = [f"{f[4]}: {f[5]}" if f[1] in ("categorical", "binary") else f"{f[4]} ({f[5]})" for f in factors]
-    unit_labels = [f"{f[4]}: {f[5]}" if f[1] in ("categorical", "binary") else
-                   f"{f[4]} ({_per_unit(spec, f[0]) if f[1] == 'numeric' else f[5]})" for f in factors]
-    return Coefficient(name, term, "interaction", tuple(f[0] for f in factors), None, None,
-                       f" {TIMES} ".join(labels), "interaction", float(np.prod([f[6] for f in factors])),
-                       unit_label=f" {TIMES} ".join(unit_labels))
-
-
-def describe_term(term: str, spec) -> str:
-    """Label of a formula term: ``C(job)`` -> "Job", ``rcs(age, 4)`` -> "Age (spline)",
-    ``C(job):age`` -> "Job × Age"."""
-    labels = []
-    for factor in split_interaction(term):
-        m = _CAT.match(factor) or _RCS.match(factor)
-        var = m.group("var") if m else factor.strip()
-        v = _variable(spec, var)
-        label = v.label if v else var
-        if _RCS.match(factor):
-            label += " (spline)"
-        labels.append(label)
-    return f" {TIMES} ".join(labels)
-
-
-def coefficient_table_labels(names, spec, baselines: dict | None = None) -> dict[str, Coefficient]:
-    return {n: describe_coefficient(n, spec, baselines) for n in names}
+def check_marginal(model_terms, factors, what: str) -> None:
+    """Raise ValueError when a term of ``model_terms`` lacks one of its lower-order terms that the upper
+    scope has (its columns would then be coded differently from the fit of that model alone)."""
+    present = set(model_terms)
+    for t in model_terms:
+        for u in factors:
+            if factors[u] < factors[t] and u not in present:
+                raise ValueError(f"the {what} has {t!r} without {u!r}: include the lower-order term (marginality)")

@@ -19,7 +19,7 @@ import pandas as pd
 
 from analysis.present.narrative import profile_label
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct, pipe_table
-from analysis.model.terms import describe_coefficient, describe_term
+from analysis.present.labels import describe_coefficient, describe_term
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:

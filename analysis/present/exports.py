@@ -25,7 +25,7 @@ from openpyxl.utils import get_column_letter
 
 from analysis.present.display import table_specs
 from analysis.present.escape import sheet_text
-from analysis.model.terms import describe_coefficient, describe_term
+from analysis.present.labels import describe_coefficient, describe_term
 
 P_FORMAT = '[<0.001]"< 0.001";0.000'
 PERCENT = "0.0%"

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
-from analysis.model.terms import describe_coefficient
+from analysis.present.labels import describe_coefficient
 
 EVENT_RATE = "event rate (observed)"
 
@@ -367,7 +367,7 @@ def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
         left = [t for t in kept.index if t not in final and kept[t] >= 1 - STABLE]
         same = models[models["model"] == " + ".join(sorted(final))]["share"] if models is not None else []
         share = float(same.iloc[0]) if len(same) else 0.0
-        from analysis.model.terms import describe_term
+        from analysis.present.labels import describe_term
 
         parts = [f"The final model's exact set of terms was selected in {fmt_pct(share)} of the resamples."]
         if weak:
@@ -442,3 +442,20 @@ def calibration_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
                 + "; ".join(parts) + ". For these groups the predicted probability should not be read as the "
                 "group's rate.")))
     return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str, pd.DataFrame]:
+    """Every table of sentences a run states: the exploratory headlines, the odds ratios in words, the
+    conclusions, the specification checks, the validation, the calibration and the limitations."""
+    from analysis.evaluate import explore
+
+    out = {"eda_sentences": explore.headline_sentences(tables, spec),
+           "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
+           "conclusions": conclusions(tables["coefficients"], tables["profile_top_customers"], metrics["profile"],
+                                      metrics, tables["gains"], tables["classification"], spec)}
+    tables = {**tables, **out}
+    out["specification_sentences"] = specification_sentences(tables, spec)
+    out["validation_sentences"] = validation_sentences(metrics, tables, spec)
+    out["calibration_sentences"] = calibration_sentences(metrics, tables, spec)
+    out["limitations"] = limitations(metrics, {**tables, **out}, spec, config)
+    return out

@@ -35,6 +35,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from dataclasses import dataclass
 
 from analysis.evaluate import explore
+from analysis.present.labels import coefficient_labels, describe_term, single_effects
 
 # --------------------------------------------------------------------------------------------
 # style
@@ -249,7 +250,7 @@ def plot_rate(
     return fig
 
 
-def plot_rate_by(df: pd.DataFrame, column: str, response: str = explore.RESPONSE, *, weights=None,
+def plot_rate_by(df: pd.DataFrame, column: str, response: str, *, weights=None,
                  **kwargs) -> Figure:
     """Event rate by ``column`` (a categorical or 0/1 variable), drawn with :func:`plot_rate`;
     keyword arguments (title, xlabel, level_labels, horizontal, sort, words) are passed on. The
@@ -267,15 +268,15 @@ def plot_rate_by_group(
     df: pd.DataFrame,
     edges: Sequence[float],
     column: str,
-    response: str = explore.RESPONSE,
+    response: str,
     *,
     weights=None,
     **kwargs,
 ) -> Figure:
-    """Event rate by groups of a numeric variable (:func:`analysis.explore.age_groups` with ``edges``),
+    """Event rate by groups of a numeric variable (:func:`analysis.explore.binned_rates` with ``edges``),
     the open-ended last group ("60+") in orange, other groups blue; dashed line = overall rate. Rows,
     weighted rows or patterns, as :func:`plot_rate_by` (tested: identical PNG bytes)."""
-    table = explore.age_groups(df, edges=edges, column=column, response=response, weights=weights)
+    table = explore.binned_rates(df, edges=edges, column=column, response=response, weights=weights)
     colors = [PALETTE["orange"] if str(lvl).endswith("+") else PALETTE["blue"]
               for lvl in table["level"]]
     options = dict(title=f"Event rate by {column} group", xlabel=f"{column} group",
@@ -285,11 +286,11 @@ def plot_rate_by_group(
 
 
 @_styled
-def plot_age_distribution(
+def plot_distribution(
     df: pd.DataFrame,
+    response: str,
     mode: str = "density",
     column: str = "x",
-    response: str = explore.RESPONSE,
     binwidth: float = 1,
     mark: float | None = None,
     weights=None,
@@ -859,3 +860,60 @@ def plot_selection_stability(stability: pd.DataFrame, labels: Mapping[str, str] 
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.set_title("Selection stability")
     return fig
+
+
+# ----------------------------------------------------------------------------- the figures of a run
+
+
+def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=None) -> dict:
+    """name -> (plot function, args, kwargs); drawn and saved by :func:`draw_and_save`. ``data`` is the
+    pattern table of all rows used (the exploratory figures accept it and equal those of the rows)."""
+    words = Words.from_spec(spec)
+    response = spec.response.name
+    rate = spec.response.rate[:1].upper() + spec.response.rate[1:]
+    specs = {}
+    for v in spec.variables:
+        key = v.key
+        if v.kind in ("categorical", "binary"):
+            levels = sorted(data[v.name].unique())
+            options = dict(title=f"{rate} by {v.label.lower()}", xlabel=v.label, words=words,
+                           level_labels={lvl: v.level_label(lvl) for lvl in levels})
+            if v.kind == "categorical" and len(levels) > 5:
+                options.update(horizontal=True, sort=True)
+            specs[f"rate_by_{key}"] = (plot_rate_by, (data, v.name, response), options)
+        elif v.bins:
+            specs[f"{v.name}_distribution"] = (plot_distribution, (data,), dict(
+                column=v.name, response=response, label=v.label, unit=v.unit, units=v.units,
+                mark=v.tail_above, words=words))
+            specs[f"rate_by_{v.name}_group"] = (plot_rate_by_group, (data, (*v.bins, math.inf), v.name, response),
+                                                dict(title=f"{rate} by {v.label.lower()} group",
+                                                     xlabel=f"{v.label} group" + (f" ({v.units})" if v.units else ""),
+                                                     words=words))
+    for var in tables["spline_effects"]["variable"] if "spline_effects" in tables else []:
+        v = spec.variable(var)
+        specs[f"effect_{var}"] = (plot_effect, (effect_curves[var], f"{v.label}" + (f" ({v.units})" if v.units
+                                                                                         else "")),
+                                  {"title": f"Predicted probability by {v.label.lower()}", "words": words})
+    aucs = {n: metrics[n]["auc"] for n in curves}
+    m = metrics[evaluated]
+    labels = spec.labels()
+    specs.update({
+        "correlation_heatmap": (plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
+        "odds_ratios": (plot_odds_ratios, (single_effects(tables["coefficients"], spec, metrics["baselines"]),),
+                        {"labels": coefficient_labels(tables["coefficients"], spec, metrics["baselines"]),
+                         "words": words}),
+        "roc": (plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {"words": words}),
+        "ks": (plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
+               {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)", "words": words}),
+        "calibration": (plot_calibration, (tables["calibration"],),
+                        {"words": words, "curve": tables.get("calibration_curve")}),
+        "gains": (plot_gains, (tables["gains"],), {"words": words}),
+        "lift": (plot_lift, (tables["gains"],), {}),
+    })
+    if "selection_stability" in tables:
+        stability = tables["selection_stability"]
+        specs["selection_stability"] = (
+            plot_selection_stability, (stability,),
+            {"labels": {t: describe_term(t, spec) for t in stability["term"]}, "selected": metrics["selected_terms"],
+             "resamples": metrics["bootstrap"]["B"] - metrics["bootstrap"]["failed"]})
+    return specs

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from analysis.present.render import render
+from analysis.present import render as renderer
 
 PACKAGE = Path(__file__).resolve().parents[1]
 TEMPLATES = Path(__file__).resolve().with_name("templates")
@@ -41,17 +41,15 @@ def _documents(results_dir: Path, engine: str) -> tuple[Path, Path]:
     return results_dir / REPORT.name, results_dir / SLIDES.name
 
 
-def render_report(results_dir: str | Path, engine: str = "auto", formats=("html", "pdf"),
-                  progress=lambda message: None) -> dict[str, Path]:
-    """Render the report in ``formats`` (html, pdf) and, with "pptx", the slides; write the workbook.
+def render(results, engine: str = "auto", formats=("html", "pdf"), progress=lambda message: None) -> dict[str, Path]:
+    """Render the report of ``results`` (a results folder read by ``analysis.results.load``) in ``formats``
+    (html, pdf) and, with "pptx", the slides; write the workbook.
 
     The title and subtitle come from the run's data specification (``-M title:...`` under Quarto)."""
     from analysis.present.exports import write_workbook
-    from analysis.results import load
 
-    results_dir = Path(results_dir).resolve()
+    results_dir = Path(results.directory).resolve()
     params = {"results_dir": str(results_dir)}
-    results = load(results_dir)
     source = results.metrics["data"]["file"] + (" - SIMULATED DATA" if results.simulated else "")
     metadata = {"title": results.spec.title, "subtitle": f"{results.spec.subtitle} (data: {source})"}
     outputs = {"xlsx": write_workbook(results, results_dir / "report_tables.xlsx")}
@@ -59,9 +57,9 @@ def render_report(results_dir: str | Path, engine: str = "auto", formats=("html"
     document = tuple(f for f in formats if f != "pptx")
     if document:
         progress(f"rendering {report.name} ({', '.join(document)})")
-        outputs.update(render(report, results_dir, params=params, formats=document, engine=engine, metadata=metadata))
+        outputs.update(renderer.render(report, results_dir, params=params, formats=document, engine=engine, metadata=metadata))
     if "pptx" in formats:
         progress(f"rendering {slides.name} (pptx)")
-        outputs["pptx"] = render(slides, results_dir, params=params, formats=("pptx",), engine=engine,
+        outputs["pptx"] = renderer.render(slides, results_dir, params=params, formats=("pptx",), engine=engine,
                                  metadata=metadata)["pptx"]
     return outputs

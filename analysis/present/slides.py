@@ -192,7 +192,7 @@ def effects(tables: dict, metrics: dict, spec) -> pd.DataFrame:
 
     Columns ``key, label, odds_ratio, or_conf_low, or_conf_high, source``; rows with a finite odds ratio
     and interval only."""
-    from analysis.model.terms import describe_coefficient
+    from analysis.present.labels import describe_coefficient
 
     baselines = metrics.get("baselines", {})
     rows = []
@@ -263,7 +263,7 @@ def fit_direction(effects_: pd.DataFrame, spec, fixed=(), box=BODY, most: int = 
 def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
     """The data slide: source and file, rows used and excluded, events, the split, the final model."""
     from analysis.present.display import sentence
-    from analysis.model.terms import describe_term
+    from analysis.present.labels import describe_term
 
     src = metrics["data"]
     out = [(1, f"Source: {spec.source or spec.name} (file {src['file']})", False)]

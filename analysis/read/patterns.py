@@ -19,8 +19,12 @@ by pandas with the ID-hash split (exact, dtypes included), and :func:`expand` ag
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+
+from analysis.errors import ModelError
 
 SAMPLE = "sample"
 TRIALS = "trials"
@@ -116,3 +120,35 @@ def compression_note(n_patterns: int, n_rows: int) -> str | None:
     return (f"The data do not compress into covariate patterns: {n_patterns:,} patterns for {n_rows:,} rows "
             f"(more than {NO_COMPRESSION_SHARE:.0%} as many patterns as rows). The pattern fit is still exact, "
             "but saves little time or memory over a fit on the rows.")
+
+
+@dataclass(frozen=True)
+class Samples:
+    """A run's pattern table by sample: ``train`` and ``test`` (without the ``sample`` column), ``all`` (every
+    row used: the variables with ``trials`` and ``events``, for exploration and scoring), and the ``split``
+    table (rows, events and event rate of each sample)."""
+
+    train: pd.DataFrame
+    test: pd.DataFrame
+    all: pd.DataFrame
+    split: pd.DataFrame
+
+    @classmethod
+    def from_patterns(cls, table: pd.DataFrame, variables) -> "Samples":
+        """Split a pattern table (checked by :func:`validate`); ``ModelError`` when the training sample has
+        only one response class."""
+        variables = list(variables)
+        table = validate(table, variables)
+        by_sample = {name: table[table[SAMPLE] == name].drop(columns=SAMPLE).reset_index(drop=True)
+                     for name in SAMPLES}
+        train, test = by_sample["train"], by_sample["test"]
+        n_train, e_train = int(train[TRIALS].sum()), int(train[EVENTS].sum())
+        if e_train == 0 or e_train == n_train:
+            raise ModelError("The training sample has only one response class; lower --test-size.")
+        split = pd.DataFrame({
+            "sample": ["train", "test"],
+            "rows": np.array([n_train, int(test[TRIALS].sum())], dtype="int64"),
+            "events": np.array([e_train, int(test[EVENTS].sum())], dtype="int64"),
+        })
+        split["event_rate"] = split["events"] / split["rows"].where(split["rows"] > 0)
+        return cls(train=train, test=test, all=table[[*variables, TRIALS, EVENTS]], split=split)

@@ -129,6 +129,12 @@ class Variable:
         return self.expression is not None
 
     @property
+    def key(self) -> str:
+        """The name of the variable's exploratory table and figure: its file column (``returned``), or its
+        name for a derived variable."""
+        return self.column or self.name
+
+    @property
     def numeric(self) -> bool:
         return self.kind in ("count", "numeric")
 

@@ -1,0 +1,63 @@
+"""How well a fit predicts, on the training and the test sample: discrimination, calibration, classification.
+
+:func:`assess` scores each sample's patterns with the fit and returns the tables (classification at 0.5
+and at the training KS cut-off, gains, Hosmer-Lemeshow, calibration bins and lowess curve, observed vs
+predicted by group, ROC and KS curves), the metrics of each sample (``discrimination.evaluate`` with the
+recalibration fit) and the curves the figures draw. The KS-optimal cut-off is chosen on the training
+rows and only applied to the test rows. Every statistic is that of the rows the patterns stand for
+(tested in tests/evaluate/test_discrimination.py and test_calibration.py).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis.evaluate import calibration
+from analysis.evaluate import discrimination as evaluation
+
+
+@dataclass
+class Assessment:
+    tables: dict[str, pd.DataFrame]
+    #: {"train": {...}, "test": {...}} (test only when there is a test sample)
+    metrics: dict[str, dict]
+    #: {sample: {"roc": curve, "ks": curve}}
+    curves: dict[str, dict]
+    #: the sample the tables and figures describe: "test" when there is one, else "train"
+    evaluated: str
+
+
+def calibration_groups(spec) -> dict:
+    """The groups in which observed and predicted rates are compared: every categorical and binary variable
+    by level, every numeric variable with ``bins`` by those bins."""
+    return {v.name: (list((*v.bins, math.inf)) if v.numeric and v.bins else None) for v in spec.variables
+            if v.kind in ("categorical", "binary") or (v.numeric and v.bins)}
+
+
+def assess(fit, frames: dict[str, pd.DataFrame], groups: dict) -> Assessment:
+    """The fit's performance on each non-empty pattern table of ``frames`` ({"train": ..., "test": ...})."""
+    samples = {name: (fit.predict(frame), frame[fit.response].to_numpy(), frame[fit.trials].to_numpy())
+               for name, frame in frames.items() if len(frame)}
+    metrics, curves, tables = {}, {}, {}
+    for name, s in samples.items():
+        metrics[name] = evaluation.evaluate(*s)
+        curves[name] = {"roc": evaluation.roc_curve(*s), "ks": evaluation.ks_curve(*s)}
+    evaluated = "test" if "test" in samples else "train"
+    s = samples[evaluated]
+    ks_threshold = metrics["train"]["ks_threshold"]
+    tables["classification"] = pd.concat(
+        [evaluation.classification_table(*s2, thresholds=(0.5, ks_threshold)).assign(sample=n)
+         for n, s2 in samples.items()], ignore_index=True)
+    tables["gains"] = evaluation.gains_table(*s).assign(sample=evaluated)
+    _, hl_table = evaluation.hosmer_lemeshow(*s)
+    tables["hosmer_lemeshow"] = hl_table.assign(sample=evaluated)
+    tables["calibration"] = evaluation.calibration_table(*s).assign(sample=evaluated)
+    tables["calibration_curve"] = calibration.calibration_curve(*s)
+    for name, s2 in samples.items():
+        metrics[name]["calibration"] = calibration.calibration_fit(*s2)
+    tables["observed_vs_predicted"] = calibration.observed_vs_predicted(frames[evaluated], s[0], by=groups)
+    tables["roc_curve"] = pd.concat([c["roc"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
+    tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
+    return Assessment(tables, metrics, curves, evaluated)
