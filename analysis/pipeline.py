@@ -14,6 +14,7 @@ from pathlib import Path
 from analysis.config import DEFAULT_DATA, RunConfig, resolve_engine
 from analysis.evaluate import bootstrap, effects, explore, performance
 from analysis.model.firth import firth_fit
+from analysis.model.patsy_speed import fast_categoricals
 from analysis.model.fit import check_levels_in_training
 from analysis.model.selection import select_and_fit
 from analysis.model.terms import forced_terms, model_terms, resolve_knots
@@ -49,7 +50,7 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None,
             raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
                              f"run asks for {name}={getattr(config, name)!r}")
     spec = spec or config.load_spec()
-    with blas_single_thread():
+    with blas_single_thread(), fast_categoricals():
         return _analyse(pattern_data, config, spec, progress)
 
 

@@ -224,14 +224,14 @@ def test_headline_sentences_by_hand():
 
     spec = spec_from_dict(TINY_SPEC)
     out = explore.headline_sentences(tiny_tables(spec), spec).set_index("topic")["sentence"]
-    assert out.index.tolist() == ["class_balance", "age_group", "tail_rates", "job", "returned", "correlation"]
+    assert out.index.tolist() == ["class_balance", "age_group", "age_tail", "job", "returned", "correlation"]
     assert out["class_balance"] == "3 of 8 customers (37.5%) used the coupon."
     assert out["returned"] == ("Customers who returned goods used the coupon at 0.0% versus "
                                "75.0% for those who did not.")
     # job: a 1/4 = 25.0% (n 4); b and c 1/2 = 50.0% (n 2): the first maximum (b) is named
     assert out["job"] == ("By job, the coupon-use rate ranged from 25.0% (a, n = 4) "
                           "to 50.0% (b, n = 2).")
-    assert out["tail_rates"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
+    assert out["age_tail"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
                                "used the coupon at 100.0% versus 16.7% for the others.")
     # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746
     assert out["correlation"] == ("The strongest linear association with the response (used the coupon) is "
@@ -347,7 +347,7 @@ def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
     assert f"{100 * job.min():.1f}% ({job.idxmin()}," in out["job"]
     assert f"{100 * job.max():.1f}% ({job.idxmax()}," in out["job"]
     old = real_clean["age"] >= 60
-    assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["tail_rates"]
+    assert f"{100 * real_clean.loc[old, 'flag'].mean():.1f}%" in out["age_tail"]
 
 
 def test_profile_by_score_hand_calculation():
@@ -357,7 +357,7 @@ def test_profile_by_score_hand_calculation():
                        "returned_yes": [0, 1, 0, 1, 1], "age": [20, 30, 40, 50, 60], "flag": [1, 0, 1, 0, 0]})
     p = [0.9, 0.1, 0.8, 0.2, 0.3]
     # quantile(p, 0.6) with linear interpolation: sorted 0.1 0.2 0.3 0.8 0.9, position 2.4 -> 0.3 + 0.4*0.5 = 0.5
-    out = profile_by_score(df, p, top_share=0.4).set_index("characteristic")
+    out = profile_by_score(df, p, top_share=0.4, response="flag").set_index("characteristic")
     assert out.attrs["threshold"] == pytest.approx(0.5) and out.attrs["n_top"] == 2
     assert out.loc["event rate (observed)", ["top", "rest"]].tolist() == [1.0, 0.0]
     assert out.loc["job: a", ["top", "rest"]].tolist() == [1.0, pytest.approx(1 / 3)]
@@ -370,7 +370,7 @@ def test_profile_by_score_matches_groupby_on_real_data(real_clean):
     from analysis.evaluate.explore import profile_by_score
 
     p = np.random.default_rng(3).random(len(real_clean))
-    out = profile_by_score(real_clean, p).set_index("characteristic")
+    out = profile_by_score(real_clean, p, response="flag").set_index("characteristic")
     top = p >= np.quantile(p, 0.8)
     means = real_clean.assign(top=top).groupby("top")[["age", "flag", "loan_yes"]].mean()
     assert out.loc["age", "top"] == pytest.approx(means.loc[True, "age"], rel=1e-12)
@@ -389,8 +389,8 @@ TABLES = {
     "rate_by_job": lambda df, **kw: explore.rate_by(df, "job", response="flag", **kw),
     "rate_by_marriage": lambda df, **kw: explore.rate_by(df, "marriage", response="flag", **kw),
     "rate_by_loan": lambda df, **kw: explore.rate_by(df, "loan_yes", response="flag", **kw),
-    "binned_rates": lambda df, **kw: explore.binned_rates(df, (18, 30, 40, 50, 60, math.inf), "age", response="flag", **kw),
-    "tail_rates": lambda df, **kw: explore.tail_rates(df, 60, "age", response="flag", **kw),
+    "age_groups": lambda df, **kw: explore.binned_rates(df, (18, 30, 40, 50, 60, math.inf), "age", response="flag", **kw),
+    "age_tail": lambda df, **kw: explore.tail_rates(df, 60, "age", response="flag", **kw),
     "correlations": lambda df, **kw: explore.correlations(df, response="flag", **kw),
     "correlation_with_flag": lambda df, **kw: explore.correlation_with_flag(df, response="flag", **kw),
 }

@@ -341,16 +341,15 @@ def test_patsy_fast_path_gives_the_same_design():
     cats = frame.assign(t=pd.Categorical(text, categories=sorted(text.unique())),
                         k=pd.Categorical(counts, categories=sorted(counts.unique())))
     formula = "C(t, Treatment(reference='c')) + C(k) + C(t):x"
-    assert patsy.build.categorical_to_int is patsy_speed.categorical_to_int  # installed by analysis.model
-    fast = patsy.dmatrix(formula, cats, return_type="dataframe")
-    patsy.build.categorical_to_int = patsy_speed._original
-    try:
-        slow = patsy.dmatrix(formula, frame, return_type="dataframe")
-    finally:
-        patsy_speed.install()
+    assert patsy.build.categorical_to_int is patsy_speed._original  # patsy as it is outside the package's builds
+    with patsy_speed.fast_categoricals():
+        assert patsy.build.categorical_to_int is patsy_speed.categorical_to_int
+        fast = patsy.dmatrix(formula, cats, return_type="dataframe")
+    assert patsy.build.categorical_to_int is patsy_speed._original
+    slow = patsy.dmatrix(formula, frame, return_type="dataframe")
     pd.testing.assert_frame_equal(fast, slow)
     assert fast.shape == (n, 1 + 3 + 4 + 4)
     holes = cats.assign(t=cats["t"].astype(object).where(np.arange(n) != 7))
     holes["t"] = pd.Categorical(holes["t"], categories=sorted(text.unique()))
-    with pytest.raises(patsy.PatsyError):
+    with pytest.raises(patsy.PatsyError), patsy_speed.fast_categoricals():
         patsy.dmatrix(formula, holes, NA_action="raise")

@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from analysis.evaluate.discrimination import _as_counts, _require_both_classes, _table
+from analysis.evaluate.discrimination import _require_both_classes, _table
+from analysis.model.counts import Counts
 from analysis.evaluate.explore import bin_codes, bin_labels, wilson_interval
 
 __all__ = ["calibration_fit", "calibration_curve", "observed_vs_predicted"]
@@ -388,19 +389,9 @@ def observed_vs_predicted(frame: pd.DataFrame, p, response_events: str = "events
         raise ValueError(f"p must have one value per row of frame ({len(frame)})")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
         raise ValueError("p must be probabilities in [0, 1] (no NaN)")
-    ev = _as_counts(frame[response_events].to_numpy(), response_events)
-    if trials is None:
-        if np.any(ev > 1):
-            raise ValueError("without trials, events must be the 0/1 response of each row")
-        tr = np.ones_like(ev)
-        counts = [response_events]
-    else:
-        tr = _as_counts(frame[trials].to_numpy(), trials)
-        if np.any(tr < 1):
-            raise ValueError("trials must be at least 1")
-        if np.any(ev > tr):
-            raise ValueError("events cannot exceed trials")
-        counts = [response_events, trials]
+    checked = Counts.of(frame[response_events].to_numpy(), None if trials is None else frame[trials].to_numpy())
+    ev, tr = checked.events, checked.trials
+    counts = [response_events] if trials is None else [response_events, trials]
     if by is None:
         by = {c: None for c in frame.columns if c not in counts}
     sums = pd.DataFrame({"n": tr, "events": ev, "expected": tr * p, "variance": tr * p * (1 - p)})

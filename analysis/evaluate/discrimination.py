@@ -31,6 +31,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from analysis.model.counts import Counts
+
 __all__ = [
     "roc_curve",
     "auc_delong",
@@ -78,22 +80,6 @@ class _Table:
         return self.n_pos + self.n_neg
 
 
-def _as_counts(x, name: str) -> np.ndarray:
-    arr = np.asarray(x)
-    if arr.dtype == bool:
-        arr = arr.astype(np.int64)
-    arr = np.asarray(arr, dtype=float)
-    if arr.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} must be finite (no NaN)")
-    if np.any(arr < 0) or np.any(arr != np.round(arr)):
-        raise ValueError(f"{name} must be non-negative whole numbers")
-    if arr.size and arr.max() >= 2.0**53:
-        raise ValueError(f"{name} too large to be counted exactly")
-    return arr.astype(np.int64)
-
-
 def _table(p, events, trials=None) -> _Table:
     """Validate the input (either form) and reduce it to counts of y = 1 / y = 0 per distinct p."""
     p = np.asarray(p, dtype=float)
@@ -103,19 +89,10 @@ def _table(p, events, trials=None) -> _Table:
         raise ValueError("p is empty")
     if not np.all(np.isfinite(p)) or np.any(p < 0) or np.any(p > 1):
         raise ValueError("p must be probabilities in [0, 1] (no NaN)")
-    ev = _as_counts(events, "events")
-    if trials is None:
-        if np.any(ev > 1):
-            raise ValueError("without trials, events must be the 0/1 response of each row")
-        tr = np.ones_like(ev)
-    else:
-        tr = _as_counts(trials, "trials")
-        if np.any(tr < 1):
-            raise ValueError("trials must be at least 1")
-    if not (len(p) == len(ev) == len(tr)):
+    counts = Counts.of(events, trials)
+    ev, tr = counts.events, counts.trials
+    if len(p) != len(ev):
         raise ValueError("p, events and trials must have the same length")
-    if np.any(ev > tr):
-        raise ValueError("events cannot exceed trials")
     p = p + 0.0  # -0.0 -> 0.0, so that equal values are one value
     order = np.argsort(p, kind="stable")
     ps, ev, tr = p[order], ev[order], tr[order]

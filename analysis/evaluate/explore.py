@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from analysis.model.counts import Counts, whole_numbers
 TRIALS = "trials"
 EVENTS = "events"
 
@@ -97,13 +99,6 @@ def is_pattern_table(df: pd.DataFrame, response: str) -> bool:
     return response not in df.columns and TRIALS in df.columns and EVENTS in df.columns
 
 
-def _as_counts(values, what: str) -> np.ndarray:
-    v = pd.to_numeric(pd.Series(np.asarray(values)), errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    if not np.all(np.isfinite(v)) or np.any(v < 0) or np.any(v != np.floor(v)):
-        raise ValueError(f"{what} must be non-negative whole numbers (counts of customers)")
-    return v.astype("int64")
-
-
 def weighted_rows(df: pd.DataFrame, response: str, weights=None) -> WeightedRows:
     """The per-row content of any of the three forms (see the module docstring), without expanding it.
 
@@ -115,10 +110,8 @@ def weighted_rows(df: pd.DataFrame, response: str, weights=None) -> WeightedRows
     if is_pattern_table(df, response):
         if weights is not None:
             raise ValueError("a pattern table carries its own counts (trials, events); do not pass weights")
-        trials = _as_counts(df[TRIALS], "trials")
-        events = _as_counts(df[EVENTS], "events")
-        if np.any(events > trials):
-            raise ValueError("events cannot exceed trials")
+        counts = Counts.of(df[EVENTS].to_numpy(), df[TRIALS].to_numpy())
+        trials, events = counts.trials, counts.events
         base = df.drop(columns=[TRIALS, EVENTS]).reset_index(drop=True)
         pos = np.flatnonzero(events > 0)
         neg = np.flatnonzero(trials - events > 0)
@@ -135,10 +128,10 @@ def weighted_rows(df: pd.DataFrame, response: str, weights=None) -> WeightedRows
     elif isinstance(weights, str):
         if weights not in df.columns:
             raise KeyError(f"weights column {weights!r} not in the data frame")
-        w = _as_counts(df[weights], "weights")
+        w = whole_numbers(df[weights].to_numpy(), "weights")
         frame = df.drop(columns=[weights])
     else:
-        w = _as_counts(weights, "weights")
+        w = whole_numbers(weights, "weights")
         if len(w) != len(df):
             raise ValueError(f"weights has {len(w)} values for {len(df)} rows")
     keep = np.flatnonzero(w > 0)

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import patsy
 
+from analysis.model import patsy_speed
 from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) in formulas in this module's namespace
 
 __all__ = ["DesignMatrix", "design_matrix", "parse_term", "with_categoricals"]
@@ -123,6 +124,7 @@ def with_categoricals(data: pd.DataFrame, terms) -> pd.DataFrame:
     return out
 
 
+@patsy_speed.scoped
 def design_matrix(data: pd.DataFrame, terms) -> DesignMatrix:
     """Full design matrix (intercept + `terms`) of `data`, built once: by numpy for the common terms (see
     the module docstring; same result as patsy, tested), else by patsy.

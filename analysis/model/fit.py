@@ -36,11 +36,11 @@ from scipy import stats
 
 from analysis.errors import ModelError
 from analysis.model import patsy_speed
+from analysis.model.counts import Counts
 from analysis.model.formula import factor_levels, term_slices
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from analysis.threads import one_blas_thread
 
-patsy_speed.install()
 
 COEFFICIENT_COLUMNS = ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
                        "odds_ratio", "or_conf_low", "or_conf_high"]
@@ -94,16 +94,15 @@ def term_data_columns(terms) -> list[str]:
 
 
 def _counts(data: pd.DataFrame, response: str, trials: str | None) -> tuple[np.ndarray, np.ndarray]:
-    """(events, non-events) of each row: y and 1 - y for 0/1 rows, or the pattern counts."""
-    y = pd.to_numeric(data[response], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if trials is None:
-        if not np.all(np.isin(y, (0.0, 1.0))):
-            raise ModelError(f"The response '{response}' must be 0/1 in every row.")
-        return y, 1.0 - y
-    m = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    if not (np.all(np.isfinite(y)) and np.all(np.isfinite(m))) or np.any(m < 1) or np.any(y < 0) or np.any(y > m):
-        raise ModelError(f"Need 0 <= {response} <= {trials} and {trials} >= 1 in every pattern.")
-    return y, m - y
+    """(events, non-events) of each row: y and 1 - y for 0/1 rows, or the pattern counts
+    (:meth:`analysis.model.counts.Counts.of`), as floats; ``ModelError`` naming the columns otherwise."""
+    try:
+        counts = Counts.of(data[response].to_numpy(), None if trials is None else data[trials].to_numpy())
+    except ValueError:
+        if trials is None:
+            raise ModelError(f"The response '{response}' must be 0/1 in every row.") from None
+        raise ModelError(f"Need 0 <= {response} <= {trials} and {trials} >= 1 in every pattern.") from None
+    return counts.events.astype(float), counts.non_events.astype(float)
 
 
 def check_levels_in_training(train: pd.DataFrame, other: pd.DataFrame, terms, trials: str | None = None) -> None:
@@ -200,6 +199,7 @@ def check_fit(results) -> None:
 
 
 @one_blas_thread
+@patsy_speed.scoped
 def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = None):
     """Logit by maximum likelihood (Newton), checked.
 
@@ -305,6 +305,7 @@ def baseline_levels(data: pd.DataFrame, terms) -> dict[str, str]:
     return out
 
 
+@patsy_speed.scoped
 def predict_by_pattern(results, data: pd.DataFrame) -> np.ndarray:
     """Fitted probabilities, computed once per distinct covariate pattern and mapped back to rows.
 

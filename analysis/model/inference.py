@@ -22,6 +22,7 @@ from statsmodels.stats.moment_helpers import cov2corr
 
 from analysis.model.fit import (_as_categories, _linear_predictor, _model_levels, baseline_levels, bernoulli_loglik,
                                 categorical_columns, response_counts, term_column)
+from analysis.model import patsy_speed
 from analysis.model.formula import require_design_info, term_slices
 from analysis.model.newton import SeparationError, newton, safe_start
 from analysis.model.terms import drop_scope, term_factors, term_variables
@@ -85,6 +86,7 @@ def _frame_of(results) -> pd.DataFrame:
 
 
 @one_blas_thread
+@patsy_speed.scoped
 def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     """Average marginal effects of every variable of the model, as discrete changes where the variable is
     discrete (as Stata's ``margins, dydx()`` and statsmodels' ``get_margeff(dummy=True, count=True)``):

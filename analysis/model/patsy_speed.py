@@ -8,10 +8,14 @@ package builds designs of the pattern table dozens of times). This module unwrap
 a pandas Categorical whose categories are exactly the levels patsy expects, and lets patsy's own code
 take its fast path; every other input goes to patsy unchanged. The codes are the same as patsy's loop
 gives (tested: ``tests/test_model.py::test_patsy_fast_path_gives_the_same_design``), so this changes
-speed only. Installed once, on import of ``analysis.model``; written by hand because patsy has no
-option for it.
+speed only. It is in force only inside the package's own design builds (:func:`fast_categoricals`, a
+context manager, and :func:`scoped`, a decorator), never for other code using patsy; written by hand
+because patsy has no option for it.
 """
 from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
 
 import pandas as pd
 import patsy.build
@@ -31,6 +35,22 @@ def categorical_to_int(data, levels, NA_action, origin=None):
     return _original(data, levels, NA_action, origin)
 
 
-def install() -> None:
-    """Route patsy's design building through :func:`categorical_to_int` (idempotent)."""
+@contextmanager
+def fast_categoricals():
+    """Inside the block, patsy's design building goes through :func:`categorical_to_int`; afterwards
+    patsy is as it was (re-entrant)."""
+    previous = patsy.build.categorical_to_int
     patsy.build.categorical_to_int = categorical_to_int
+    try:
+        yield
+    finally:
+        patsy.build.categorical_to_int = previous
+
+
+def scoped(func):
+    """Run ``func`` inside :func:`fast_categoricals`."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with fast_categoricals():
+            return func(*args, **kwargs)
+    return wrapper
