@@ -1,4 +1,4 @@
-"""Small CSV files of the coupon data's columns for the reader tests (tests/test_read.py, tests/test_fuzz.py)."""
+"""Small CSV files of the coupon data's columns for the reader tests (tests/read/test_read.py, tests/read/test_fuzz.py)."""
 HEADER = "ID,age,job,marriage,default,returned,loan,coupon_used_in_last6_month,coupon_used_in_last_month,coupon_ind"
 COLUMNS = tuple(HEADER.split(","))
 GOOD_ROWS = [

@@ -1,4 +1,4 @@
-"""A seeded fuzzer of input files, shared by tests/test_fuzz.py (a few hundred cases in CI) and
+"""A seeded fuzzer of input files, shared by tests/read/test_fuzz.py (a few hundred cases in CI) and
 benchmarks/fuzz.py (thousands).
 
 ``mutate(base, rng)`` applies 1 to 3 random mutations to the bytes of a valid CSV file: renamed,

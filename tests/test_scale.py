@@ -26,7 +26,6 @@ import statsmodels.formula.api as smf
 from scipy import stats
 
 from analysis.evaluate import discrimination as evaluation
-from analysis import pipeline
 from analysis.config import resolve_engine
 from analysis.read import split
 from analysis.cli import main as cli_main

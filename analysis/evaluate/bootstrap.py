@@ -57,7 +57,7 @@ variability, which Wald intervals of the final model ignore).
 Parallelism: ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``), each running chunks of
 resamples with BLAS limited to one thread (``analysis.threads``); ``workers=1`` runs in this process.
 
-Tested (tests/test_bootstrap.py) against: a row bootstrap with the same draws (row multiplicities summed
+Tested (tests/evaluate/test_bootstrap.py) against: a row bootstrap with the same draws (row multiplicities summed
 per cell: same selection, estimates and indexes as ``stepwise`` and statsmodels on the repeated rows);
 a slow row-by-row reference implementation (``stepwise(trials=None)`` and statsmodels ``Logit`` refits
 on the expanded rows of each resample, indexes from ``analysis.evaluation``): optimism to 1e-10; on
@@ -306,7 +306,7 @@ def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", 
     The resamples are warm-started from the original starting model's estimates (``Selector.start_
     estimates``), which changes only the speed. Returns a `BootstrapResult`.
 
-    Tested against (tests/test_bootstrap.py): a row-by-row reference bootstrap with the same draws
+    Tested against (tests/evaluate/test_bootstrap.py): a row-by-row reference bootstrap with the same draws
     (stepwise on the 0/1 rows, statsmodels Logit refits, indexes on the rows): apparent, training, test,
     optimism and corrected of every index to 1e-10 (observed 3e-16), the same models selected in every
     resample, estimates to 1e-8; a simulation with a known model (corrected AUC nearer the AUC on 200,000

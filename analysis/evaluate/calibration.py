@@ -11,7 +11,7 @@ result of the expanded rows (bit for bit: both forms reach the same table), what
 patterns. :func:`observed_vs_predicted` works on a pattern table with its grouping columns.
 
 What each function was tested against is stated in its docstring; the tests are in
-``tests/test_calibration.py``.
+``tests/evaluate/test_calibration.py``.
 """
 from __future__ import annotations
 

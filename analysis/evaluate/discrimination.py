@@ -20,7 +20,7 @@ Conventions shared by all functions:
 - "decile"/"bin" groups (:func:`gains_table`, :func:`calibration_table`) never split a set of rows tied on
   ``p``; see :func:`_midrank_groups` for the rule.
 
-The test of each function is named in its docstring; the tests are in ``tests/test_evaluation.py``.
+The test of each function is named in its docstring; the tests are in ``tests/evaluate/test_discrimination.py``.
 """
 from __future__ import annotations
 

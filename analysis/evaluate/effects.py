@@ -81,7 +81,7 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
     chi-square of ``results`` against the same model with the variable linear. For a linear term: the same
     two tests for a 4-knot spline of the variable (knots on ``data``, as ``resolve_knots`` places them) in
     its place. Log-likelihoods are those of the rows (``model.glance``), so rows and patterns agree.
-    Tested: Wald against rms ``anova`` (tests/test_splines.py) and, here, LR against R's anova of nested
+    Tested: Wald against rms ``anova`` (tests/model/test_splines.py) and, here, LR against R's anova of nested
     glm fits on the real data (tests/test_effects.py, 1e-6 relative)."""
     from analysis.model.splines import wald_test
 
@@ -145,7 +145,7 @@ def spline_effects(results, data: pd.DataFrame, terms, spec=None, conf: float = 
     and upper quartile of the variable's rows (``datadist``), every other variable at its median or most
     frequent value, the log odds ratio with its Wald SE and CI. Columns ``variable, label, low, high,
     estimate, std_error, odds_ratio, or_conf_low, or_conf_high``.
-    Tested against rms 6.5 summary(lrm fit) on the real data (tests/test_splines.py, 1e-6) and, weighted,
+    Tested against rms 6.5 summary(lrm fit) on the real data (tests/model/test_splines.py, 1e-6) and, weighted,
     against the same on the expanded rows (tests/test_effects.py)."""
     weights = _weights(data)
     rows = []

@@ -8,25 +8,25 @@ place and no row is ever dropped silently.
 
 Three equivalent forms of the data are accepted by every table function (:func:`weighted_rows`):
 
-- rows: one customer per row (the default);
+- rows: one observation per row (the default);
 - weighted rows: ``weights=`` the name of a column of counts, or one count per row: each row
-  stands for that many customers with its values (a row with weight 0 stands for none);
+  stands for that many rows with its values (a row with weight 0 stands for none);
 - a covariate-pattern table (``analysis.patterns``): columns ``trials`` and ``events`` instead of
-  the response; a pattern stands for ``events`` customers with response 1 and ``trials - events``
+  the response; a pattern stands for ``events`` rows with response 1 and ``trials - events``
   with response 0.
 
 Each result is the result on the expanded rows. Sums are exact: the weighted sums of integer-valued
-columns (all columns of the coupon data) are added in integer arithmetic, so counts, means, shares,
+columns (counts, 0/1 dummies) are added in integer arithmetic, so counts, means, shares,
 correlations and quantiles are functions of exact integers and come out bit-identical on the three
 forms, whatever the order or grouping of the rows (non-integer columns use floating point sums,
 equal to 1e-12). Tested on the real data: patterns against expanded rows against the original rows.
 
 Confidence intervals for a rate are Wilson score intervals (``proportion_confint(...,
 method="wilson")`` from statsmodels), which stay inside [0, 1] and behave well for the small
-groups (e.g. 163 customers with job "unknown") where the Wald interval does not.
+groups (a level with a few hundred rows) where the Wald interval does not.
 
 What each function was tested against is stated in its docstring; the tests are in
-``tests/test_explore.py``.
+``tests/evaluate/test_explore.py``.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ _INT_SUM_LIMIT = 2**62
 
 @dataclass(frozen=True)
 class WeightedRows:
-    """Rows with a 0/1 response and a positive integer count of the customers each stands for.
+    """Rows with a 0/1 response and a positive integer count of the rows each stands for.
 
     ``frame``: the data columns (a weights column or ``trials``/``events`` removed) with the response
     last; ``y``: the response (int64 0/1); ``w``: the counts (int64 > 0); ``origin``: for each row, the
@@ -104,7 +104,7 @@ def weighted_rows(df: pd.DataFrame, response: str, weights=None) -> WeightedRows
 
     ``weights``: None, the name of a column of ``df``, or an array with one count per row; not allowed
     with a pattern table (its counts are ``trials``/``events``). Rows of weight 0 are left out (they stand
-    for no customer). Raises ValueError on a response other than 0/1, negative or fractional counts, or
+    for no row). Raises ValueError on a response other than 0/1, negative or fractional counts, or
     ``events > trials``.
     """
     if is_pattern_table(df, response):
@@ -278,17 +278,17 @@ def _rate_table(levels, n, events, alpha: float) -> pd.DataFrame:
 
 
 def overall_rate(df: pd.DataFrame, response: str, weights=None) -> float:
-    """Share of customers who used the coupon (events / customers), on any of the three forms; equal to
+    """Share of rows with the event (events / rows), on any of the three forms; equal to
     ``df[response].mean()`` on rows bit for bit (both are the correctly rounded ratio of two integers)."""
     r = weighted_rows(df, response, weights)
     return _wmean(r.y, r.w)
 
 
 def class_balance(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
-    """How many customers did / did not use the coupon.
+    """How many rows have / do not have the event.
 
     Returns ``DataFrame[flag, n, share]`` with exactly two rows, flag 0 then 1 (a class with no
-    rows still appears, with n = 0); ``share = n / number of customers``. The first column is named
+    rows still appears, with n = 0); ``share = n / number of rows``. The first column is named
     after ``response``. ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against a hand count on a tiny frame, ``numpy.bincount`` on the real data (exact), and on
@@ -305,12 +305,12 @@ def class_balance(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame
 
 
 def means_by_flag(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame:
-    """Mean of every numeric variable (dummies included) among non-users and users of the coupon.
+    """Mean of every numeric variable (dummies included) among rows without and with the event.
 
     The original analysis' ``df.groupby('flag').mean()``, transposed into a tidy table:
     ``DataFrame[variable, mean_flag_0, mean_flag_1, difference]`` with one row per numeric
     column other than the response (and the counts), in column order;
-    ``difference = mean_flag_1 - mean_flag_0``. The mean of a 0/1 dummy is the share of customers
+    ``difference = mean_flag_1 - mean_flag_0``. The mean of a 0/1 dummy is the share of rows
     with that attribute. Weighted forms give weighted means (the means of the expanded rows).
     ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
@@ -331,7 +331,7 @@ def means_by_flag(df: pd.DataFrame, response: str, weights=None) -> pd.DataFrame
 
 
 def _grouped_counts(keys: pd.Series, r: WeightedRows) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-    """Customers and events per value of ``keys`` (one key per weighted row), sorted, missing last."""
+    """Rows and events per value of ``keys`` (one key per weighted row), sorted, missing last."""
     counts = pd.DataFrame({"n": r.w, "events": r.w * r.y}).groupby(
         keys, sort=True, dropna=False, observed=True).sum()
     return counts.index, counts["n"].to_numpy(dtype="int64"), counts["events"].to_numpy(dtype="int64")
@@ -344,13 +344,13 @@ def rate_by(
     alpha: float = 0.05,
     weights=None,
 ) -> pd.DataFrame:
-    """Coupon-use rate for each level of ``column``, with a Wilson (1 - alpha) interval.
+    """Event rate for each level of ``column``, with a Wilson (1 - alpha) interval.
 
     Returns ``DataFrame[level, n, events, rate, conf_low, conf_high]``, one row per observed
     level in sorted order (0 before 1 for a dummy; alphabetical for a string). ``n`` is the
-    number of customers at the level, ``events`` how many used the coupon, ``rate = events / n``.
+    number of rows at the level, ``events`` how many have the event, ``rate = events / n``.
     A missing value of ``column`` forms its own level (NaN, last), so ``n`` always sums to the
-    number of customers. Used for returned_yes, marriage, job, loan_yes and default_yes.
+    number of rows. Used for every categorical and binary variable.
     ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against a hand calculation on a tiny frame, ``pandas.crosstab`` counts and row

@@ -16,7 +16,7 @@ category order = sorted text, unless named), named `<factor>[T.<level>]` with pa
 code. Anything else (interactions, I(), functions, bool or integer columns in C(), other contrasts, missing
 values, a data column named C or Treatment) goes to patsy unchanged.
 
-Tested (tests/test_stepwise.py) against patsy's own `dmatrix` and against the exog and exog_names of
+Tested (tests/model/test_selection.py) against patsy's own `dmatrix` and against the exog and exog_names of
 statsmodels' formula Logit on the real data: equal arrays, equal column names; the fast path against the
 patsy path (equal X, column names and term slices) on the real data and on small frames.
 """

@@ -36,7 +36,7 @@ p-value (logistf's ``prob``) is the chi2_1 tail of 2[l*(b^) - max l*(b_j = 0)].
 BLAS runs on one thread inside the public functions (``analysis.threads``): on 10^4 patterns x 30
 columns OpenBLAS's threads made every n x k by k x k product ~5x slower.
 
-Tested (tests/test_firth.py) against stored R output (tests/reference/r/firth.json, R 4.2.2, brglm2
+Tested (tests/model/test_firth.py) against stored R output (tests/reference/r/firth.json, R 4.2.2, brglm2
 0.9): coefficients, standard errors, covariance, Wald z and p equal
 ``glm(method = "brglmFit", type = "AS_mean")`` to 1e-6 relative (observed <= 6e-11) on the endometrial
 data (quasi-complete separation in NV), MASS's birthwt and a completely separated toy set; l* and l to

@@ -2,7 +2,7 @@
 
 Two equivalent forms of the data (every function accepts both):
 
-- per row: one customer per row, a 0/1 ``response``; fitted by statsmodels' ``Logit``;
+- per row: one observation per row, a 0/1 ``response``; fitted by statsmodels' ``Logit``;
 - per covariate pattern (``analysis.patterns``): ``response`` is the number of events of the pattern and
   ``trials`` its number of rows; fitted by statsmodels' binomial ``GLM`` with the formula
   ``events + I(trials - events) ~ terms`` (the pattern form of ``analysis.selection.stepwise``'s final refit).
@@ -17,7 +17,7 @@ Two equivalent forms of the data (every function accepts both):
 patterns it is computed by hand). Failure modes (separation, a level with no events, a constant or
 collinear column, non-convergence) raise ``ModelError`` naming the term.
 
-Tested (tests/test_model.py) against R's glm on the real data (rows), and each function on patterns
+Tested (tests/model/test_fit.py) against R's glm on the real data (rows), and each function on patterns
 against the same function on the rows (estimates and standard errors 1e-8 relative, log-likelihoods
 1e-10).
 """
@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import patsy
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy import stats
@@ -107,7 +106,7 @@ def _counts(data: pd.DataFrame, response: str, trials: str | None) -> tuple[np.n
 
 def check_levels_in_training(train: pd.DataFrame, other: pd.DataFrame, terms, trials: str | None = None) -> None:
     """Every level of a categorical term in ``other`` (the test sample) must occur in ``train``: the
-    model has no coefficient for a level it never saw, so it cannot score those customers. Raises
+    model has no coefficient for a level it never saw, so it cannot score those rows. Raises
     ModelError naming the column, the level and its row count (sums of ``trials`` on patterns)."""
     for column in categorical_columns(terms):
         unseen = sorted(set(other[column].dropna()) - set(train[column].dropna()))

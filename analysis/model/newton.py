@@ -10,7 +10,7 @@ exists and reports separation (``SeparationError``) when it does not. statsmodel
 everything users see (the final models, their summaries); this exists because no library fits a logit
 on a column subset of a shared matrix with warm starts and this step control.
 
-Tested (tests/test_stepwise.py, tests/test_model.py) against statsmodels Logit (1e-8 relative on
+Tested (tests/model/test_selection.py, tests/model/test_fit.py) against statsmodels Logit (1e-8 relative on
 estimates) and R's step()/drop1() on the real data and on public data sets.
 """
 from __future__ import annotations

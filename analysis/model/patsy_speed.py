@@ -7,7 +7,7 @@ loop that checks it for missing values (11 s of a 1M-row run on 136k covariate p
 package builds designs of the pattern table dozens of times). This module unwraps the box when it holds
 a pandas Categorical whose categories are exactly the levels patsy expects, and lets patsy's own code
 take its fast path; every other input goes to patsy unchanged. The codes are the same as patsy's loop
-gives (tested: ``tests/test_model.py::test_patsy_fast_path_gives_the_same_design``), so this changes
+gives (tested: ``tests/model/test_fit.py::test_patsy_fast_path_gives_the_same_design``), so this changes
 speed only. It is in force only inside the package's own design builds (:func:`fast_categoricals`, a
 context manager, and :func:`scoped`, a decorator), never for other code using patsy; written by hand
 because patsy has no option for it.

@@ -84,7 +84,7 @@ Non-convergence, complete or quasi-complete separation (no finite MLE: Newton do
 iterations, the information matrix is singular, or fitted probabilities are within 10 * machine epsilon of
 0 or 1, R's threshold for its warning) raise `SeparationError` naming the model and the term being tried.
 
-Tested (tests/test_stepwise.py) against: R 4.2.2 `step()` on the real data (../shared/reference/
+Tested (tests/model/test_selection.py) against: R 4.2.2 `step()` on the real data (../shared/reference/
 r_full_data.json: final terms, paths, AIC/BIC after each step and LR changes to 1e-6 relative, final
 coefficients to 1e-6); the selection SAS reports for its Remission example (tests/reference/remission.json:
 li, temp, cell enter, nothing leaves); a separate R implementation of the SAS rules on glm() with
@@ -762,10 +762,10 @@ class Selector:
     each row of `data`), n_patterns, terms (upper scope), lower, start (starting model), direction,
     criterion, k, slentry, slstay, max_steps.
 
-    Tested (tests/test_bootstrap.py): `run` on counts obtained by summing row multiplicities equals
+    Tested (tests/evaluate/test_bootstrap.py): `run` on counts obtained by summing row multiplicities equals
     `stepwise` on the repeated rows (terms, path) and statsmodels' Logit on them (estimates); zero-trial
     patterns give the same result as leaving those rows out; `stepwise` keeps passing its own tests
-    (tests/test_stepwise.py, tests/test_selection_scope.py), being a `Selector` run.
+    (tests/model/test_selection.py, tests/model/test_selection_scope.py), being a `Selector` run.
     """
 
     def __init__(self, data: pd.DataFrame, response: str, terms, *, trials: str | None = None,

@@ -36,7 +36,7 @@ then drops for a missing value in *another* variable; rms drops incomplete rows 
 (na.delete), so with missing values elsewhere give the knots explicitly.  This needs statsmodels'
 patsy formula engine (its default when patsy is installed; not SM_FORMULA_ENGINE=formulaic).
 
-Tested (tests/test_splines.py) against R 4.2.2 / rms 6.5.0 / Hmisc 4.8.0 (tests/reference/r/splines.json,
+Tested (tests/model/test_splines.py) against R 4.2.2 / rms 6.5.0 / Hmisc 4.8.0 (tests/reference/r/splines.json,
 made by tests/reference/r/splines.R).  Tolerances are given in each function's docstring.
 """
 from __future__ import annotations

@@ -43,9 +43,8 @@ class TableSpec:
 
 
 def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
-    """Every display table of a run of ``spec`` (captions and columns in its words)."""
-    r = spec.response
-    rows_h, events_h = _cap(spec.rows), _cap(r.event_group)
+    """Every display table of a run of ``spec`` (captions and columns in its words), in the order the
+    workbook lists them."""
     baselines = baselines or {}
 
     def coef(row) -> str:
@@ -54,6 +53,14 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
     def term(row) -> str:
         return describe_term(str(row["term"]), spec)
 
+    return {**_data_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
+            **_check_specs(spec), **_validation_specs(spec, baselines, coef, term)}
+
+
+def _data_specs(spec) -> dict[str, TableSpec]:
+    """The tables of the data: row accounting, split, class balance, means, rates by variable, correlations."""
+    r = spec.response
+    rows_h, events_h = _cap(spec.rows), _cap(r.event_group)
     rate_columns = ((rows_h, _col("n", fmt_int)), (events_h, _col("events", fmt_int)),
                     ("Rate", _col("rate", fmt_pct)), ("95% CI", _ci("conf_low", "conf_high", fmt_pct)))
     out: dict[str, TableSpec] = {
@@ -87,10 +94,15 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
                         ("Group", lambda x: str(x["group"])), (rows_h, _col("n", fmt_int)),
                         ("Share", _col("share", fmt_pct)), ("Rate", _col("rate", fmt_pct)),
                         ("95% CI", _ci("conf_low", "conf_high", fmt_pct))))
-    out.update({
-        "correlation_with_flag": TableSpec("Pearson correlation of each variable with the response.", (
+    out["correlation_with_flag"] = TableSpec("Pearson correlation of each variable with the response.", (
             ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
-            ("Correlation", _col("correlation", lambda v: fmt_num(v, 3))))),
+            ("Correlation", _col("correlation", lambda v: fmt_num(v, 3)))))
+    return out
+
+
+def _model_specs(spec, coef, term) -> dict[str, TableSpec]:
+    """The tables of the model: selection path, coefficients, Type 3 tests, marginal effects, VIF."""
+    return {
         "stepwise": TableSpec("Stepwise selection path.", (
             ("Step", _col("step", fmt_int)), ("Action", lambda x: x["action"]),
             ("Term", lambda x: "" if pd.isna(x["term"]) else term(x)),
@@ -116,6 +128,14 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
         "vif": TableSpec("Generalized variance inflation factors (Fox & Monette 1992, as car::vif).", (
             ("Term", term), ("df", _col("df", fmt_int)), ("GVIF", _col("gvif", lambda v: fmt_num(v, 2))),
             ("GVIF^(1/(2 df))", _col("gvif_adj", lambda v: fmt_num(v, 2))))),
+    }
+
+
+def _evaluation_specs(spec) -> dict[str, TableSpec]:
+    """The tables of discrimination and calibration: classification, gains, Hosmer-Lemeshow, calibration bins."""
+    r = spec.response
+    rows_h, events_h = _cap(spec.rows), _cap(r.event_group)
+    return {
         "classification": TableSpec(f"Classification at the 0.5 cut-off and at the KS-optimal cut-off (chosen on the "
                                     f"training sample): {spec.rows} flagged (predicted probability at or above the "
                                     "cut-off), confusion counts (TP, FP: flagged with and without the event; FN, TN: "
@@ -143,6 +163,13 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
             ("Bin", _col("bin", fmt_int)), (rows_h, _col("n", fmt_int)),
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)))),
+    }
+
+
+def _check_specs(spec) -> dict[str, TableSpec]:
+    """The tables of the specification checks and of calibration by group."""
+    rows_h = _cap(spec.rows)
+    return {
         "linearity_tests": TableSpec("Is a straight line enough? Tests of the non-linear part of a restricted cubic "
                                      "spline for each numeric variable of the final model (for a variable entered "
                                      "linearly: a 4-knot spline put in its place).", (
@@ -173,6 +200,12 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)),
             ("Flag", lambda x: "outside" if str(x["outside"]) in ("True", "true", "1") else ""))),
+    }
+
+
+def _validation_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
+    """The tables of the bootstrap validation and the profile of the top-scored group."""
+    return {
         "validation": TableSpec("Optimism bootstrap of the whole procedure (selection and fit repeated in every "
                                 "resample, as rms::validate): apparent value on the training sample, mean on the "
                                 "resamples (training) and on the training sample (test), optimism and the corrected "
@@ -202,8 +235,7 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
             ("Characteristic", lambda x: profile_label(x["characteristic"], spec)),
             ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
             ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),
-    })
-    return out
+    }
 
 
 def _level(spec, variable, level) -> str:

@@ -13,7 +13,7 @@ or right spines, no background grid, and the Okabe-Ito colour-blind-safe palette
 (:data:`PALETTE`); the correlation heatmap uses ColorBrewer's diverging RdBu, centred at 0.
 Rates and shares are shown in per cent.
 
-Tests (``tests/test_plots.py``) check that each function returns a Figure with the expected
+Tests (``tests/present/test_plots.py``) check that each function returns a Figure with the expected
 number of bars / lines / points, that the plotted data equal the input table, the axis
 labels and titles, and that :func:`save_figure` output is byte-for-byte reproducible.
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import functools
 import math
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -821,7 +820,7 @@ def plot_effect(curve: pd.DataFrame, xlabel: str, title: str, words: Words = WOR
     _pct_axis(ax.yaxis)
     ax.set_ylim(bottom=0)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel(f"Predicted probability (%)")
+    ax.set_ylabel("Predicted probability (%)")
     ax.legend(loc="best")
     ax.set_title(title)
     return fig

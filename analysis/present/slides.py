@@ -35,7 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.present.escape import markdown as md
-from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_pct
+from analysis.present.formatting import fmt_int, fmt_or
 
 # ----------------------------------------------------------------------------- geometry of the deck
 #: content placeholder of templates/reference.pptx (width, height), inches

@@ -16,7 +16,7 @@
 
 The engines differ only in how they scan, so they give the same verdict, the same problems (with the
 same file lines) and the same pattern table for the same file; tests run every bad-input case through
-all three, and a seeded fuzzer (tests/test_fuzz.py, benchmarks/fuzz.py) checks it on thousands of
+all three, and a seeded fuzzer (tests/read/test_fuzz.py, benchmarks/fuzz.py) checks it on thousands of
 mutated files.
 
 What is accepted (everything else is refused with the column, rows, lines and what to do):

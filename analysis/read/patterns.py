@@ -13,7 +13,7 @@ Table layout (:func:`columns`): ``sample`` ("train" / "test", str), the specific
 0 <= events <= trials, trials >= 1); sorted by sample (train first) and then by every variable in
 specification order, with a fresh RangeIndex.
 
-Tested (tests/test_patterns.py) against a pandas ``groupby(...).agg(size, sum)`` of the real data read
+Tested (tests/read/test_patterns.py) against a pandas ``groupby(...).agg(size, sum)`` of the real data read
 by pandas with the ID-hash split (exact, dtypes included), and :func:`expand` against the original rows
 (same multiset of rows).
 """

@@ -1,4 +1,4 @@
-"""Train/test split defined by a seeded hash of the customer ID.
+"""Train/test split defined by a seeded hash of the row ID.
 
 A row is in the test sample when ``split_hash(ID, seed) < test_size``. The hash uses only
 integer arithmetic that stays below 2**63 (two rounds of a multiply-and-reduce modulo the prime

@@ -357,10 +357,59 @@ def with_exclusions(spec: Spec, exclusions) -> Spec:
 
 
 def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
+    """A specification from its TOML document, every mistake reported at once (``SpecError``)."""
     problems: list[str] = []
     r = _Reader(problems)
     _unknown(doc, KNOWN_TOP, "top level", problems)
-    malformed = set()   # tables written in the wrong form: reported once, their contents not checked
+    doc, malformed = _well_formed(doc, problems)
+    dataset = doc.get("dataset", {})
+    _unknown(dataset, KNOWN_DATASET, "[dataset]", problems)
+    row = r.get(dataset, "row", "[dataset]", str, "row")
+    rows = r.get(dataset, "rows", "[dataset]", str, row + "s")
+    response = _response(doc, rows, malformed, r, problems)
+    id_column = _id_column(doc, response, r, problems)
+    variables, declared = _variables(doc, response, id_column, malformed, r, problems)
+    known = {v.name for v in variables} | {v.column for v in variables if v.column}
+    unusable = declared - known      # entries that had problems of their own: say nothing more about them
+    kinds = value_kinds(variables)
+    _check_derived(variables, kinds, unusable, problems)
+    rules = _rules(doc, known, unusable, kinds, r, problems)
+    exclusions = _exclusions(doc, known, unusable, kinds, r, problems)
+    model = doc.get("model", {})
+    _unknown(model, {"terms", "force"}, "[model]", problems)
+    terms = r.get(model, "terms", "[model]", list, [])
+    force = r.get(model, "force", "[model]", list, [])
+    for t in list(terms) + list(force):
+        if not isinstance(t, str):
+            problems.append(f"[model]: terms must be text, got {t!r}")
+    reading = doc.get("reading", {})
+    _unknown(reading, {"missing"}, "[reading]", problems)
+    missing = r.get(reading, "missing", "[reading]", list, list(MISSING_TOKENS))
+    if not all(isinstance(m, str) for m in missing):
+        problems.append("[reading]: 'missing' must be a list of texts")
+        missing = list(MISSING_TOKENS)
+    caveats = r.get(dataset, "caveats", "[dataset]", list, [])
+    if not all(isinstance(c, str) for c in caveats):
+        problems.append("[dataset]: 'caveats' must be a list of texts")
+        caveats = []
+    texts = {key: r.get(dataset, key, "[dataset]", str, default) for key, default in (
+        ("title", f"What predicts {response.label.lower()}?"), ("name", Path(path).stem),
+        ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
+    terms, force = _model_terms(terms, force, variables, unusable, problems)
+    if problems:
+        raise SpecError(path, problems)
+    return Spec(
+        path=Path(path), name=texts["name"], title=texts["title"], subtitle=texts["subtitle"],
+        background=texts["background"], row=row, rows=rows,
+        source=texts["source"], response=response, id=id_column,
+        variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
+        terms=tuple(terms), force=tuple(force),
+        missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
+
+
+def _well_formed(doc: dict, problems: list[str]) -> tuple[dict, set]:
+    """``doc`` without the tables written in the wrong form (reported once, their contents not checked)."""
+    malformed = set()
     for key in ("dataset", "id", "response", "model", "reading"):
         if key in doc and not isinstance(doc[key], dict):
             problems.append(f"[{key}] must be a table: write it as a line [{key}] followed by its keys")
@@ -370,13 +419,10 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
             problems.append(f"[[{key}]] must be an array of tables: write each entry as a line [[{key}]] (two "
                             f"brackets) followed by its keys")
             malformed.add(key)
-    doc = {k: v for k, v in doc.items() if k not in malformed}
-    dataset = doc.get("dataset", {}) if isinstance(doc.get("dataset", {}), dict) else {}
-    _unknown(dataset, KNOWN_DATASET, "[dataset]", problems)
-    row = r.get(dataset, "row", "[dataset]", str, "row")
-    rows = r.get(dataset, "rows", "[dataset]", str, row + "s")
+    return {k: v for k, v in doc.items() if k not in malformed}, malformed
 
-    # -- response
+
+def _response(doc: dict, rows: str, malformed: set, r: "_Reader", problems: list[str]) -> Response:
     resp = doc.get("response")
     given = isinstance(resp, dict)
     if not given:
@@ -398,7 +444,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
                         f"name = \"{_formula_name(rname)}\" (letters, digits and underscores, not starting "
                         "with a digit)")
     rlabel = r.get(resp, "label", "[response]", str, rcol)
-    response = Response(
+    return Response(
         column=rcol, name=rname, event=event, non_event=non_event,
         label=rlabel, description=r.get(resp, "description", "[response]", str, ""),
         event_group=r.get(resp, "event_group", "[response]", str, f"{rows} with {rcol} = {event}"),
@@ -407,21 +453,28 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         verb=r.get(resp, "verb", "[response]", str, f"had {rcol} = {event}"),
         rate=r.get(resp, "rate", "[response]", str, f"rate of {rcol} = {event}"))
 
-    # -- id
-    id_column = None
-    if "id" in doc:
-        ident = doc["id"] if isinstance(doc["id"], dict) else {}
-        _unknown(ident, {"column", "type", "description"}, "[id]", problems)
-        icol = r.get(ident, "column", "[id]", str, required=True)
-        itype = r.get(ident, "type", "[id]", str, "integer")
-        if itype not in ("integer", "text"):
-            problems.append(f"[id]: 'type' must be \"integer\" or \"text\", got {itype!r}")
-        if icol and icol == rcol:
-            problems.append(f"[id]: the ID column {icol!r} is also the response column")
-        elif icol:
-            id_column = IdColumn(icol, itype, r.get(ident, "description", "[id]", str, "row identifier"))
 
-    # -- variables
+def _id_column(doc: dict, response: Response, r: "_Reader", problems: list[str]) -> IdColumn | None:
+    if "id" not in doc:
+        return None
+    ident = doc["id"] if isinstance(doc["id"], dict) else {}
+    _unknown(ident, {"column", "type", "description"}, "[id]", problems)
+    icol = r.get(ident, "column", "[id]", str, required=True)
+    itype = r.get(ident, "type", "[id]", str, "integer")
+    if itype not in ("integer", "text"):
+        problems.append(f"[id]: 'type' must be \"integer\" or \"text\", got {itype!r}")
+    if icol and icol == response.column:
+        problems.append(f"[id]: the ID column {icol!r} is also the response column")
+    elif icol:
+        return IdColumn(icol, itype, r.get(ident, "description", "[id]", str, "row identifier"))
+    return None
+
+
+def _variables(doc: dict, response: Response, id_column: IdColumn | None, malformed: set, r: "_Reader",
+               problems: list[str]) -> tuple[list[Variable], set[str]]:
+    """The [[variables]] entries that are valid, and the names and columns of every entry, valid or not
+    (so that an entry with problems of its own causes no follow-on errors)."""
+    rcol = response.column
     raw_vars = doc.get("variables", [])
     if not isinstance(raw_vars, list) or not raw_vars:
         if "variables" not in malformed:
@@ -433,7 +486,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
             file_columns.append(item["column"])
     variables: list[Variable] = []
     names_so_far: list[str] = []
-    declared: set[str] = set()     # names and columns of every entry, valid or not (no follow-on errors)
+    declared: set[str] = set()
     outcome_columns = {rcol} | ({id_column.column} if id_column else set())
     for k, item in enumerate(raw_vars, start=1):
         where = f"[[variables]] #{k}"
@@ -461,11 +514,11 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         problems.append("[[variables]]: the response or ID column cannot also be a predictor")
     if response.name in names:
         problems.append(f"[response]: 'name' {response.name!r} is also the name of a variable")
+    return variables, declared
 
-    # -- rules and exclusions (expressions over file columns and variable names)
-    known = set(names) | set(columns)
-    unusable = declared - known      # entries that had problems of their own: say nothing more about them
-    kinds = value_kinds(variables)
+
+def _check_derived(variables, kinds, unusable: set, problems: list[str]) -> None:
+    """Each derived column's expression gives a value of its kind."""
     for v in variables:
         if v.expression is not None and not set(v.expression.columns) & unusable:
             try:
@@ -475,12 +528,21 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
                                     f"{v.expression.text!r} is {got}")
             except ExpressionError as err:
                 problems.append(f"[[variables]] ({v.name}): {err}")
-    rules = []
-    for k, item in enumerate(doc.get("rules", []) if isinstance(doc.get("rules", []), list) else [], start=1):
-        where = f"[[rules]] #{k}"
+
+
+def _entries(doc: dict, key: str, problems: list[str]):
+    """(where, table) of each entry of the array of tables ``key``."""
+    for k, item in enumerate(doc.get(key, []) if isinstance(doc.get(key, []), list) else [], start=1):
+        where = f"[[{key}]] #{k}"
         if not isinstance(item, dict):
             problems.append(f"{where}: must be a table")
             continue
+        yield where, item
+
+
+def _rules(doc: dict, known: set, unusable: set, kinds, r: "_Reader", problems: list[str]) -> list[Rule]:
+    rules = []
+    for where, item in _entries(doc, "rules", problems):
         _unknown(item, {"check", "column", "what", "fix"}, where, problems)
         check = r.get(item, "check", where, str, required=True)
         column = r.get(item, "column", where, str, required=True)
@@ -503,12 +565,12 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
             continue
         rules.append(Rule(expr, column, r.get(item, "what", where, str, f"fails the rule {check}"),
                           r.get(item, "fix", where, str, "Correct those rows.")))
+    return rules
+
+
+def _exclusions(doc: dict, known: set, unusable: set, kinds, r: "_Reader", problems: list[str]) -> list[Exclusion]:
     exclusions = []
-    for k, item in enumerate(doc.get("exclusions", []) if isinstance(doc.get("exclusions", []), list) else [], start=1):
-        where = f"[[exclusions]] #{k}"
-        if not isinstance(item, dict):
-            problems.append(f"{where}: must be a table")
-            continue
+    for where, item in _entries(doc, "exclusions", problems):
         _unknown(item, {"exclude", "description"}, where, problems)
         cond = r.get(item, "exclude", where, str, required=True)
         if cond is None:
@@ -529,39 +591,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
             problems.append(f"{where}: {err}")
             continue
         exclusions.append(Exclusion(expr, r.get(item, "description", where, str, cond)))
-
-    # -- model
-    model = doc.get("model", {}) if isinstance(doc.get("model", {}), dict) else {}
-    _unknown(model, {"terms", "force"}, "[model]", problems)
-    terms = r.get(model, "terms", "[model]", list, [])
-    force = r.get(model, "force", "[model]", list, [])
-    for t in list(terms) + list(force):
-        if not isinstance(t, str):
-            problems.append(f"[model]: terms must be text, got {t!r}")
-    reading = doc.get("reading", {}) if isinstance(doc.get("reading", {}), dict) else {}
-    _unknown(reading, {"missing"}, "[reading]", problems)
-    missing = r.get(reading, "missing", "[reading]", list, list(MISSING_TOKENS))
-    if not all(isinstance(m, str) for m in missing):
-        problems.append("[reading]: 'missing' must be a list of texts")
-        missing = list(MISSING_TOKENS)
-
-    caveats = r.get(dataset, "caveats", "[dataset]", list, [])
-    if not all(isinstance(c, str) for c in caveats):
-        problems.append("[dataset]: 'caveats' must be a list of texts")
-        caveats = []
-    texts = {key: r.get(dataset, key, "[dataset]", str, default) for key, default in (
-        ("title", f"What predicts {response.label.lower()}?"), ("name", Path(path).stem),
-        ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
-    terms, force = _model_terms(terms, force, variables, unusable, problems)
-    if problems:
-        raise SpecError(path, problems)
-    return Spec(
-        path=Path(path), name=texts["name"], title=texts["title"], subtitle=texts["subtitle"],
-        background=texts["background"], row=row, rows=rows,
-        source=texts["source"], response=response, id=id_column,
-        variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
-        terms=tuple(terms), force=tuple(force),
-        missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
+    return exclusions
 
 
 def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: list[str],

@@ -1,4 +1,4 @@
-## Reference values from R for tests/test_evaluation.py on small synthetic data with ties.
+## Reference values from R for tests/evaluate/test_discrimination.py on small synthetic data with ties.
 ## Usage (from the project root):  Rscript tests/reference/evaluation_small.R tests/reference/evaluation_small.json
 ## Computed with R 4.2.2, pROC 1.18.0, jsonlite (Debian packages). R is not a dependency of the project:
 ## the JSON is committed, and this script documents how each number was obtained.

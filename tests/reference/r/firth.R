@@ -1,4 +1,4 @@
-## Reference values from R for tests/test_firth.py (Firth's penalised-likelihood logistic regression).
+## Reference values from R for tests/model/test_firth.py (Firth's penalised-likelihood logistic regression).
 ## Usage (from the project root):  Rscript tests/reference/r/firth.R [tests/reference/r/firth.json]
 ## Computed with R 4.2.2 and the Debian packages r-cran-brglm2 0.9, r-cran-mass, r-cran-jsonlite.
 ## R is not a dependency of the project: the JSON is committed, and this script documents how each number

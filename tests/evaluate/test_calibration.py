@@ -26,7 +26,7 @@ from statsmodels.nonparametric.smoothers_lowess import lowess as sm_lowess
 from analysis.evaluate.calibration import calibration_curve, calibration_fit, observed_vs_predicted
 from conftest import PREDICTORS, pandas_rows
 
-REF = Path(__file__).parent / "reference" / "r"
+REF = Path(__file__).resolve().parents[1] / "reference" / "r"
 PUBLIC = json.loads((REF / "public_calibration.json").read_text())
 EXTRA = json.loads((REF / "calibration_extra.json").read_text())
 R_TOL = 1e-6  # recalibration fits against R

@@ -13,7 +13,7 @@ from analysis.read import split
 from analysis.read import read_patterns, sha256_file
 from analysis.simulate import DEFAULT_ROWS, DEFAULT_SEED, calibration, simulate, true_coefficients, write_simulated
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FORMULA = ("flag ~ age + C(job) + C(marriage) + default_yes + returned_yes + loan_yes"
            " + coupon_used_in_last6_month + coupon_used_in_last_month")
 

@@ -29,7 +29,7 @@ import analysis.model.selection as selection
 from analysis.model.selection import PATH_COLUMNS, SeparationError, StepwiseResult, _full_column_rank, _pool_by_terms, _pool_rows, _Problem, _response_arrays, _score_tests, _wald_tests, stepwise
 from analysis.model.splines import rcs_basis
 
-REF = Path(__file__).resolve().parent / "reference"
+REF = Path(__file__).resolve().parents[1] / "reference"
 TERMS = list(LINEAR_TERMS)
 RESPONSE = "flag"
 # R's term names (factors made from the raw yes/no and text columns) -> ours

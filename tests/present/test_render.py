@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from analysis.present.render import RenderError, _crossref, _metadata, render
 
-MINI = Path(__file__).parent / "fixtures" / "mini" / "mini.qmd"
+MINI = Path(__file__).resolve().parents[1] / "fixtures" / "mini" / "mini.qmd"
 PARAM = "PARAM-VALUE-42"
 CAPTIONS = ["Figure 1: A quadratic curve", "Table 1: Small numbers",
             "Table 2: A long table that must break across pages", "Table 3: A wide table with ten columns"]

@@ -27,11 +27,10 @@ import pandas as pd
 import pytest
 
 pptx = pytest.importorskip("pptx")
-from lxml import etree  # noqa: E402
 from pptx import Presentation  # noqa: E402
 from pptx.util import Emu  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 EMU = 914400
 NS = {"a": "http://schemas.openxmlformats.org/drawingml/2006/main",
       "p": "http://schemas.openxmlformats.org/presentationml/2006/main"}

@@ -29,7 +29,7 @@ from analysis.spec import default_spec
 SPEC = default_spec()
 W = plots.Words.from_spec(SPEC)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ import pytest
 from analysis.read import csvscan
 from analysis.read.csvscan import CsvFormatError, CsvProblem, CsvScan, scan_all
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BOM = b"\xef\xbb\xbf"
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ["Background", "Data", "Univariate analysis", "Correlation", "Model", "Odds ratios in words",
             "Evaluation", "Summary conclusions", "Appendix"]
 

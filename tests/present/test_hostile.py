@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from pypdf import PdfReader
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = {
     "admin.": "<img src=x onerror=alert(1)>",
     "blue-collar": "<script>alert(1)</script>",

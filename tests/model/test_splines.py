@@ -19,7 +19,7 @@ import statsmodels.formula.api as smf
 
 from analysis.model.splines import Knots, RcsKnotsError, RcsKnotsWarning, choose_knots, datadist_limits, effect, linearity_test, lr_test, parse_rcs_term, rcs, rcs_basis, rcs_basis_derivative, rcs_knots, rcs_names, rcs_term, rcs_terms_of, rms_column_names, wald_test
 
-REF = json.loads((Path(__file__).parent / "reference" / "r" / "splines.json").read_text())
+REF = json.loads((Path(__file__).resolve().parents[1] / "reference" / "r" / "splines.json").read_text())
 CATEGORICAL = ["job", "marriage", "default", "returned", "loan"]
 
 

@@ -23,7 +23,7 @@ from scipy import optimize, special, stats
 from analysis.model.design import design_matrix
 from analysis.model.firth import FirthConvergenceError, FirthResult, fit_firth
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]
 REF = json.loads((HERE / "reference" / "r" / "firth.json").read_text())
 PUBLIC = HERE / "data" / "public"
 

@@ -12,7 +12,7 @@ import pytest
 from analysis.spec import SpecError, default_spec, load_spec, spec_from_dict, with_exclusions
 from analysis.model.terms import forced_terms, model_terms
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BIRTHWT = ROOT / "tests" / "data" / "public" / "birthwt.csv"
 
 

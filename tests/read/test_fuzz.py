@@ -16,7 +16,7 @@ from analysis.spec import default_spec
 
 import fuzzing  # noqa: E402  (tests/ is on the path)
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SPEC = default_spec()
 N_CASES, N_SPARK, N_CLI = 240, 12, 12
 

@@ -18,7 +18,7 @@ import pytest
 from analysis.model.selection import stepwise
 from analysis.model.terms import add_scope, drop_scope, term_factors
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = ROOT / "tests" / "data" / "public"
 REF = json.loads((ROOT / "tests" / "reference" / "r" / "public_models.json").read_text())["interactions"]
 

@@ -28,7 +28,7 @@ from analysis.evaluate import discrimination as evaluation
 from analysis.evaluate.bootstrap import INDEXES, TABLE_COLUMNS, _summarise, model_indexes, resample_counts, validate_selection
 from analysis.model.selection import Selector, stepwise
 
-REF = Path(__file__).resolve().parent / "reference" / "r" / "validate_tianmao.json"
+REF = Path(__file__).resolve().parents[1] / "reference" / "r" / "validate_tianmao.json"
 SLOW = pytest.mark.skipif(os.environ.get("ANALYSIS_SLOW_TESTS") != "1",
                           reason="slow (about 1-2 minutes): set ANALYSIS_SLOW_TESTS=1")
 
