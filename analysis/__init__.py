@@ -11,20 +11,22 @@ Model
     ``stepwise(data, response, terms, ...)`` R's step() / SAS's selection; ``fit_logit(data, response,
     terms, trials=None)`` a statsmodels Logit (or binomial GLM on patterns), checked; ``fit_firth(data,
     response, terms, trials=None)`` Firth's penalised logit; ``rcs`` restricted cubic splines for formulas;
-    ``tidy(fit)``, ``glance(fit)``, ``type3_tests(fit)``, ``marginal_effects(fit)``.
+    ``tidy(fit)``, ``glance(fit)``, ``type3_tests(fit)``, ``marginal_effects(fit)``; ``select_and_fit`` the full
+    model, the selection and the final model as one ``Fit`` object whose verbs (``tidy``, ``glance``,
+    ``type3``, ``marginal_effects``, ``vif``, ``predict``) need nothing else.
 Specification checks and validation
     ``linearity_tests(fit, data, response, terms, ...)`` the non-linear part of splines (Wald and LR);
     ``validate_selection(train, terms, ...)`` optimism bootstrap of selection + fit, with selection
     stability and bootstrap odds-ratio intervals (as rms::validate).
 Evaluation
     ``evaluate(p, events, trials=None)`` AUC with DeLong CI, KS, Brier, Hosmer-Lemeshow, ...; the other
-    functions of ``analysis.evaluation``; ``calibration_fit`` (recalibration intercept and slope with CIs) and
-    ``calibration_curve`` (lowess) of ``analysis.calibration``.
+    functions of ``analysis.evaluate.discrimination``; ``calibration_fit`` (recalibration intercept and slope with CIs) and
+    ``calibration_curve`` (lowess) of ``analysis.evaluate.calibration``.
 Report
     ``run(config)`` / ``RunConfig`` the whole analysis; ``write_outputs``; ``render_report(results_dir)``.
 
-Submodules (``analysis.model``, ``analysis.selection``, ``analysis.read``, ``analysis.spec``,
-``analysis.evaluation``, ``analysis.explore``, ...) are attributes too.
+Submodules (``analysis.model``, ``analysis.model.selection``, ``analysis.read``, ``analysis.spec``,
+``analysis.evaluate.discrimination``, ``analysis.evaluate.explore``, ...) are attributes too.
 """
 import importlib
 
@@ -32,7 +34,8 @@ import importlib
 _API = {
     "load_spec": ("spec", "load_spec"), "default_spec": ("spec", "default_spec"),
     "read_patterns": ("read", "read_patterns"), "read_rows": ("read", "read_rows"),
-    "stepwise": ("model.selection", "stepwise"), "fit_logit": ("model.fit", "fit_logit"),
+    "stepwise": ("model.selection", "stepwise"), "select_and_fit": ("model.selection", "select_and_fit"),
+    "SelectionSettings": ("model.selection", "SelectionSettings"), "Fit": ("model.fit", "Fit"), "fit_logit": ("model.fit", "fit_logit"),
     "fit_firth": ("model.firth", "fit_firth"), "rcs": ("model.splines", "rcs"), "tidy": ("model.fit", "tidy"),
     "glance": ("model.fit", "glance"), "type3_tests": ("model.inference", "type3_tests"),
     "marginal_effects": ("model.inference", "marginal_effects"), "evaluate": ("evaluate.discrimination", "evaluate"),

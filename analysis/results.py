@@ -61,7 +61,7 @@ class Metrics:
                   "rows_used": int(samples.all[TRIALS].sum()), "n_patterns": int(len(samples.all)),
                   "notes": list(pattern_data.notes), "engine": engine or "memory"},
             split={"test_size": config.test_size, "seed": config.seed, "stratified": False,
-                   "rule": f"test if {key} < test_size (analysis.split)"},
+                   "rule": f"test if {key} < test_size (analysis.read.split)"},
             spec={"name": spec.name, "file": spec.path.name}, profile=profile, effect_profiles=effect_profiles)
 
     def as_dict(self) -> dict:

@@ -8,7 +8,7 @@ Reads, validates, splits and reduces the file to covariate patterns with `analys
 computed, since raw_logit.py does not read the file twice), takes the candidate terms of the
 specification (default: the bundled one, analysis/spec/tmall.toml: rcs(age, 5), job, marriage, default,
 returned, loan, rcs(coupons_months_2_6, 3), coupons_last_month as a factor) with their baselines
-(`analysis.terms.model_terms`, on all rows used) and knots (`resolve_knots`, on the training rows), and
+(`analysis.model.terms.model_terms`, on all rows used) and knots (`resolve_knots`, on the training rows), and
 fits the full model on the training patterns (`analysis.model.fit_logit`): no selection, no diagnostics,
 no figures, as ``raw_logit.py`` does on the rows. Writes the terms, the estimates and standard errors
 as JSON. Run by ``benchmarks/scale.py`` in its own process.

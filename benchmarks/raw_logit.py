@@ -6,13 +6,13 @@
 What a notebook does: read the file (CSV or Parquet) whole, turn the yes/no columns into 0/1 dummies,
 compute the default specification's derived columns by hand in pandas (``coupons_months_2_6 = last 6
 months - last month``, ``coupons_last_month = last month capped at 4, as text``; only those the
-specification uses), keep the training rows (the same ID-hash split as the package, ``analysis.split``,
+specification uses), keep the training rows (the same ID-hash split as the package, ``analysis.read.split``,
 so that both fit the same rows), and fit the full model with ``statsmodels.formula.api.logit``. The
 model is the specification's (default: the bundled analysis/spec/tmall.toml; --spec
 tests/specs/tmall_linear.toml for the all-linear model on the raw columns), written out as the package
 writes it so that the coefficient names are the same: each categorical's baseline by the
 specification's rule (most frequent level of all rows, or the first level) and each ``rcs(x, k)`` with
-its knots placed by rms's rule on the training rows (``analysis.splines.rcs_knots``, the package's ``rcs``
+its knots placed by rms's rule on the training rows (``analysis.model.splines.rcs_knots``, the package's ``rcs``
 transform in the formula). No validation, no exclusions (the specifications used here have none).
 Writes the terms, estimates and standard errors as JSON so that ``benchmarks/scale.py`` can check that
 the pattern fit found the same ones. Run by ``benchmarks/scale.py`` in its own process, so that its wall

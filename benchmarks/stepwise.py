@@ -1,4 +1,4 @@
-"""Benchmark: analysis.selection.stepwise against the straightforward statsmodels implementation of R's step().
+"""Benchmark: analysis.model.selection.stepwise against the straightforward statsmodels implementation of R's step().
 
     .venv/bin/python benchmarks/stepwise.py [--data PATH] [--repeat N] [--models linear,spline]
                                             [--blas-threads-baseline]
@@ -12,7 +12,7 @@ Models (the candidate terms, i.e. the upper scope):
     (age, job, marriage, default, returned, loan, coupons last 6 months, coupons last month);
   * spline: the bundled default specification (analysis/spec/tmall.toml): rcs(age, 5), job, marriage,
     default, returned, loan, rcs(coupons_months_2_6, 3), coupons_last_month as a factor; baselines by
-    `analysis.terms.model_terms` and the knots resolved on the rows (`resolve_knots`), written into the
+    `analysis.model.terms.model_terms` and the knots resolved on the rows (`resolve_knots`), written into the
     terms, so that both implementations fit exactly the same design.
 
 For each model, direction "both" (from the full model) and "forward" (from the intercept) with AIC,
@@ -31,7 +31,7 @@ times, in one process:
 It asserts that both select the same terms with the same AIC (1e-8 relative) and prints, per model and
 direction: ours (s), model (s), baseline (s), ratio = baseline / ours, ratio with the model access
 included, CPU ratio (process CPU seconds, baseline / ours: less sensitive to the other load), same
-terms, |AIC ours - AIC baseline|; then ours by part: design (`analysis.design.design_matrix` of the
+terms, |AIC ours - AIC baseline|; then ours by part: design (`analysis.model.design.design_matrix` of the
 rows, text columns to Categoricals included), setup (`Selector(...)`: response checks, design and pooling
 into covariate patterns), selection (`Selector.run()`), refit (the lazy `.model`).
 Each timing is the best of --repeat runs (default 1 for the baseline, 3x that for ours). The load

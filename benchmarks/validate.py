@@ -1,4 +1,4 @@
-"""Benchmark and comparison: analysis.bootstrap.validate_selection against rms::validate (R).
+"""Benchmark and comparison: analysis.evaluate.bootstrap.validate_selection against rms::validate (R).
 
     .venv/bin/python benchmarks/validate.py [--data PATH] [--B 200] [--seed 2024] [--workers 2]
                                             [--models linear,spline] [--no-r] [--reference]

@@ -2,71 +2,16 @@
 
     validate_selection(train, terms, *, response="events", trials="trials", selection=None, B=200,
                        seed=100, workers=2, progress=None, conf_level=0.95) -> BootstrapResult
+    validate(fit, *, B=200, seed=100, workers=2) -> BootstrapResult     (the same, from a Fit)
 
-Efron-Gong optimism bootstrap (Efron & Tibshirani 1993, ch. 17; Harrell, Regression Modeling Strategies,
-section 5.3.5; ``rms::validate(fit, method = "boot")`` / ``predab.resample``):
-
-1. the selection (``analysis.selection.Selector``: R's ``step()`` or SAS's rules, with the settings in
-   ``selection``) is run on the training data; the selected model's indexes on those data are the
-   *apparent* performance;
-2. in each of B resamples of the rows (drawn with replacement, as many as there are) the *whole*
-   selection is run again with the same settings, and the model it selects is evaluated on the resample
-   (``training``: its own apparent performance) and on the original data (``test``);
-3. optimism = mean over resamples of (training_b - test_b); corrected = apparent - optimism.
-
-Resampling on patterns. The data are a pattern table: each row a covariate pattern with ``trials`` rows,
-``events`` of them with y = 1. The N rows fall into cells (pattern, outcome) with counts c_j. Drawing N
-rows with replacement, each row with probability 1/N, and counting how many fall into each cell is a
-draw of multinomial(N, c / N) on the cells (a sum of multinomial counts over a partition of the categories
-is multinomial with the summed probabilities), so a resample is drawn as that multinomial, in
-O(number of cells) rather than O(N), and fitted on the pattern counts it gives (patterns drawn zero times
-carry no weight; ``Selector`` leaves them out). Each resample b uses its own generator,
-``numpy.random.default_rng(SeedSequence(seed).spawn(B)[b])``, so the result depends on ``seed`` and B
-only, not on ``workers`` or on how the resamples are split into chunks.
-
-Indexes (``INDEXES``), for a model with linear predictor eta on data with counts (events, trials):
-
-- ``auc``: P(p_event > p_nonevent) + 1/2 P(tie) over event/non-event row pairs (``analysis.evaluation``'s
-  exact tie handling); ``dxy``: Somers' D = 2 AUC - 1 (rms's ``Dxy``, from ``Hmisc::somers2``);
-- ``calibration_intercept``, ``calibration_slope``: (a, b) of the logistic recalibration
-  logit P(y = 1) = a + b eta fitted by ML on the evaluation data. On the data a model was fitted on they
-  are exactly (0, 1) (the score equations of an ML fit with an intercept), so, as rms does, the apparent
-  and training values are set to 0 and 1; on the original data (test) they are fitted. For a model
-  without terms (constant eta) the slope is undefined (NaN, left out of its mean) and the intercept is
-  logit(event share) - eta (the shift that calibrates it in the large);
-- ``brier``: mean over rows of (y - p)^2;
-- ``mcfadden_r2``: 1 - logL(p) / logL0, with logL(p) the Bernoulli log-likelihood of the model's own
-  predictions p on the evaluation data (not recalibrated) and logL0 that of the intercept-only MLE on
-  the same data (its event share);
-- ``nagelkerke_r2``: rms's ``R2`` (Nagelkerke 1991): (1 - exp(-LR / n)) / (1 - exp(2 logL0 / n)), with
-  LR = 2 (logL - logL0); for training the model's own logL, for test -- as rms's ``validate.lrm`` does
-  -- logL of the recalibrated predictions expit(a + b eta) on the original data.
-
-A resample in which the selection or a fit fails (no finite MLE: separation, a category absent from the
-resample, ``SeparationError``) is recorded in ``failures`` and left out of every mean; ``failed`` counts
-them, and the table's ``n`` says how many resamples each index was averaged over (rms's ``n`` column).
-
-Selection stability: the share of (successful) resamples in which each candidate term was selected, and
-the distinct selected models with their shares (Austin & Tu 2004; Heinze, Wallisch & Dunkler 2018).
-Odds ratios with selection: for every coefficient of the model selected on the original data, its
-estimate in each resample (0 when its term was not selected there: the model sets it to 0), the
-percentile interval of exp(estimate) over the resamples, and the share of resamples selecting its term
-(Heinze et al. 2018, "bootstrap inclusion frequencies"; these intervals include the selection's
-variability, which Wald intervals of the final model ignore).
-
-Parallelism: ``workers`` processes (``concurrent.futures.ProcessPoolExecutor``), each running chunks of
-resamples with BLAS limited to one thread (``analysis.threads``); ``workers=1`` runs in this process.
-
-Tested (tests/evaluate/test_bootstrap.py) against: a row bootstrap with the same draws (row multiplicities summed
-per cell: same selection, estimates and indexes as ``stepwise`` and statsmodels on the repeated rows);
-a slow row-by-row reference implementation (``stepwise(trials=None)`` and statsmodels ``Logit`` refits
-on the expanded rows of each resample, indexes from ``analysis.evaluation``): optimism to 1e-10; on
-simulated data the corrected AUC is nearer the AUC on a large fresh sample than the apparent one; the
-result does not depend on ``workers``; the stability and odds-ratio tables on hand-checkable data;
-the apparent indexes of the full and the AIC-selected linear and spline models against
-``rms::validate``'s ``index.orig`` on the real data (tests/reference/r/validate_tianmao.json: Dxy, R2 and
-B to 1e-6). The optimism is compared with rms's (B = 200) within Monte-Carlo error by
-``benchmarks/validate.py``.
+Efron-Gong optimism bootstrap (Harrell, Regression Modeling Strategies, section 5.3.5): the selection is
+repeated in each of B resamples, the selected model is evaluated on its resample and on the original
+data, and the mean difference (the optimism) is subtracted from the apparent indexes (AUC, Dxy,
+calibration intercept and slope, Brier, R-squared). Resamples are multinomial draws on the pattern cells,
+each with its own spawned seed, so results depend on (seed, B) only. It also gives selection stability
+and bootstrap odds-ratio intervals that include the selection. The method, the indexes and what this was
+tested against (a row bootstrap with the same draws, a row-by-row reference, rms's ``validate``;
+tests/evaluate/test_bootstrap.py) are in docs/methods.md, "Optimism bootstrap".
 """
 from __future__ import annotations
 
@@ -158,7 +103,7 @@ def model_indexes(eta, events, trials, *, fitted: bool) -> np.ndarray:
 
     Tested against: the same indexes computed on the expanded 0/1 rows by scipy's Mann-Whitney U (AUC),
     numpy (Brier, log-likelihoods) and statsmodels Logit (recalibration, null model), 1e-10; the test
-    intercept and slope against ``analysis.calibration.calibration_fit`` (R's val.prob definition), 1e-8;
+    intercept and slope against ``analysis.evaluate.calibration.calibration_fit`` (R's val.prob definition), 1e-8;
     rms 6.5 validate()'s index.orig (Dxy, R2, B, Intercept, Slope) on the real data, 1e-6 relative; a
     constant predictor by hand."""
     eta = np.asarray(eta, dtype=float)
@@ -294,7 +239,7 @@ def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", 
 
     train: the training data: a pattern table (``response`` = events, ``trials`` = rows per pattern) or,
     with ``trials=None``, 0/1 rows. terms: the candidate terms (formula terms, as for ``stepwise``).
-    selection: the selection settings, keyword arguments of ``analysis.selection.Selector`` / ``stepwise``
+    selection: the selection settings, keyword arguments of ``analysis.model.selection.Selector`` / ``stepwise``
     (direction, criterion, k, scope, start, slentry, slstay, force, max_steps; default: R's step() with
     AIC, both directions from the full model; ``{"direction": "none"}`` validates the full model without
     selection, as ``rms::validate(fit)``). B: resamples. seed: seeds ``numpy.random.SeedSequence``; each

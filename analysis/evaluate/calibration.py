@@ -2,11 +2,11 @@
 slope, intercept and calibration-in-the-large), the lowess calibration curve, and observed against predicted
 event rates by group.
 
-Like :mod:`analysis.evaluation`, :func:`calibration_fit` and :func:`calibration_curve` take ``p``, ``events``
+Like :mod:`analysis.evaluate.discrimination`, :func:`calibration_fit` and :func:`calibration_curve` take ``p``, ``events``
 and ``trials`` in either form -- per row (``events`` the 0/1 response, no ``trials``) or per covariate
 pattern (``p`` shared by the rows of a pattern, ``events`` of its ``trials`` rows with y = 1) -- and first
 reduce both to the same table of counts of y = 1 and y = 0 per distinct value of ``p``
-(``analysis.evaluation._table``). Everything is computed from that table, so the pattern form gives the
+(``analysis.evaluate.discrimination._table``). Everything is computed from that table, so the pattern form gives the
 result of the expanded rows (bit for bit: both forms reach the same table), whatever the order of the
 patterns. :func:`observed_vs_predicted` works on a pattern table with its grouping columns.
 
@@ -93,6 +93,14 @@ def calibration_fit(p, events, trials=None, conf_level: float = 0.95) -> dict:
     events) ~ ...)`` and data with p exactly 0 and 1 clipped as here (tests/reference/r/calibration_extra.json),
     all 1e-6 relative; a statsmodels Logit on the expanded 0/1 rows (1e-8); pattern form == row form
     (1e-10).
+
+    Example (observed rates equal to the predictions: intercept 0 and slope 1, the score equations of
+    the recalibration fit):
+
+    >>> import numpy as np
+    >>> fit = calibration_fit(np.array([0.1, 0.3, 0.5, 0.7, 0.9]), np.array([1, 3, 5, 7, 9]), np.full(5, 10))
+    >>> round(fit["intercept"], 9) + 0.0, round(fit["slope"], 9)
+    (0.0, 1.0)
     """
     import statsmodels.api as sm  # slow import, only when used
 
@@ -364,14 +372,14 @@ def observed_vs_predicted(frame: pd.DataFrame, p, response_events: str = "events
     ``trials`` (its rows); ``p`` the predicted probability of each pattern (one per row of ``frame``).
     With ``trials=None`` the frame is per row and ``response_events`` the 0/1 response; the result is the
     same as on its patterns. ``by`` maps each grouping column to None (its values are the levels, sorted,
-    a missing value its own level last, as :func:`analysis.explore.rate_by`) or to bin edges of a numeric
-    column (half-open bins ``[e_i, e_i+1)`` labelled as :func:`analysis.explore.binned_rates` does, "18–29",
+    a missing value its own level last, as :func:`analysis.evaluate.explore.rate_by`) or to bin edges of a numeric
+    column (half-open bins ``[e_i, e_i+1)`` labelled as :func:`analysis.evaluate.explore.binned_rates` does, "18–29",
     "60+"; every bin appears, an empty one with n = 0; values below the first edge, at or above a finite
     last edge, or missing get extra groups "<18", "70+", "missing" when they have rows). ``by=None``: every
     column other than the counts, by its values.
 
     For each variable and level: ``n`` rows and ``events``; ``observed_rate = events / n`` and its Wilson
-    interval at ``conf_level`` (:func:`analysis.explore.wilson_interval`); ``expected_events = sum(trials
+    interval at ``conf_level`` (:func:`analysis.evaluate.explore.wilson_interval`); ``expected_events = sum(trials
     p)`` and ``mean_predicted = expected_events / n``; ``outside``: mean_predicted lies outside the Wilson
     interval; ``z = (events - expected_events) / sqrt(sum(trials p (1 - p)))``, the standardized difference
     (approximately standard normal when the model is calibrated in the group; NaN when the variance is 0,

@@ -81,8 +81,9 @@ def linearity_tests(results, data: pd.DataFrame, response: str, terms, trials: s
     chi-square of ``results`` against the same model with the variable linear. For a linear term: the same
     two tests for a 4-knot spline of the variable (knots on ``data``, as ``resolve_knots`` places them) in
     its place. Log-likelihoods are those of the rows (``model.glance``), so rows and patterns agree.
-    Tested: Wald against rms ``anova`` (tests/model/test_splines.py) and, here, LR against R's anova of nested
-    glm fits on the real data (tests/test_effects.py, 1e-6 relative)."""
+    Tested: Wald against rms ``anova`` (tests/model/test_splines.py); on the pattern table of simulated rows,
+    LR against two statsmodels formula fits on the rows and Wald against the row fit's ``wald_test``, for a
+    spline term and for a linear one (tests/evaluate/test_effects.py, 1e-6 relative)."""
     from analysis.model.splines import wald_test
 
     from analysis.model.newton import SeparationError
@@ -145,8 +146,9 @@ def spline_effects(results, data: pd.DataFrame, terms, spec=None, conf: float = 
     and upper quartile of the variable's rows (``datadist``), every other variable at its median or most
     frequent value, the log odds ratio with its Wald SE and CI. Columns ``variable, label, low, high,
     estimate, std_error, odds_ratio, or_conf_low, or_conf_high``.
-    Tested against rms 6.5 summary(lrm fit) on the real data (tests/model/test_splines.py, 1e-6) and, weighted,
-    against the same on the expanded rows (tests/test_effects.py)."""
+    Tested against rms 6.5 summary(lrm fit) on the real data (tests/model/test_splines.py, 1e-6) and, from a
+    pattern table, against the linear-predictor difference of the two rows with the delta method on the row
+    fit (tests/evaluate/test_effects.py, 1e-6)."""
     weights = _weights(data)
     rows = []
     for var in dict.fromkeys(term_variables(t)[0] for t in terms if t.strip().startswith("rcs(")):
@@ -166,7 +168,8 @@ def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, c
     distinct value when there are at most ``points``), every other variable at the reference profile
     (:func:`reference_profile`), with a pointwise ``conf`` band: the linear predictor's Wald interval
     x'b +- z sqrt(x'Vx), mapped by expit. Columns ``x, p, p_low, p_high``; ``attrs["profile"]`` holds the
-    reference profile. Tested against statsmodels' own ``get_prediction`` on the same rows (1e-10)."""
+    reference profile. Tested against statsmodels' own ``get_prediction`` on the same rows (1e-10; the band
+    1e-8; tests/evaluate/test_effects.py)."""
     weights = _weights(data)
     columns = [c for c in data.columns if c not in ("trials", "events")]
     profile = reference_profile(data, [c for c in columns if c != variable], weights)
@@ -182,7 +185,9 @@ def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, c
         grid = np.linspace(lo, hi, points)
     rows = pd.DataFrame({**{c: [profile[c]] * len(grid) for c in profile}, variable: grid})
     for c in columns:
-        if c in rows and c in data.columns:
+        # every other column in its own type; the variable keeps the grid's values (a whole-number column's
+        # grid between its values is not cut back to whole numbers)
+        if c != variable and c in rows and c in data.columns:
             rows[c] = rows[c].astype(data[c].dtype) if data[c].dtype != object else rows[c]
     rows = model._as_categories(rows, model._model_levels(results))
     X = np.asarray(patsy.build_design_matrices([require_design_info(results)], rows)[0])

@@ -11,7 +11,7 @@ Three equivalent forms of the data are accepted by every table function (:func:`
 - rows: one observation per row (the default);
 - weighted rows: ``weights=`` the name of a column of counts, or one count per row: each row
   stands for that many rows with its values (a row with weight 0 stands for none);
-- a covariate-pattern table (``analysis.patterns``): columns ``trials`` and ``events`` instead of
+- a covariate-pattern table (``analysis.read.patterns``): columns ``trials`` and ``events`` instead of
   the response; a pattern stands for ``events`` rows with response 1 and ``trials - events``
   with response 0.
 
@@ -241,6 +241,12 @@ def wilson_interval(events, n, alpha: float = 0.05) -> tuple[np.ndarray, np.ndar
     tested against the closed form (p + z²/2n ± z·sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)
     written out in numpy with z = scipy.stats.norm.ppf(1 - alpha/2), to 1e-12.
     Groups with ``n == 0`` get NaN bounds.
+
+    Example (3 events in 10: Wilson's interval, (p + z²/2n ± z sqrt(p(1-p)/n + z²/4n²)) / (1 + z²/n)):
+
+    >>> low, high = wilson_interval(np.array([3]), np.array([10]))
+    >>> round(float(low[0]), 4), round(float(high[0]), 4)
+    (0.1078, 0.6032)
     """
     from statsmodels.stats.proportion import proportion_confint  # slow import, only when used
 
@@ -381,7 +387,7 @@ def bin_labels(edges: Sequence[float]) -> list[str]:
     return labels
 
 
-def bin_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray, list[str]]:
+def bin_codes(values: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray, list[str]]:
     """Assign every row a group label; returns (labels per row, ordered group labels)."""
     edges = [float(e) for e in edges]
     if len(edges) < 2 or any(b <= a for a, b in zip(edges[:-1], edges[1:])):
@@ -389,7 +395,7 @@ def bin_codes(age: pd.Series, edges: Sequence[float]) -> tuple[np.ndarray, list[
     inner = bin_labels(edges)
     below = f"<{edges[0]:g}"
     above = f"{edges[-1]:g}+"
-    a = age.to_numpy(dtype="float64")
+    a = values.to_numpy(dtype="float64")
     idx = np.searchsorted(edges, a, side="right") - 1  # bin i holds edges[i] <= a < edges[i+1]
     label = np.empty(len(a), dtype=object)
     label[idx < 0] = below
@@ -460,10 +466,10 @@ def tail_rates(
     table against the expanded rows (identical).
     """
     r = weighted_rows(df, response, weights)
-    age = r.frame[column].astype("float64")
-    if age.isna().any():
+    values = r.frame[column].astype("float64")
+    if values.isna().any():
         raise ValueError(f"{column!r} has missing values; tail_rates needs every value")
-    old = (age >= cutoff).to_numpy()
+    old = (values >= cutoff).to_numpy()
     groups = [~old, old]
     n = np.array([_wsum(r.w, g) for g in groups], dtype="int64")
     events = np.array([_wsum(r.w, g, r.y) for g in groups], dtype="int64")
@@ -471,7 +477,7 @@ def tail_rates(
     table = table.rename(columns={"level": "group"})
     total = r.n
     table.insert(2, "share", n / total if total else np.nan)
-    av = age.to_numpy()
+    av = values.to_numpy()
     table["age_min"] = [av[g].min() if g.any() else np.nan for g in groups]
     table["age_max"] = [av[g].max() if g.any() else np.nan for g in groups]
     return table

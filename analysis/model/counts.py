@@ -39,6 +39,12 @@ class Counts:
 
     @classmethod
     def of(cls, events, trials=None) -> "Counts":
+        """Check ``events`` (and ``trials``: None for 0/1 rows) and return them as int64 counts; ValueError
+        naming what is wrong otherwise.
+
+        >>> Counts.of([0, 1, 1]).trials.tolist(), Counts.of([2, 0], [3, 1]).non_events.tolist()
+        ([1, 1, 1], [1, 1])
+        """
         ev = whole_numbers(events, "events")
         if trials is None:
             if np.any(ev > 1):

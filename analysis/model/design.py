@@ -201,7 +201,7 @@ def _fast_term(data: pd.DataFrame, code: str):
         return None if values is None else ("num", values)
     if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "rcs"
             and not node.keywords and len(node.args) == 2 and isinstance(node.args[0], ast.Name)
-            and isinstance(node.args[1], ast.List)):  # rcs(x, [knots]): the basis of analysis.splines.rcs
+            and isinstance(node.args[1], ast.List)):  # rcs(x, [knots]): the basis of analysis.model.splines.rcs
         from analysis.model.splines import rcs_basis
 
         values = _numeric_column(data, node.args[0].id)

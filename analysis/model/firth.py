@@ -385,7 +385,7 @@ def fit_firth(data: pd.DataFrame, response: str, terms, *, trials: str | None = 
 
     data      rows (``response`` 0/1 or bool) or covariate patterns (``response`` = events of the row,
               ``trials`` = the column with its number of rows); the estimates are the same.
-    terms     formula terms as for ``analysis.design.design_matrix`` ("age", "C(race)", ...);
+    terms     formula terms as for ``analysis.model.design.design_matrix`` ("age", "C(race)", ...);
               an intercept is always included.
     profile   compute the profile penalised-likelihood intervals (at ``conf_level``) and p-values now;
               otherwise they are computed on the first call of ``profile_conf_int``/``profile_pvalues``.
@@ -393,6 +393,14 @@ def fit_firth(data: pd.DataFrame, response: str, terms, *, trials: str | None = 
               below tol * (1 + |b_j|)); non-convergence raises ``FirthConvergenceError``.
 
     Tested against brglm2's ``brglmFit(type = "AS_mean")`` (1e-6 relative; see the module docstring).
+
+    Example (separated data: no event-free row with x = 1, so the ML estimate is infinite; in a 2 x 2
+    table Firth's estimate is the log odds ratio with 1/2 added to every cell, log((3.5/0.5) / (1.5/2.5))):
+
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"x": [0, 0, 0, 1, 1, 1], "y": [0, 0, 1, 1, 1, 1]})
+    >>> round(float(fit_firth(rows, "y", ["x"]).params["x"]), 4)
+    2.4567
     """
     if not 0.0 < conf_level < 1.0:
         raise ValueError("conf_level must be in (0, 1)")

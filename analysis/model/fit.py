@@ -3,9 +3,9 @@
 Two equivalent forms of the data (every function accepts both):
 
 - per row: one observation per row, a 0/1 ``response``; fitted by statsmodels' ``Logit``;
-- per covariate pattern (``analysis.patterns``): ``response`` is the number of events of the pattern and
+- per covariate pattern (``analysis.read.patterns``): ``response`` is the number of events of the pattern and
   ``trials`` its number of rows; fitted by statsmodels' binomial ``GLM`` with the formula
-  ``events + I(trials - events) ~ terms`` (the pattern form of ``analysis.selection.stepwise``'s final refit).
+  ``events + I(trials - events) ~ terms`` (the pattern form of ``analysis.model.selection.stepwise``'s final refit).
   The estimates and standard errors are those of the Logit on the expanded rows (the binomial
   likelihood of the patterns is the Bernoulli likelihood of the rows up to a constant), and every
   table and statistic here is computed so that it equals the per-row one: ``glance`` reports the
@@ -60,7 +60,7 @@ GLM_FIT_OPTIONS = {"method": "newton", "maxiter": 100, "disp": 0, "max_start_irl
 
 def build_formula(response: str, terms, trials: str | None = None) -> str:
     """``response ~ terms``; with ``trials``, ``response + I(trials - response) ~ terms`` (events and
-    non-events, statsmodels' binomial GLM form, as ``analysis.selection.stepwise`` writes it)."""
+    non-events, statsmodels' binomial GLM form, as ``analysis.model.selection.stepwise`` writes it)."""
     rhs = " + ".join(terms) if terms else "1"
     if trials is None:
         return f"{response} ~ {rhs}"
@@ -207,6 +207,15 @@ def fit_logit(data: pd.DataFrame, response: str, terms, trials: str | None = Non
     the events): statsmodels formula ``GLM(events + I(trials - events) ~ terms, Binomial())`` by Newton
     (``GLM_FIT_OPTIONS``); estimates and standard errors tested equal to the row Logit's on the real
     data (1e-8 relative). Use :func:`glance`, not the GLM's own llf/aic, for the log-likelihood.
+
+    Example (a 2 x 2 table as patterns: 3 of 10 events without x, 6 of 10 with it; the odds ratio is
+    (6/4) / (3/7) = 3.5 in closed form):
+
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"x": [0, 1], "events": [3, 6], "trials": [10, 10]})
+    >>> fit = fit_logit(table, "events", ["x"], trials="trials")
+    >>> round(float(tidy(fit).set_index("term").loc["x", "odds_ratio"]), 6), glance(fit)["n_obs"]
+    (3.5, 20)
     """
     terms = list(terms)
     check_predictors(data, response, terms, trials)

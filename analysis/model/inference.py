@@ -7,7 +7,7 @@
 - :func:`gvif` / :func:`gvif_from_results` are Fox & Monette's generalized VIFs, as R's ``car::vif``.
 
 Every function takes a statsmodels formula fit (rows or patterns) and gives the same table for both
-forms. What each was tested against is in its docstring (tests/model/test_fit.py, tests/model/test_vif.py).
+forms. What each was tested against is in its docstring (tests/model/test_fit.py, tests/model/test_inference.py).
 """
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def type3_tests(results) -> pd.DataFrame:
     Terms are those R's ``drop1`` tests by default (``drop.scope``): a term contained in another term of
     the model (a main effect under an interaction) is not dropped alone. Each reduced model is refitted on
     the already-built design matrix (no formula re-parsing) by step-halving Newton from the intercept-only
-    estimate (``analysis.newton``), which cannot diverge: the log-likelihood rises at every step, so it
+    estimate (``analysis.model.newton``), which cannot diverge: the log-likelihood rises at every step, so it
     converges whenever the reduced model's maximum exists (a reduced model with separation has none: its
     row says so, with NaN statistics). The LR statistic and ``aic_without`` use the Bernoulli
     log-likelihoods of the rows, so the row and pattern forms give the same table.

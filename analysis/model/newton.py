@@ -2,7 +2,7 @@
 
     newton(X, y, m, beta, first=None) -> (beta, eta, loglik, p)
 
-Used by stepwise selection (every candidate model of ``analysis.selection`` is a column subset of one
+Used by stepwise selection (every candidate model of ``analysis.model.selection`` is a column subset of one
 design, fitted warm-started) and by the refits of ``analysis.model.type3_tests``, where a fit that
 cannot diverge is needed: Newton with step halving on the log-likelihood from a safe start (the
 intercept-only estimate) increases the likelihood at every step, so it converges whenever the maximum

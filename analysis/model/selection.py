@@ -4,95 +4,14 @@ SELECTION=STEPWISE / FORWARD / BACKWARD (score test to enter, Wald test to stay)
     stepwise(data, response, terms, *, direction="both", criterion="aic", slentry=0.05, slstay=0.05,
              force=(), trials=None, max_steps=None) -> StepwiseResult
     Selector(data, response, terms, *, <the same settings>).run(y, m, start_estimates=None)
-        -> SelectionRun(terms, estimates, path)      (the same selection, repeated on new counts)
+    select_and_fit(data, terms, settings, ...) -> Fit      (the full model, the selection, the final fit)
 
-`Selector` builds the design and the pooled patterns once and runs the selection on any event/trial
-counts of those patterns (a bootstrap resample, ``analysis.bootstrap``); `stepwise` is one `Selector` run
-on the data's own counts, so both share one implementation of the loop.
-
-How it works
-------------
-The full design matrix is built once (`analysis.design.design_matrix`: numpy for plain numeric and
-treatment-coded text terms, patsy otherwise, same matrix), rows with identical covariates are pooled into
-binomial patterns (exact: the Bernoulli log-likelihood of the rows equals the binomial kernel of the
-patterns), and every candidate model is a subset of those columns fitted by a hand-written Newton-Raphson
-(= IRLS, canonical link) on numpy arrays, warm-started from the current model. Patterns are found from
-each term's own codes (a categorical's dummies, a numeric column's values; combined as exact mixed-radix
-integers, no hashing of whole rows), and a candidate model whose terms leave fewer than POOL_SHARE of the
-patterns distinct (a model without the spline of age, or early in forward selection) is fitted on its own
-pooled rows, the patterns equal on its columns with their counts summed: the same likelihood, fewer rows
-(tested: the same selection, criteria to 1e-12, with and without this). No library offers a logit
-fit on a column subset of a shared matrix with warm starts, nor the SAS selection loop, nor R's step() in
-Python, so these are hand-written; the final model is refitted by statsmodels so the summary users see is
-statsmodels' own. That refit is lazy: `StepwiseResult.model` fits it on first access (then caches it), so
-a caller that only needs the selected terms, or refits them its own way, does not pay for it.
-
-Newton details: at each step of the aic/bic loop the current model's score and information over *all*
-columns are computed once; an "add" candidate's first Newton iteration is read off them (no pass over the
-data), and a "drop" candidate starts from the one-step estimate b_C + I_CC^-1 I_CT b_T (the maximum of the
-current model's quadratic approximation with the dropped coefficients b_T set to 0). Convergence: the
-Newton step is at most 1e-10 relative to max(1, max |beta|); while the linear predictors have moved by at
-most 1e-3 in total since the last factorisation (so every weight by at most a factor e^0.001), that factor
-is reused for the next steps (chord steps, typically the last one or two), saving information matrices
-near convergence. The log-likelihood is evaluated for step halving only after steps that move some
-linear predictor by more than 1 (smaller Newton steps provably increase it), and once at the end. The
-results agree with plain Newton to rounding (checked on every candidate fit of the test data sets; on the
-real data log-likelihoods and criteria to 1e-15, estimates and statistics to 6e-13, p-values to 2e-12
-relative; on the ill-conditioned Remission data log-likelihoods to 4e-15 and statistics to 3e-11 (an LR
-statistic of 0.004 is a difference of log-likelihoods near -10), where merely reversing the row order
-changes plain Newton's statistics by 1e-11).
-
-Rules
------
-criterion="aic" / "bic" -- R's `step()` (stats 4.2) with k = 2 / k = log(n):
-  * criterion of a model = -2 log L + k * (number of coefficients, intercept included), log L the Bernoulli
-    log-likelihood of the n rows (= R's extractAIC for a 0/1 glm). n = number of rows; in the pattern form
-    n = sum of `trials` (the rows the patterns stand for), and log L excludes the binomial coefficients, so
-    the values equal those of the expanded rows (R's glm on counts would add a constant).
-  * each step evaluates every allowed move: dropping each non-forced term of the current model
-    ("backward", "both") and adding each term not in it ("forward", "both"); the move with the smallest
-    criterion is taken if it is strictly smaller than the current model's, else selection stops. Ties go,
-    as in R's stable `order()`, to "no change", then drops in model order, then adds in the order of `terms`.
-  * direction "both" and "backward" start from the full model (`step(full, direction=...)`; "both" may
-    re-add a dropped term), "forward" from the intercept + `force` (`step(null, scope=list(upper=full))`).
-criterion="pvalue" -- SAS PROC LOGISTIC effect selection (SAS/STAT User's Guide, LOGISTIC, "Effect-Selection
-Methods": FORWARD "computes the score chi-square statistic for each effect not in the model ... If it is
-significant at the SLENTRY= level, the corresponding effect is added"; BACKWARD examines "the Wald test"
-and removes "the least significant effect that does not meet the SLSTAY= level"; stepwise is, in the
-words of the HPLOGISTIC page, "similar to the FORWARD method except that effects already in the model do
-not necessarily stay there"):
-  * entry: for each term not in the model, the score chi-square for adding all its columns to the current
-    model (df = its number of columns); the term with the smallest p-value (ties: larger chi-square, then
-    order of `terms`) enters if p < slentry. (SAS's text says it "examines the largest of these statistics";
-    for 1-df terms that is the same term; for terms of different df the p-value is the fair comparison.)
-  * removal: for each non-forced term in the model, the joint Wald chi-square of its coefficients; the term
-    with the largest p-value (ties: smaller chi-square, then model order) leaves if p > slstay.
-  * "forward": entries only, from intercept + `force`; "backward": removals only, from the full model;
-    "both" (= SELECTION=STEPWISE): from intercept + `force`, like FORWARD; each entry is followed by as
-    many removals as qualify; stops when no term qualifies for entry.
-  * cycle guard: selection stops when a step reaches a model (set of terms) visited before. Each step is
-    taken and shown in the path, then the check is made (stop_reason "cycle"). So when the least
-    significant term right after an entry is the term that just entered, it is removed and selection stops
-    at the model before that entry; a re-entry that recreates a visited model stops there too. This is
-    the rule SPSS documents for LOGISTIC REGRESSION ("Model building stops when ... the current model is
-    the same as a previous model") and, as we recall it, PROC LOGISTIC's (stepwise "terminates if ... the
-    current model is identical to a previously visited model"); the stored copy of the SAS page we could
-    search holds only the start of that section, so that sentence is quoted from memory.
-direction="none": the full model; the path has only its "start" row.
-
-Non-convergence, complete or quasi-complete separation (no finite MLE: Newton does not converge in 100
-iterations, the information matrix is singular, or fitted probabilities are within 10 * machine epsilon of
-0 or 1, R's threshold for its warning) raise `SeparationError` naming the model and the term being tried.
-
-Tested (tests/model/test_selection.py) against: R 4.2.2 `step()` on the real data (../shared/reference/
-r_full_data.json: final terms, paths, AIC/BIC after each step and LR changes to 1e-6 relative, final
-coefficients to 1e-6); the selection SAS reports for its Remission example (tests/reference/remission.json:
-li, temp, cell enter, nothing leaves); a separate R implementation of the SAS rules on glm() with
-add1(test = "Rao") and coef()/vcov() Wald tests (tests/reference/stepwise_reference_R.json, made by
-stepwise_reference.R) on the Remission, a synthetic and the real data: paths, stop reasons, the chosen and
-every candidate's statistic to 1e-7 relative; car::Anova(type = 3, "Wald") and statsmodels
-`wald_test_terms` / `GLMResults.score_test` (1e-7 / 1e-8); the Newton fit against statsmodels Logit (1e-8
-relative on estimates); the pattern form against the expanded rows (same selection and path).
+The design is built once, rows with identical covariates are pooled into binomial patterns, and each
+candidate model is fitted by a hand-written, warm-started Newton-Raphson on a subset of the columns (no
+library offers this, nor SAS's loop or R's step() in Python); the final model is refitted by
+statsmodels. The rules (ties, marginality, the SAS cycle guard), the Newton details and what each was
+tested against (R's step() on the real data, SAS's Remission example, an R implementation of the SAS
+rules; tests/model/test_selection.py) are in docs/methods.md, "Stepwise selection".
 """
 from __future__ import annotations
 
@@ -438,7 +357,7 @@ class _Problem:
     def fit(self, model_terms, start_full=None, trying=None, base: _Fit | None = None) -> _Fit:
         """MLE of the model with `model_terms`, started from `start_full` (coefficients over all columns,
         e.g. the current model's) with the intercept shifted so that the mean linear predictor is kept when
-        columns are dropped; retried from the safe start (`analysis.newton.safe_start`: the intercept-only
+        columns are dropped; retried from the safe start (`analysis.model.newton.safe_start`: the intercept-only
         estimate, other coefficients 0) if that start fails, or started there without `start_full`.
 
         base: the fitted current model, whose coefficients `start_full` must be. If the model adds columns
@@ -973,6 +892,15 @@ def stepwise(data: pd.DataFrame, response: str, terms, *, direction: str = "both
 
     See the module docstring for the exact rules, including the SAS cycle guard, and what this was tested
     against.
+
+    Example (R's step() with AIC on simulated data: age and marital status leave the model):
+
+    >>> from analysis.simulate import simulate
+    >>> rows = simulate(3000, seed=1).assign(
+    ...     flag=lambda d: d["coupon_ind"], returned_yes=lambda d: (d["returned"] == "yes").astype(int),
+    ...     loan_yes=lambda d: (d["loan"] == "yes").astype(int))
+    >>> stepwise(rows, "flag", ["age", "C(marriage)", "returned_yes", "loan_yes"]).terms
+    ('returned_yes', 'loan_yes')
     """
     sel = Selector(data, response, terms, trials=trials, direction=direction, criterion=criterion, k=k,
                    scope=scope, start=start, slentry=slentry, slstay=slstay, force=force, max_steps=max_steps)

@@ -1,43 +1,16 @@
 """Restricted cubic splines exactly as Harrell's rms::rcs (Hmisc::rcspline.eval), usable in statsmodels formulas.
 
-    from analysis.splines import rcs          # the formula finds `rcs` in the caller's namespace
+    from analysis.model.splines import rcs    # the formula finds `rcs` in the caller's namespace
     fit = smf.logit("y ~ rcs(age, 4) + C(job)", df).fit()      # 4 knots chosen from df["age"], memorized
     fit = smf.logit("y ~ rcs(age, [27, 35, 44, 59]) + C(job)", df).fit()   # explicit knots
     fit.predict(new_df)                         # reuses the knots of the fit, never recomputes them
 
-What is here
-  * `choose_knots(x, nk, weights)` -> `Knots` (values + which rule of rcspline.eval chose them, in words);
-    `rcs_knots(...)` is the same returning the array only.  Every branch of Hmisc 4.8.0's
-    `rcspline.eval(x, nk = nk, knots.only = TRUE)` is reproduced (the R source is quoted beside each step);
-    R's warnings are Python warnings (`RcsKnotsWarning`) with R's text, R's errors are `RcsKnotsError`.
-    `weights` are integer frequency weights (one row per distinct value with its count): the result is
-    that of the expanded rows, computed from cumulative counts without expanding.
-  * `rcs_basis(x, knots)` -- `rcspline.eval(x, knots, inclx = TRUE)` with norm = 2 (rms's default), so
-    coefficients are those of rms::lrm for `rcs(x, knots)`; `rcs_basis_derivative` its analytic d/dx.
-  * `rcs` -- a patsy stateful transform for formulas; `parse_rcs_term` / `rcs_term` read and write the
-    term's spelling; `rms_column_names` turns patsy's column names into rms's (`age`, `age'`, `age''`).
-  * `linearity_test` -- Wald chi-square of the non-linear columns (= the "Nonlinear" lines of
-    rms's `anova(fit)`), `wald_test` for any set of columns, `lr_test` for the likelihood-ratio version.
-  * `datadist_limits` / `effect` -- rms `datadist` limits and `summary(fit)`-style effects (inter-quartile
-    range log odds ratio with Wald limits) from a statsmodels fit.
-
-Column names in formulas.  patsy names the columns of a multi-column factor by position, whatever the
-transform returns: `rcs(age, 4)` gives `rcs(age, 4)[0]`, `rcs(age, 4)[1]`, `rcs(age, 4)[2]` (rms: `age`,
-`age'`, `age''`), and `rcs(age, [27, 35, 44, 59])` gives `rcs(age, [27, 35, 44, 59])[0]`, ... (patsy
-normalises the spacing of the code: `rcs(age,4)` is named `rcs(age, 4)`).  Column 0 is x itself, so
-its coefficient is the linear part; columns 1.. are the non-linear ones.  `rcs` itself returns a
-DataFrame with the rms names (`age`, `age'`, ...) and the index of x; `rms_column_names(names)` maps the
-design names to rms's.
-
-Memorized knots.  `rcs(x, k)` is a patsy stateful transform (`patsy.stateful_transform`): while the model
-is built, patsy passes every value of x to it, it chooses the knots once (unweighted: on rows, like rms),
-and predictions on new data reuse them.  Knots come from all rows patsy sees, including rows that patsy
-then drops for a missing value in *another* variable; rms drops incomplete rows before choosing knots
-(na.delete), so with missing values elsewhere give the knots explicitly.  This needs statsmodels'
-patsy formula engine (its default when patsy is installed; not SM_FORMULA_ENGINE=formulaic).
-
-Tested (tests/model/test_splines.py) against R 4.2.2 / rms 6.5.0 / Hmisc 4.8.0 (tests/reference/r/splines.json,
-made by tests/reference/r/splines.R).  Tolerances are given in each function's docstring.
+`choose_knots` reproduces every branch of Hmisc's knot placement (weighted for patterns), `rcs_basis`
+the basis (rms's normalisation), `rcs` the patsy stateful transform, `linearity_test` / `wald_test` /
+`lr_test` the "Nonlinear" tests of rms's `anova`, and `datadist_limits` / `effect` rms's `summary(fit)`
+effects. Column naming, memorized knots and the rules are in docs/methods.md, "Restricted cubic splines".
+Tested (tests/model/test_splines.py) against R 4.2.2 / rms 6.5.0 / Hmisc 4.8.0 (tests/reference/r/
+splines.json, made by tests/reference/r/splines.R); tolerances are given in each function's docstring.
 """
 from __future__ import annotations
 
@@ -500,7 +473,7 @@ rcs.__doc__ = """rms::rcs for formulas: `rcs(x, k)` (k knots chosen by rcspline.
 memorized for predictions) or `rcs(x, [k1, k2, ...])` (explicit knots).  Returns a DataFrame with rms's
 column names (x, x', x'', ...) and x's index; in a formula patsy names the columns `rcs(x, k)[0]`, `[1]`, ...
 
-Needs `from analysis.splines import rcs` in the module that calls statsmodels (its default eval_env looks
+Needs `from analysis.model.splines import rcs` in the module that calls statsmodels (its default eval_env looks
 `rcs` up in the caller's namespace).  Called directly, `rcs(x, 4)` chooses knots from this x.
 
 Tested: smf.logit with rcs(age, 4) and rcs(m26, 3) (both spellings of age) on the real data reproduces

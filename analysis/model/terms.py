@@ -109,7 +109,7 @@ def categorical_term(name: str, baseline: str, levels) -> str:
 
 def resolve_knots(terms, train: pd.DataFrame) -> tuple[list[str], pd.DataFrame]:
     """Every ``rcs(x, k)`` factor of ``terms`` with its knots chosen on the training rows, as
-    ``rcs(x, [t1, ..., tk])`` (``analysis.splines.choose_knots`` with the pattern table's ``trials`` as
+    ``rcs(x, [t1, ..., tk])`` (``analysis.model.splines.choose_knots`` with the pattern table's ``trials`` as
     frequency weights: the knots of the expanded rows, as rms places them). A variable whose values do not
     allow 3 distinct knots (rms stops there) enters linearly instead. Returns the terms and a table
     ``variable, requested, knots, rule, note`` saying which rule placed each variable's knots."""

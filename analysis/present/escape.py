@@ -11,11 +11,11 @@
 - :func:`csv_cell` / :func:`sheet_text` -- spreadsheet cells: a text that a spreadsheet would read as a
   formula (first character ``= + - @``, tab or carriage return, as the OWASP CSV-injection advice lists)
   is prefixed with ``'`` unless it is a plain number; the workbook writes every text as a string cell,
-  never a formula (``analysis.exports``).
-- matplotlib: ``text.parse_math`` is off in the figure style (``analysis.plots.STYLE``), so ``$`` is
+  never a formula (``analysis.present.exports``).
+- matplotlib: ``text.parse_math`` is off in the figure style (``analysis.present.plots.STYLE``), so ``$`` is
   literal there.
 
-Tested (tests/test_escape.py) with hostile values: ``<img src=x onerror=alert(1)>``, ``<script>``,
+Tested (tests/present/test_escape.py, function by function, pandoc reading the text back; tests/present/test_hostile.py) with hostile values: ``<img src=x onerror=alert(1)>``, ``<script>``,
 ``[x](javascript:alert(1))``, ``@fig-x``, ``{{< pagebreak >}}``, ``$\\notacommand{$``, ``=HYPERLINK(...)``,
 ``+cmd|' /C calc'!A0``, ``@SUM(1)``, through the rendered HTML, PDF, PPTX and XLSX.
 """

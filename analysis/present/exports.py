@@ -10,7 +10,7 @@
 - A ``fit`` sheet (fit and evaluation statistics of both models and samples) and a ``provenance`` sheet
   (file, SHA-256, specification, formula, parameters, software, code revision).
 - Text is always a string cell, never a formula (and formula-like text gets a leading ``'``, as
-  ``analysis.escape.sheet_text`` says); with simulated data every sheet starts with the SIMULATED banner.
+  ``analysis.present.escape.sheet_text`` says); with simulated data every sheet starts with the SIMULATED banner.
 - Fixed workbook metadata, so the same results give the same file.
 """
 from __future__ import annotations

@@ -88,7 +88,7 @@ def pipe_table(frame: pd.DataFrame, align: str | None = None, escape: bool = Tru
     """A pandoc pipe table; ``align`` is one of l/r/c per column (default: text left; numbers, and text
     columns holding only formatted numbers (``NUMBER_TEXT``), right).
 
-    Cells are escaped (``analysis.escape.markdown``: text from the data is never markup). The dashes of
+    Cells are escaped (``analysis.present.escape.markdown``: text from the data is never markup). The dashes of
     the separator line follow each column's content (:func:`column_widths`): pandoc sizes columns by
     them when a table is wider than the text, and gives columns their natural widths otherwise, through
     Quarto and the built-in renderer alike -- never equal shares.

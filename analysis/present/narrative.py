@@ -336,7 +336,7 @@ STABLE = 0.8
 
 
 def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
-    """The optimism bootstrap in words (``analysis.bootstrap``): DataFrame[topic, sentence], topics
+    """The optimism bootstrap in words (``analysis.evaluate.bootstrap``): DataFrame[topic, sentence], topics
     ``optimism`` (apparent, optimism and corrected AUC, and the corrected calibration slope, with what it
     means for predictions), ``stability`` (how often the final model's exact set of terms and each of its terms
     was selected; terms kept in fewer than :data:`STABLE` of the resamples named) and ``odds_ratios`` (how

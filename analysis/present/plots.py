@@ -113,7 +113,7 @@ def _styled(func):
 
     Every styled function also takes the keyword ``font_scale`` (default 1: the figure as designed):
     every text of the finished figure (titles, labels, tick labels, legends, annotations) is multiplied
-    by it, e.g. for a figure drawn at the size it is shown on a slide (``analysis.slides``)."""
+    by it, e.g. for a figure drawn at the size it is shown on a slide (``analysis.present.slides``)."""
     @functools.wraps(func)
     def wrapper(*args, font_scale: float = 1.0, **kwargs):
         with mpl.rc_context(STYLE):
@@ -190,7 +190,7 @@ def plot_rate(
 ) -> Figure:
     """Bar chart of an event rate per level with its 95% interval as error bars.
 
-    ``table`` has the columns of :func:`analysis.explore.rate_by`
+    ``table`` has the columns of :func:`analysis.evaluate.explore.rate_by`
     (``level, n, events, rate, conf_low, conf_high``). Each bar is labelled with its rate, and
     each level with its ``n``. ``sort=True`` orders levels by rate (highest first; top-down
     when ``horizontal``). ``overall_rate`` adds a dashed reference line. ``colors`` gives one
@@ -254,7 +254,7 @@ def plot_rate_by(df: pd.DataFrame, column: str, response: str, *, weights=None,
     """Event rate by ``column`` (a categorical or 0/1 variable), drawn with :func:`plot_rate`;
     keyword arguments (title, xlabel, level_labels, horizontal, sort, words) are passed on. The
     dashed line is the overall rate. ``df`` may be rows, weighted rows (``weights``) or a
-    covariate-pattern table (see :func:`analysis.explore.weighted_rows`); the figure is the same
+    covariate-pattern table (see :func:`analysis.evaluate.explore.weighted_rows`); the figure is the same
     (tested: identical PNG bytes from rows and from patterns).
     """
     options = {"title": f"Event rate by {column}", "xlabel": column}
@@ -272,7 +272,7 @@ def plot_rate_by_group(
     weights=None,
     **kwargs,
 ) -> Figure:
-    """Event rate by groups of a numeric variable (:func:`analysis.explore.binned_rates` with ``edges``),
+    """Event rate by groups of a numeric variable (:func:`analysis.evaluate.explore.binned_rates` with ``edges``),
     the open-ended last group ("60+") in orange, other groups blue; dashed line = overall rate. Rows,
     weighted rows or patterns, as :func:`plot_rate_by` (tested: identical PNG bytes)."""
     table = explore.binned_rates(df, edges=edges, column=column, response=response, weights=weights)
@@ -305,19 +305,19 @@ def plot_distribution(
     counts per bin, users stacked on non-users. Bins are ``binwidth`` years wide, centred on
     whole years for integer ages. ``mark`` draws a dotted vertical line (e.g. at 60).
     ``df`` may be rows, weighted rows (``weights``) or a covariate-pattern table
-    (:func:`analysis.explore.weighted_rows`): the histograms count rows (weights summed per
+    (:func:`analysis.evaluate.explore.weighted_rows`): the histograms count rows (weights summed per
     bin, whole numbers), so the figure is the same (tested: identical PNG bytes).
     """
     if mode not in ("density", "stacked"):
         raise ValueError("mode must be 'density' or 'stacked'")
     rows = explore.weighted_rows(df, response, weights)
-    age = rows.frame[column].to_numpy(dtype="float64")
+    x = rows.frame[column].to_numpy(dtype="float64")
     y, w = rows.y, rows.w
-    lo = math.floor(np.nanmin(age)) - 0.5 * binwidth if binwidth == 1 else math.floor(np.nanmin(age))
-    hi = np.nanmax(age) + binwidth
+    lo = math.floor(np.nanmin(x)) - 0.5 * binwidth if binwidth == 1 else math.floor(np.nanmin(x))
+    hi = np.nanmax(x) + binwidth
     edges = np.arange(lo, hi + binwidth, binwidth)
     # counts of rows per bin: weights summed (exact: whole numbers far below 2**53), as int64
-    counts = {k: np.rint(np.histogram(age[y == k], bins=edges, weights=w[y == k])[0]).astype("int64")
+    counts = {k: np.rint(np.histogram(x[y == k], bins=edges, weights=w[y == k])[0]).astype("int64")
               for k in (0, 1)}
     label = label or column
     names = {0: words.non_event_group[:1].upper() + words.non_event_group[1:],
@@ -363,7 +363,7 @@ def plot_correlation_heatmap(
     vmax: float | None = None,
     decimals: int = 2,
 ) -> Figure:
-    """Annotated heatmap of a correlation matrix (:func:`analysis.explore.correlations`, which gives
+    """Annotated heatmap of a correlation matrix (:func:`analysis.evaluate.explore.correlations`, which gives
     the same matrix, bit for bit, from rows, weighted rows or a covariate-pattern table; tested:
     identical PNG bytes).
 
@@ -556,7 +556,7 @@ def plot_ks(
     ``table`` has columns ``threshold, cum_events, cum_nonevents, gap``: the share of users /
     non-users on one side of each threshold. Either convention is accepted and detected from
     the data: shares with ``p >= threshold`` (decreasing in the threshold, as
-    :func:`analysis.evaluation.ks_curve` gives: the true- and false-positive rates) or with
+    :func:`analysis.evaluate.discrimination.ks_curve` gives: the true- and false-positive rates) or with
     ``p <= threshold`` (increasing: the empirical CDFs). The curves are drawn as exact step
     functions (left-continuous for ``>=``, right-continuous for ``<=``) and the y-axis label
     names the convention. Rows with a non-finite threshold are not drawn. The maximum gap is
@@ -806,7 +806,7 @@ def draw_and_save(specs: Mapping[str, tuple], directory, simulated: bool = False
 @_styled
 def plot_effect(curve: pd.DataFrame, xlabel: str, title: str, words: Words = WORDS,
                 observed: pd.DataFrame | None = None) -> Figure:
-    """Predicted probability across a variable at a reference profile (``analysis.effects.effect_curve``:
+    """Predicted probability across a variable at a reference profile (``analysis.evaluate.effects.effect_curve``:
     ``x, p, p_low, p_high``) with its 95% band; ``observed`` (``level, rate``-like table with ``x`` and
     ``rate``, optional) adds the observed rates as points."""
     _require_columns(curve, ["x", "p", "p_low", "p_high"], "effect")
@@ -831,7 +831,7 @@ def plot_selection_stability(stability: pd.DataFrame, labels: Mapping[str, str] 
                              selected=(), resamples: int | None = None, *, threshold: float = 0.8,
                              figsize: tuple[float, float] | None = None) -> Figure:
     """Selection stability: the share of bootstrap resamples in which the whole selection kept each
-    candidate term (``analysis.bootstrap``'s ``stability``: ``term, share``), one bar per term in the
+    candidate term (``analysis.evaluate.bootstrap``'s ``stability``: ``term, share``), one bar per term in the
     candidates' order; terms of the final model in blue, the others grey; a dashed line at ``threshold``
     (a term kept in fewer resamples is one another sample could well have left out)."""
     _require_columns(stability, ["term", "share"], "stability")

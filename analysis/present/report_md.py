@@ -1,7 +1,7 @@
 """Markdown blocks for report.qmd and slides.qmd: tables, figures and sentences of one results folder.
 
 The documents compute nothing: they call these helpers, which print pandoc markdown that Quarto and the
-built-in renderer (``analysis.render``) read alike:
+built-in renderer (``analysis.present.render``) read alike:
 
 - a table is a pipe table (``analysis.present.pipe_table``: escaped cells, content-sized columns)
   followed by its caption line ``: caption {#tbl-x}``;

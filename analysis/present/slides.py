@@ -6,13 +6,13 @@ content area. This module knows that geometry (:data:`BODY`, :data:`LEVELS`) and
 within it:
 
 - text: pure functions return paragraphs ``(level, text, bold)`` (level 0: a plain paragraph, 1 and 2:
-  bullets) in plain text; :func:`markdown` escapes them (``analysis.escape.markdown``: nothing from the
+  bullets) in plain text; :func:`markdown` escapes them (``analysis.present.escape.markdown``: nothing from the
   data becomes markup) and :func:`paginate` spreads paragraphs over as many slides as they need,
   measuring each line with DejaVu Sans (matplotlib's font, wider than the theme's Calibri, so a
   measured fit is a real one);
-- labels: every coefficient is named by ``analysis.terms.describe_coefficient``, the label the report's
+- labels: every coefficient is named by ``analysis.model.terms.describe_coefficient``, the label the report's
   tables, figures and sentences use ("Job: retired vs admin."), odds ratios of numeric variables per the
-  specification's step (as ``analysis.narrative``), splines by their inter-quartile odds ratio
+  specification's step (as ``analysis.present.narrative``), splines by their inter-quartile odds ratio
   (``tables["spline_effects"]``);
 - figures: :func:`slide_figure_specs` gives ``name -> (function, args, kwargs)`` in the form of
   ``pipeline._figure_specs``, drawn at the size they are shown (:data:`FIGURE_SIZE`, the content area
@@ -51,7 +51,7 @@ CAPTION_PT = 18.0
 CAPTION_BOX = 40 / 72
 #: slide figures: drawn at the size they are shown (the content area less the caption box)
 FIGURE_SIZE = (BODY[0], round(BODY[1] - CAPTION_BOX, 2))
-#: the report's figures use 13-18 pt text (analysis.plots.STYLE); at this scale the smallest is 12 pt
+#: the report's figures use 13-18 pt text (analysis.present.plots.STYLE); at this scale the smallest is 12 pt
 FONT_SCALE = 12 / 13
 MAX_FOREST_ROWS = 12
 #: longest row label of the forest plot (characters; one line)

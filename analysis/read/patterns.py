@@ -40,7 +40,7 @@ def columns(variables) -> tuple[str, ...]:
 
 def from_rows(data: pd.DataFrame, is_test, variables, response: str) -> pd.DataFrame:
     """The pattern table of rows: ``data`` holds the ``variables`` and the 0/1 ``response``, ``is_test``
-    a boolean per row (``analysis.split.in_test_sample``).
+    a boolean per row (``analysis.read.split.in_test_sample``).
 
     Returns DataFrame[sample, *variables, trials, events] (see the module docstring). A pure function:
     ``data`` is not modified. Raises ValueError on a missing variable column, a missing value in one, a

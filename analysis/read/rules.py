@@ -11,7 +11,7 @@ alike (tested on every bad-input case and by the fuzzer).
 How validation fits in one pass
 -------------------------------
 *Level 1*, the only pass over the rows, parses the ID (when there is one), computes the train/test side
-(``analysis.split.split_hash_sql`` of the ID, of an MD5 of a text ID, or of the row number) and groups
+(``analysis.read.split.split_hash_sql`` of the ID, of an MD5 of a text ID, or of the row number) and groups
 the rows by (sample, ID problem bits, the raw value of every other used column), counting rows. Every
 rule except ID uniqueness is a function of one row, so *level 2* parses and validates the level-1
 groups (far fewer than the rows) instead of the rows: it computes each variable's value and one bit per

@@ -1,5 +1,5 @@
-"""Tests of analysis.bootstrap (optimism bootstrap of the selection, as rms::validate) and of the
-repeated-selection API it runs on (analysis.selection.Selector, StepwiseResult.estimates).
+"""Tests of analysis.evaluate.bootstrap (optimism bootstrap of the selection, as rms::validate) and of the
+repeated-selection API it runs on (analysis.model.selection.Selector, StepwiseResult.estimates).
 
 References (none is this package's bootstrap):
   * a row bootstrap with the same draws: the resampled rows written out and fitted by `stepwise` on 0/1
@@ -85,7 +85,7 @@ def predict_rows(fit, rows, terms):
 
 
 def row_indexes(fit, rows, terms, fitted):
-    """The INDEXES on 0/1 rows, computed independently of analysis.bootstrap: AUC from scipy's
+    """The INDEXES on 0/1 rows, computed independently of analysis.evaluate.bootstrap: AUC from scipy's
     Mann-Whitney U, Brier and log-likelihoods by numpy, recalibration and null model by statsmodels."""
     p, lp = predict_rows(fit, rows, terms)
     y = rows["y"].to_numpy()
@@ -378,7 +378,7 @@ def test_stability_shares_match_the_resamples_and_failures_are_counted():
 
 def test_test_calibration_equals_calibration_fit():
     """The test calibration intercept and slope (our Newton fit of y on eta) equal those of
-    analysis.calibration.calibration_fit (statsmodels GLM, tested against R's val.prob) on p = expit(eta):
+    analysis.evaluate.calibration.calibration_fit (statsmodels GLM, tested against R's val.prob) on p = expit(eta):
     1e-8."""
     from analysis.evaluate.calibration import calibration_fit
 

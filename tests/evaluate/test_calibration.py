@@ -1,4 +1,4 @@
-"""Tests of analysis.calibration against R and independent computations.
+"""Tests of analysis.evaluate.calibration against R and independent computations.
 
 References used:
 - R 4.2.2 on birthwt (tests/reference/r/public_calibration.json, made by public_calibration.R: rms::val.prob,
@@ -179,7 +179,7 @@ def test_fit_single_value_and_errors():
 def clowess_rows(x, y, f, nsteps, delta, fallback="row"):
     """Line-by-line transcription of R 4.2's clowess/lowest (lowess.c) on rows; x, y in R's order (stably
     sorted by x, as R's lowess does). fallback="row" is R (y of the row being fitted when all weights are 0);
-    "rate" the documented choice of analysis.calibration (mean y of the rows tied there)."""
+    "rate" the documented choice of analysis.evaluate.calibration (mean y of the rows tied there)."""
     order = np.argsort(np.asarray(x, dtype=float), kind="stable")
     x = [None] + [float(v) for v in np.asarray(x, dtype=float)[order]]  # 1-based
     y = [None] + [float(v) for v in np.asarray(y, dtype=float)[order]]

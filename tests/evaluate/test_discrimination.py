@@ -1,4 +1,4 @@
-"""Tests of analysis.evaluation against independent computations.
+"""Tests of analysis.evaluate.discrimination against independent computations.
 
 References used:
 - R on the real data (../shared/reference/r_full_data.json, computed by r_full_data.R: pROC 1.18 AUC and DeLong

@@ -318,7 +318,7 @@ def test_errors():
 def test_spline_terms_fit_and_predict():
     """A restricted cubic spline term (explicit knots, as the pipeline writes them) fits and predicts: the
     prediction of the training rows equals the fitted values, and the design equals rms's basis
-    (analysis.splines.rcs_basis, tested against rms) with an intercept."""
+    (analysis.model.splines.rcs_basis, tested against rms) with an intercept."""
     from analysis.model.splines import rcs_basis
 
     data = _birthwt()

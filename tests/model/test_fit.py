@@ -326,7 +326,7 @@ def test_public_functions_run_with_one_blas_thread(monkeypatch):
 
 
 def test_patsy_fast_path_gives_the_same_design():
-    """analysis.patsy_speed: a boxed pandas Categorical (C(x, Treatment(...)) of a Categorical column)
+    """analysis.model.patsy_speed: a boxed pandas Categorical (C(x, Treatment(...)) of a Categorical column)
     read by its codes gives the same design matrix as patsy's own cell-by-cell loop on the text column,
     for text and integer levels and with the reference level moved; missing values are still refused."""
     import patsy

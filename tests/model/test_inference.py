@@ -1,4 +1,4 @@
-"""Tests of analysis.vif against R's car::vif, R's hand GVIF, statsmodels and closed forms."""
+"""Tests of analysis.model.inference against R's car::vif, R's hand GVIF, statsmodels and closed forms."""
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,4 +1,4 @@
-"""Tests of analysis.design and analysis.stepwise against independent computations.
+"""Tests of analysis.model.design and analysis.stepwise against independent computations.
 
 References (none is output of this package):
   * R 4.2.2 `step()` on the real data: /work/shared/reference/r_full_data.json, section 2_stepwise
@@ -670,7 +670,7 @@ def test_public_entry_point_analysis_stepwise(real_clean):
 
 def test_public_api_is_reachable_from_import_analysis_alone():
     """``import analysis`` exposes the documented functions and submodules without further imports, and
-    ``analysis.stepwise`` is a function (defined in analysis.selection), not a module."""
+    ``analysis.stepwise`` is a function (defined in analysis.model.selection), not a module."""
     import subprocess
     import sys
     import types

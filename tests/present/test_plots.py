@@ -349,7 +349,7 @@ def test_plot_ks_at_or_below(ks_table, scored):
 
 
 def test_plot_ks_at_or_above(scored):
-    """The convention of analysis.evaluation.ks_curve: shares with p >= threshold, rows in
+    """The convention of analysis.evaluate.discrimination.ks_curve: shares with p >= threshold, rows in
     decreasing threshold."""
     p, y = scored
     th = np.unique(p)[::-1]

@@ -1,4 +1,4 @@
-"""analysis.render: the pure-Python fallback renders tests/fixtures/mini/mini.qmd to HTML, PDF, PPTX.
+"""analysis.present.render: the pure-Python fallback renders tests/fixtures/mini/mini.qmd to HTML, PDF, PPTX.
 
 One module-scoped render (plus one more for the reproducibility check) keeps this fast:
 starting the kernel is the main cost.

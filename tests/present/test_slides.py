@@ -1,4 +1,4 @@
-"""The slide deck (slides.qmd through analysis.slides and templates/reference.pptx) fits its slides.
+"""The slide deck (slides.qmd through analysis.present.slides and templates/reference.pptx) fits its slides.
 
 Both decks (real data, and the simulated default) are rendered once per module with ``--formats pptx``.
 Checks, on every slide of both:
@@ -35,7 +35,7 @@ EMU = 914400
 NS = {"a": "http://schemas.openxmlformats.org/drawingml/2006/main",
       "p": "http://schemas.openxmlformats.org/presentationml/2006/main"}
 CODE_NAMES = re.compile(r"C\(|_yes|Treatment\(|rcs\(")
-DPI = 200  # analysis.plots.save_figure
+DPI = 200  # analysis.present.plots.save_figure
 
 
 def render(out, *args):

@@ -1,7 +1,7 @@
 """The readers (analysis.read): the pattern table against pandas, and every bad file through every engine.
 
 Independent computations: the pattern table of a file is a pandas groupby of the file read by
-``pandas.read_csv`` and cleaned here by hand, with the test side from ``analysis.split.in_test_sample``.
+``pandas.read_csv`` and cleaned here by hand, with the test side from ``analysis.read.split.in_test_sample``.
 Every bad-input case runs through the three engines (memory, duckdb, spark) and must give the same
 verdict -- the same problems, rows, file lines, IDs and values -- and the problem and line the case was
 built to have.

@@ -11,7 +11,7 @@ Starts from the file ``pandoc --print-default-data-file reference.pptx`` prints 
 - body text 18 pt at level 1, 16 pt at level 2, 14 pt below, with 6 / 3 pt before each paragraph;
 - the content area 9 x 4.1 in (0.5 in margins; 1.05 to 5.15 in from the top), so a picture with a
   caption gets 9 x 3.54 in (pandoc gives a caption a 40 pt box below the picture);
-  :data:`CONTENT` is what ``analysis.slides`` draws its figures for;
+  :data:`CONTENT` is what ``analysis.present.slides`` draws its figures for;
 - the two-column layout ("Two Content"): two 4.4 x 4.1 in columns; the layouts pandoc falls back to
   ("Content with Caption", "Picture with Caption", "Comparison", "Section Header") get readable sizes
   (no text under 14 pt);
