@@ -20,6 +20,7 @@ import pandas as pd
 from analysis.present.narrative import profile_label
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct, pipe_table
 from analysis.present.labels import describe_coefficient, describe_term
+from analysis.spec import in_sentence
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:
@@ -71,11 +72,11 @@ def _data_specs(spec) -> dict[str, TableSpec]:
             ("Sample", lambda x: x["sample"]), (rows_h, _col("rows", fmt_int)),
             (events_h, _col("events", fmt_int)), ("Rate", _col("event_rate", fmt_pct)))),
         "class_balance": TableSpec("Class balance of the response.", (
-            (r.label, lambda x: f"yes ({r.event})" if int(x[r.name]) == 1 else f"no ({r.non_event})"),
+            (r.label, lambda x: r.level_label(x[r.name])),
             (rows_h, _col("n", fmt_int)), ("Share", _col("share", fmt_pct)))),
         "means_by_flag": TableSpec(f"Means of each variable for {r.non_event_group} and {r.event_group} "
-                                   "(binary variables: share with the attribute).", (
-            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+                                   f"(binary variables: the share of {spec.rows} at the level named).", (
+            ("Variable", lambda x: spec.indicator_labels().get(x["variable"], x["variable"])),
             (_cap(r.non_event_group), _col("mean_flag_0", lambda v: fmt_num(v, 3))),
             (events_h, _col("mean_flag_1", lambda v: fmt_num(v, 3))),
             ("Difference", _col("difference", lambda v: fmt_num(v, 3))))),
@@ -83,19 +84,19 @@ def _data_specs(spec) -> dict[str, TableSpec]:
     for v in spec.variables:
         key = v.column or v.name
         if v.kind in ("categorical", "binary"):
-            out[f"rate_by_{key}"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()}.", (
+            out[f"rate_by_{key}"] = TableSpec(f"{_cap(r.rate)} by {in_sentence(v.label)}.", (
                 (v.label, lambda x, v=v: v.level_label(x["level"])), *rate_columns))
         elif v.bins:
-            out[f"rate_by_{v.name}_group"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()} group.", (
+            out[f"rate_by_{v.name}_group"] = TableSpec(f"{_cap(r.rate)} by {in_sentence(v.label)} group.", (
                 (f"{v.label} group", lambda x: str(x["level"])), *rate_columns))
             if v.tail_above is not None:
                 out[f"{v.name}_tail"] = TableSpec(
-                    f"{_cap(spec.rows)} with {v.label.lower()} {v.tail_above:g} or over against the others.", (
+                    f"{_cap(spec.rows)} with {in_sentence(v.label)} {v.tail_above:g} or over against the others.", (
                         ("Group", lambda x: str(x["group"])), (rows_h, _col("n", fmt_int)),
                         ("Share", _col("share", fmt_pct)), ("Rate", _col("rate", fmt_pct)),
                         ("95% CI", _ci("conf_low", "conf_high", fmt_pct))))
     out["correlation_with_flag"] = TableSpec("Pearson correlation of each variable with the response.", (
-            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            ("Variable", lambda x: spec.indicator_labels().get(x["variable"], x["variable"])),
             ("Correlation", _col("correlation", lambda v: fmt_num(v, 3)))))
     return out
 

@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
 from analysis.present.labels import describe_coefficient
+from analysis.spec import group_phrase, in_sentence
 
 EVENT_RATE = "event rate (observed)"
 
@@ -28,12 +29,11 @@ def _change(odds_ratio_rounded: float) -> str:
 
 
 def _group(variable, level, spec) -> str:
-    """The rows at a level of a categorical variable, as a noun phrase."""
-    phrase = variable.group(level) if variable is not None else ""
-    if phrase:
-        return phrase
-    label = variable.label.lower() if variable is not None else "the variable"
-    return f"{spec.rows} with {label} '{variable.level_label(level) if variable is not None else level}'"
+    """The rows at a level of a categorical variable, as a noun phrase: the specification's ``groups``, else
+    "<rows> with <label> '<level>'" (``analysis.spec.group_phrase``)."""
+    if variable is None:
+        return group_phrase(spec.rows, "the variable", level)
+    return variable.group(level) or group_phrase(spec.rows, variable.label, variable.level_label(level))
 
 
 def _variable(spec, name):
@@ -61,7 +61,7 @@ def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None =
     if info.kind == "categorical":
         group = _group(var, info.level, spec)
         base = _group(var, info.baseline, spec) if info.baseline is not None else "the baseline"
-        label = var.label.lower() if var is not None else info.variables[0]
+        label = in_sentence(var.label) if var is not None else info.variables[0]
         text = (f"{_capital(group)} have {fmt_or(odds)} times the odds of {outcome} "
                 f"({_change(shown)}; {ci}) compared with {base} (the baseline {label}), other factors held fixed.")
     elif info.kind == "binary":
@@ -81,9 +81,10 @@ def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None =
 def var_per(variable) -> str:
     """"each additional coupon used in the last month" / "every 10 years of age": what a numeric odds
     ratio is stated per (the specification's ``per``, else built from the step and unit)."""
+    each = "each" if variable.step == 1 else "every"
     if variable.per:
-        return f"{'each' if variable.step == 1 else 'every'} {variable.per}"
-    return f"every {variable.step_phrase()} more of {variable.label.lower()}"
+        return f"{each} {variable.per}"
+    return f"{each} {variable.step_phrase()} more of {in_sentence(variable.label)}"
 
 
 def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec) -> pd.DataFrame:
@@ -323,7 +324,7 @@ def specification_sentences(tables: dict, spec) -> pd.DataFrame:
                 break
     eff = tables.get("spline_effects")
     if eff is not None and len(eff):
-        parts = [f"{r['label'].lower()} {_num(r['high'])} against {_num(r['low'])}: OR {fmt_or(r['odds_ratio'])} "
+        parts = [f"{in_sentence(r['label'])} {_num(r['high'])} against {_num(r['low'])}: OR {fmt_or(r['odds_ratio'])} "
                  f"(95% CI {fmt_or(r['or_conf_low'])} to {fmt_or(r['or_conf_high'])})" for _, r in eff.iterrows()]
         out.append(("effects", f"A spline has no single odds ratio; between the lower and upper quartile of the "
                                f"{spec.rows}, other variables at their median or most frequent value: "

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from analysis.evaluate import explore
 from analysis.present.labels import coefficient_labels, describe_term, single_effects
+from analysis.spec import in_sentence
 
 # --------------------------------------------------------------------------------------------
 # style
@@ -345,7 +346,7 @@ def plot_distribution(
         title = f"{label} distribution, by outcome"
     if mark is not None:
         ax.axvline(mark, color=PALETTE["black"], ls=":", lw=1.8)
-        ax.text(mark - 0.8, 0.97, f"{label.lower()} {mark:g}", transform=ax.get_xaxis_transform(),
+        ax.text(mark - 0.8, 0.97, f"{in_sentence(label)} {mark:g}", transform=ax.get_xaxis_transform(),
                 va="top", ha="right", fontsize=14)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
@@ -875,7 +876,7 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
         key = v.key
         if v.kind in ("categorical", "binary"):
             levels = sorted(data[v.name].unique())
-            options = dict(title=f"{rate} by {v.label.lower()}", xlabel=v.label, words=words,
+            options = dict(title=f"{rate} by {in_sentence(v.label)}", xlabel=v.label, words=words,
                            level_labels={lvl: v.level_label(lvl) for lvl in levels})
             if v.kind == "categorical" and len(levels) > 5:
                 options.update(horizontal=True, sort=True)
@@ -885,17 +886,17 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
                 column=v.name, response=response, label=v.label, unit=v.unit, units=v.units,
                 mark=v.tail_above, words=words))
             specs[f"rate_by_{v.name}_group"] = (plot_rate_by_group, (data, (*v.bins, math.inf), v.name, response),
-                                                dict(title=f"{rate} by {v.label.lower()} group",
+                                                dict(title=f"{rate} by {in_sentence(v.label)} group",
                                                      xlabel=f"{v.label} group" + (f" ({v.units})" if v.units else ""),
                                                      words=words))
     for var in tables["spline_effects"]["variable"] if "spline_effects" in tables else []:
         v = spec.variable(var)
         specs[f"effect_{var}"] = (plot_effect, (effect_curves[var], f"{v.label}" + (f" ({v.units})" if v.units
                                                                                          else "")),
-                                  {"title": f"Predicted probability by {v.label.lower()}", "words": words})
+                                  {"title": f"Predicted probability by {in_sentence(v.label)}", "words": words})
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
-    labels = spec.labels()
+    labels = spec.indicator_labels()     # a yes/no variable's 0/1 column named by its level ("Sex: female")
     specs.update({
         "correlation_heatmap": (plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
         "odds_ratios": (plot_odds_ratios, (single_effects(tables["coefficients"], spec, metrics["baselines"]),),

@@ -233,9 +233,9 @@ def test_headline_sentences_by_hand():
                           "to 50.0% (b, n = 2).")
     assert out["age_tail"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
                                "used the coupon at 100.0% versus 16.7% for the others.")
-    # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746
+    # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746; the 0/1 column named by its level
     assert out["correlation"] == ("The strongest linear association with the response (used the coupon) is "
-                                  "\u201cReturned goods\u201d (Pearson r = -0.775).")
+                                  "\u201cReturned goods: yes\u201d (Pearson r = -0.775).")
 
 
 # ------------------------------------------------------------------------------------------

@@ -278,7 +278,7 @@ def test_plot_odds_ratios(coefs):
     assert any(np.all(np.asarray(line.get_xdata()) == 1) for line in ax.lines)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["Age, per year", "Job: blue-collar vs admin.", "Job: student vs admin.",
-                      "Returned goods: yes vs no", "Coupons used, last month (per 1 coupon)"]
+                      "Returned goods: yes vs no", "Coupons used, last month (per coupon)"]   # never "per 1"
     assert "Intercept" not in " ".join(labels)
     # annotated OR (CI): age needs 3 decimals to show its interval around 1
     assert "1.002 (0.997\u20131.007)" in texts(fig)
