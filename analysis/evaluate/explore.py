@@ -458,10 +458,10 @@ def tail_rates(
 ) -> pd.DataFrame:
     """The upper tail of a numeric ``column`` (values >= cutoff) against the rest.
 
-    Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, age_min, age_max]``
+    Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, min, max]``
     with two rows, ``"under 60"`` then ``"60+"`` (named after ``cutoff``); ``share`` is the share
-    of all rows, ``rate`` the event rate with a Wilson interval; ``age_min``/``age_max`` (names
-    kept for the table's readers) are the smallest and largest value of each group. A missing value
+    of all rows, ``rate`` the event rate with a Wilson interval; ``min``/``max`` are the smallest and
+    largest value of ``column`` in each group. A missing value
     would belong to neither group and raises ``ValueError``. ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand counts on a tiny frame, numpy masks on the real data, and on the pattern
@@ -480,8 +480,8 @@ def tail_rates(
     total = r.n
     table.insert(2, "share", n / total if total else np.nan)
     av = values.to_numpy()
-    table["age_min"] = [av[g].min() if g.any() else np.nan for g in groups]
-    table["age_max"] = [av[g].max() if g.any() else np.nan for g in groups]
+    table["min"] = [av[g].min() if g.any() else np.nan for g in groups]
+    table["max"] = [av[g].max() if g.any() else np.nan for g in groups]
     return table
 
 
@@ -725,6 +725,10 @@ def tables(data: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
     out["correlations"] = correlations(data, response)
     out["correlation_with_flag"] = correlation_with_flag(data, response)
     return out
+
+
+#: the name of the table of :func:`top_profile` (``tables/<name>.csv``): the profile of the top-scored rows
+PROFILE_TABLE = "profile_top_scored"
 
 
 def top_profile(data: pd.DataFrame, p, spec, top_share: float) -> tuple[pd.DataFrame, dict]:

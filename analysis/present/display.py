@@ -17,6 +17,7 @@ from typing import Callable
 
 import pandas as pd
 
+from analysis.evaluate.explore import PROFILE_TABLE
 from analysis.present.narrative import profile_label
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct, pipe_table
 from analysis.present.labels import describe_coefficient, describe_term
@@ -232,7 +233,7 @@ def _validation_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
             ("Term kept in", _col("selected_share", fmt_pct))),
             query=lambda t: t["term"].map(lambda x: describe_coefficient(str(x), spec, baselines).kind
                                           in ("categorical", "binary", "numeric"))),
-        "profile_top_customers": TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
+        PROFILE_TABLE: TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
             ("Characteristic", lambda x: profile_label(x["characteristic"], spec)),
             ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
             ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),

@@ -23,6 +23,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
+from analysis.evaluate.explore import PROFILE_TABLE
 from analysis.present.display import table_specs
 from analysis.present.escape import sheet_text
 from analysis.present.labels import describe_coefficient, describe_term
@@ -56,7 +57,7 @@ def _number_format(table: str, column: str, values: pd.Series) -> str:
         if column == "level" and pd.api.types.is_numeric_dtype(values) and \
                 (values.dropna() == values.dropna().round()).all():
             return "0"                     # 0/1 levels, and categories written as whole numbers
-    if table == "profile_top_customers" and column in ("top", "rest", "difference"):
+    if table == PROFILE_TABLE and column in ("top", "rest", "difference"):
         return "0.000"  # shares and means mixed: the kind column says which (the report shows both)
     if column in PROPORTION_TABLES.get(table, ()):
         return "0.00%"
@@ -84,7 +85,7 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
         var = next((v for v in spec.variables if name == f"rate_by_{v.column or v.name}"), None)
         if var is not None:
             out.insert(1, "label", [var.level_label(x) for x in out["level"]])
-    elif name == "profile_top_customers":
+    elif name == PROFILE_TABLE:
         from analysis.present.narrative import profile_label
         out.insert(1, "label", [profile_label(c, spec) for c in out["characteristic"]])
     return out

@@ -189,14 +189,14 @@ def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info:
         f"On the {sample} sample ({fmt_int(m['n'])} {spec.rows}) the model ranks {r.event_group} above "
         f"{r.non_event_group} with AUC {fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to "
         f"{fmt_num(m['auc_ci_high'], 3)}) and KS {fmt_num(m['ks'], 3)}; the top-scored tenth of {spec.rows} holds "
-        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times the rate of "
-        "random targeting.")))
+        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random "
+        "tenth would hold.")))
     at_half = classification[(classification["sample"] == sample) & (classification["threshold"] == 0.5)].iloc[0]
     out.append(("accuracy", (
         f"Accuracy is the wrong yardstick here: at a 0.5 cut-off the model is {fmt_pct(at_half['accuracy'])} accurate, "
         f"while predicting the more common outcome for every row scores {fmt_pct(at_half['no_information_rate'])}; "
-        f"it finds {fmt_pct(at_half['recall'])} of {r.event_group} at that cut-off. Rank {spec.rows} by predicted "
-        "probability and target the top deciles instead.")))
+        f"it finds {fmt_pct(at_half['recall'])} of {r.event_group} at that cut-off. Judge the model by how it ranks "
+        f"{spec.rows} by predicted probability (AUC, gains, lift) instead.")))
     return pd.DataFrame(out, columns=["topic", "sentence"])
 
 
@@ -452,7 +452,7 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
 
     out = {"eda_sentences": explore.headline_sentences(tables, spec),
            "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
-           "conclusions": conclusions(tables["coefficients"], tables["profile_top_customers"], metrics["profile"],
+           "conclusions": conclusions(tables["coefficients"], tables[explore.PROFILE_TABLE], metrics["profile"],
                                       metrics, tables["gains"], tables["classification"], spec)}
     tables = {**tables, **out}
     out["specification_sentences"] = specification_sentences(tables, spec)
