@@ -30,7 +30,7 @@ from analysis.spec.expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
            "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS", "YES_NO", "is_yes_no",
-           "in_sentence", "group_phrase", "response_words"]
+           "in_sentence", "group_phrase", "response_words", "draft_markers"]
 
 DEFAULT_SPEC = Path(__file__).with_name("tmall.toml")
 KINDS = ("categorical", "binary", "count", "numeric")
@@ -272,6 +272,14 @@ class Spec:
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
+    #: comments of the file that still mark a guess or a choice of ``init`` (:func:`draft_markers`): a draft
+    markers: tuple[str, ...] = ()
+
+    @property
+    def draft(self) -> bool:
+        """A specification that still holds CHECK or CHOOSE comments: ``report`` refuses it unless told
+        ``--allow-draft``, and then stamps every output DRAFT."""
+        return bool(self.markers)
 
     # -- lookups
     def variable(self, name: str) -> Variable:
@@ -400,7 +408,49 @@ def load_spec(path: str | Path | None = None) -> Spec:
         raise SpecError(path, ["the file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(path, [f"not valid TOML: {err}"]) from None
-    return spec_from_dict(doc, path)
+    import dataclasses
+
+    return dataclasses.replace(spec_from_dict(doc, path), markers=draft_markers(raw.decode("utf-8")))
+
+
+#: what starts a comment that marks a draft: ``# CHECK: ...`` (a guess of ``init``) or ``# CHOOSE: ...``
+MARKER_WORDS = ("CHECK", "CHOOSE")
+
+
+def draft_markers(text: str) -> tuple[str, ...]:
+    """The comments of a TOML text that mark a draft -- those whose first word is CHECK or CHOOSE, as ``init``
+    writes them -- each as "line N: <comment>". Only comments count: a ``#`` inside a string (basic, literal
+    or multi-line) is text, so a background paragraph that says "# CHECK" marks nothing."""
+    found, quote, line, i = [], None, 1, 0
+    while i < len(text):
+        ch = text[i]
+        if quote is None:
+            if text.startswith(('"""', "'''"), i):
+                quote, i = text[i:i + 3], i + 3
+                continue
+            if ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                end = text.find("\n", i)
+                end = len(text) if end < 0 else end
+                comment = text[i:end].lstrip("#").strip()
+                if comment.split(":", 1)[0].split(" ", 1)[0] in MARKER_WORDS:
+                    found.append(f"line {line}: {comment}")
+                i = end
+                continue
+        elif ch == "\\" and quote in ('"', '"""'):
+            line += text[i + 1:i + 2] == "\n"
+            i += 2
+            continue
+        elif text.startswith(quote, i):
+            i += len(quote)
+            quote = None
+            continue
+        elif ch == "\n" and len(quote) == 1:
+            quote = None          # an unterminated one-line string ends with its line (TOML would not load)
+        line += ch == "\n"
+        i += 1
+    return tuple(found)
 
 
 def default_spec() -> Spec:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.spec import SpecError, default_spec, in_sentence, load_spec, spec_from_dict, with_exclusions
+from analysis.spec import (SpecError, default_spec, draft_markers, in_sentence, load_spec, spec_from_dict,
+                           with_exclusions)
 from analysis.model.terms import forced_terms, model_terms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -270,3 +271,24 @@ def test_malformed_tables_are_reported_once():
 def test_text_comparisons_and_binary_names_are_allowed():
     spec = spec_from_dict(base(exclusions=[{"exclude": "g == 'a' and b == 'yes' and b_yes == 1 and x > 2"}]))
     assert len(spec.exclusions) == 1
+
+
+def test_draft_markers_are_comments_that_start_with_check_or_choose(tmp_path):
+    """What makes a specification a draft: a comment whose first word is CHECK or CHOOSE (as init writes them),
+    not the words inside a string, a longer word, or a comment that only mentions them."""
+    text = ('# init marks every guess with CHECK or CHOOSE\n'
+            '[dataset]\n'
+            'row = "record"  # CHECK: what one row is\n'
+            'title = "a # CHECK: in a string"\n'
+            'background = """\n# CHECK: in a multi-line string\n"""\n'
+            "source = 'x # CHOOSE: in a literal string'\n"
+            'name = "a \\" # CHECK: after an escaped quote"  # CHECKED is another word\n'
+            '[response]\n'
+            '#CHOOSE: column, event and non_event\n'
+            'column = "y"\nevent = "1"\nnon_event = "0"\n\n[[variables]]\ncolumn = "x"\ntype = "count"\n')
+    assert draft_markers(text) == ("line 3: CHECK: what one row is", "line 11: CHOOSE: column, event and non_event")
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.draft and spec.markers == draft_markers(text)
+    assert not load_spec(None).draft and not spec_from_dict(base()).draft
