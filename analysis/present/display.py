@@ -78,9 +78,8 @@ def _data_specs(spec) -> dict[str, TableSpec]:
         "means_by_flag": TableSpec(f"Means of each variable for {r.non_event_group} and {r.event_group} "
                                    f"(binary variables: the share of {spec.rows} at the level named).", (
             ("Variable", lambda x: spec.indicator_labels().get(x["variable"], x["variable"])),
-            (_cap(r.non_event_group), _col("mean_flag_0", lambda v: fmt_num(v, 3))),
-            (events_h, _col("mean_flag_1", lambda v: fmt_num(v, 3))),
-            ("Difference", _col("difference", lambda v: fmt_num(v, 3))))),
+            (_cap(r.non_event_group), _mean_or_share(spec, "mean_flag_0")),
+            (events_h, _mean_or_share(spec, "mean_flag_1")), ("Difference", _mean_or_share(spec, "difference")))),
     }
     for v in spec.variables:
         key = v.column or v.name
@@ -238,6 +237,13 @@ def _validation_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
             ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
             ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),
     }
+
+
+def _mean_or_share(spec, column: str) -> Callable:
+    """A cell of the means table: a binary variable's share as a percentage, other means to 3 decimals in the
+    variable's unit."""
+    binary = {v.name for v in spec.variables if v.kind == "binary"}
+    return lambda row: fmt_pct(row[column]) if row["variable"] in binary else fmt_num(row[column], 3)
 
 
 def _level(spec, variable, level) -> str:

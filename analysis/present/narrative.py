@@ -112,13 +112,14 @@ def _or_text(row, spec, baselines) -> str:
 
 
 def profile_label(characteristic: str, spec) -> str:
-    """Readable name of a row of ``explore.profile_by_score``: "job: retired" -> "retired customers"."""
+    """Readable name of a row of ``explore.profile_by_score``: "job: retired" -> "retired customers" (the
+    specification's ``groups``, else "customers with job 'retired'", as the odds-ratio sentences name them)."""
     if characteristic == EVENT_RATE:
         return f"{spec.response.rate} (observed)"
     column, sep, level = characteristic.partition(": ")
     var = _variable(spec, column)
     if sep and var is not None:
-        return var.group(level) or f"{var.label}: {var.level_label(level)}"
+        return var.group(level) or group_phrase(spec.rows, var.label, var.level_label(level))
     if var is not None and var.kind == "binary":
         return var.yes_group
     return var.label if var is not None else characteristic
@@ -128,7 +129,7 @@ def _profile_phrase(row, spec) -> str:
     label = profile_label(row["characteristic"], spec)
     if row["kind"] == "share":
         return f"{label} ({fmt_pct(row['top'])} vs {fmt_pct(row['rest'])})"
-    return f"{label} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
+    return f"{in_sentence(label)} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
 
 
 def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,

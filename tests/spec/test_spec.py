@@ -292,3 +292,57 @@ def test_draft_markers_are_comments_that_start_with_check_or_choose(tmp_path):
     spec = load_spec(path)
     assert spec.draft and spec.markers == draft_markers(text)
     assert not load_spec(None).draft and not spec_from_dict(base()).draft
+
+
+TITANIC = ROOT / "tests" / "data" / "public" / "titanic.csv"
+
+
+def test_init_drafts_the_words_each_marked_check(tmp_path):
+    """On the Titanic data init drafts every word the report uses -- the event phrase from the response's
+    levels, group names from a binary variable's levels, labels in sentence case, a step of 10 for age (0.17 to
+    80) -- and marks each CHECK; the draft loads, and is a draft (report refuses it)."""
+    from analysis.draft import draft
+
+    text, checks = draft(TITANIC, "survived")
+    lines = text.splitlines()
+
+    def line(key_value):
+        found = [x for x in lines if x.startswith(key_value)]
+        assert len(found) == 1 and "# CHECK:" in found[0], (key_value, found)
+
+    for key_value in ('row = "record"', 'rows = "records"', 'label = "Survived"', 'label = "Sex"',
+                      'label = "Age"', 'label = "Passenger class"', 'yes_group = "female records"',
+                      'outcome = "\u201csurvived\u201d"', 'verb = "had \u201csurvived\u201d"', 'step = 10',
+                      'event_group = "records with \u201csurvived\u201d"', 'title = "What predicts'):
+        line(key_value)
+    assert 'no_group = "male records"' in lines
+    assert "= yes" not in text.replace('event = "yes"', "") and "PassengerClass" not in text
+    path = tmp_path / "titanic.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.draft and len(spec.markers) == 15
+    assert f"CHECK the words: {len(spec.markers)} comments" in checks[-1]
+    assert spec.variable("sex").level_label(1) == "female" and spec.variable("age").step == 10
+
+
+@pytest.mark.parametrize("name, header, noun", [
+    ("customers.csv", "id,y,x", "customer"),                  # a plural file name
+    ("data.csv", "PassengerId,y,x", "passenger"),             # the ID column's words before "Id"
+    ("titanic.csv", "id,y,x", "record"),                      # neither: a neutral noun that still reads
+])
+def test_init_names_a_row_from_the_id_column_or_the_file_name(tmp_path, name, header, noun):
+    from analysis.draft import draft
+
+    data = tmp_path / name
+    data.write_text(header + "\n" + "\n".join(f"{i},{'yes' if i % 3 else 'no'},{i % 7}" for i in range(1, 60)))
+    text, _ = draft(data, "y")
+    assert f'row = "{noun}"' in text and f'rows = "{noun}s"' in text
+    assert f'[id]\ncolumn = "{header.split(",")[0]}"' in text
+
+
+def test_init_names_the_groups_of_a_yes_no_variable_by_its_label():
+    from analysis.draft import draft
+
+    text, _ = draft(BIRTHWT, "low")
+    assert 'yes_group = "records with smoke"' in text and 'no_group = "records without smoke"' in text
+    assert 'label = "Low"' in text and 'outcome = "\u201clow\u201d"' in text
