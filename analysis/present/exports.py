@@ -134,6 +134,9 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
         # the means and correlations hold a binary variable's 0/1 column: named by its level ("Sex: female")
         labels = spec.indicator_labels() if name in ("means_by_flag", "correlation_with_flag") else spec.labels()
         out.insert(1, "label", [labels.get(v, v) for v in out["variable"]])
+        if "level" in out.columns:         # a level by group (calibration): its name ("female", not 1)
+            out.insert(list(out.columns).index("level") + 1, "level_label",
+                       [_level_label(spec, v, x) for v, x in zip(out["variable"], out["level"])])
     elif name.startswith("rate_by_") and "level" in out.columns:
         var = next((v for v in spec.variables if name == f"rate_by_{v.column or v.name}"), None)
         if var is not None:
@@ -144,6 +147,13 @@ def _labelled(name: str, frame: pd.DataFrame, results) -> pd.DataFrame:
     elif name == "class_balance" and spec.response.name in out.columns:
         out.insert(1, "label", [spec.response.level_label(x) for x in out[spec.response.name]])
     return out
+
+
+def _level_label(spec, variable, level) -> str:
+    try:
+        return spec.variable(variable).level_label(level)
+    except KeyError:
+        return str(level)
 
 
 def _write_frame(ws, frame: pd.DataFrame, name: str, start_row: int, spec=None) -> None:

@@ -73,3 +73,15 @@ def test_sheet_names_are_short_unique_and_allowed():
     got = exports.sheet_names(long, TITANIC)
     assert all(len(t) <= 31 for t in got.values()) and len(set(got.values())) == 3
     assert got["rate_by_a/b:c"] == "rate_by_a_b_c"
+
+
+def test_levels_by_group_are_named():
+    """The calibration-by-group sheet names a binary level ('female'), not its 0/1 code."""
+
+    class Results:
+        spec, metrics = TITANIC, {}
+
+    frame = pd.DataFrame({"variable": ["sex_female", "sex_female"], "level": ["0", "1"], "n": [206, 119]})
+    out = exports._labelled("observed_vs_predicted", frame, Results)
+    assert out.columns.tolist() == ["variable", "label", "level", "level_label", "n"]
+    assert out["label"].tolist() == ["Sex", "Sex"] and out["level_label"].tolist() == ["male", "female"]
