@@ -80,8 +80,8 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     assessment = performance.assess(fit, {"train": samples.train, "test": samples.test},
                                     performance.calibration_groups(spec))
     tables |= assessment.tables
-    tables["profile_top_customers"], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
-                                                                   TOP_SHARE)
+    tables[explore.PROFILE_TABLE], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
+                                                                 TOP_SHARE)
     curves = effects.effect_curves(fit)
     tables |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,
