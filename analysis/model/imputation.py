@@ -739,7 +739,8 @@ def pool(fits, *, conf_level: float = 0.95, dfcom: float | None = None) -> pd.Da
     conf_low / conf_high = estimate -/+ t_df quantile x std_error, fmi, riv (:func:`pool_details`).
 
     fits: statsmodels results of ``fit_logit`` (Logit on rows, or binomial GLM on patterns), ``Fit``
-    objects, or Firth fits; all with the same coefficients. Tested against mice 3.15 on the Titanic
+    objects, or Firth fits (the same code reads their params, cov_params and rows; not compared with R);
+    all with the same coefficients. Tested against mice 3.15 on the Titanic
     imputations exported from R (A_pool, main and interaction models: estimate, std_error, statistic, df,
     confidence limits, fmi and riv to 1e-6 relative, observed 8e-9; p_value to 1e-6 on the log scale,
     observed 5e-9; rows, patterns and Fit objects alike).
