@@ -254,7 +254,9 @@ def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:
 
 
 def _cell_text(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """A raw cell as a message shows it, the same from every engine: a missing cell (None, NaN, or pandas'
+    NA, as DuckDB returns a null of an integer column) is empty; numbers by their kind."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return ""
     if kind == "float":
         return repr(float(value))

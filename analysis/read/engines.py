@@ -55,16 +55,14 @@ class DuckDBEngine:
         if source.table is not None:
             self.con.register("src_rows", source.table)
             self._relation = "src_rows"
+        elif source.parquet is not None:
+            self._relation = f"read_parquet({literal(str(source.parquet))})"
         else:
-            path = source.parquet if source.format == "csv" else source.path
-            if source.format == "csv":
-                self._relation = f"read_parquet({literal(str(path))})"
-            else:
-                cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
-                self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
-                                  f"FROM read_parquet({literal(str(path))}, file_row_number = true))")
-        #: a scan of a Parquet file follows the file's order (``lag() OVER ()`` proves IDs increase)
-        self.ordered_scan = source.format == "parquet" and source.table is None
+            cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
+            self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
+                              f"FROM read_parquet({literal(str(source.in_place))}, file_row_number = true))")
+        #: a scan of a Parquet file in place follows the file's order (``lag() OVER ()`` proves IDs increase)
+        self.ordered_scan = source.in_place is not None and source.table is None and source.parquet is None
 
     def relation(self) -> str:
         return self._relation
@@ -136,12 +134,13 @@ class SparkEngine:
         self.views: list[str] = []
         self.tag = f"rows{id(self)}"
         names = column_names(len(source.positions))
-        if source.format == "csv":
+        if source.parquet is not None:
             frame = self.spark.read.parquet(str(source.parquet))
         else:
-            frame = self.spark.read.parquet(str(source.path))
+            frame = self.spark.read.parquet(str(source.in_place))
             row = (F.col("_metadata.row_index") + 1).cast("bigint")
-            frame = frame.select(*[F.col(f"`{c}`").alias(k) for c, k in zip(source.positions.values(), names)],
+            frame = frame.select(*[F.col("`" + c.replace("`", "``") + "`").alias(k)
+                                   for c, k in zip(source.positions.values(), names)],
                                  row.alias("__line"), row.alias("__row"))
         self.view(self.tag, frame)
 
