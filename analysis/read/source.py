@@ -12,8 +12,9 @@ One pass, the same for every engine, decides everything about a file that is not
    name gets a rename hint), no name appears twice, no two names differ only in letter case (DuckDB and
    Spark would take them for one column), and extra columns are ignored with a note.
 4. **Characters**: a value of a used column that still holds a control character (tab and line breaks
-   included) or an invisible or unusual space (no-break space, the U+2000 block, ideographic space,
-   zero-width characters, byte-order mark) after leading and trailing spaces and tabs are trimmed is
+   included), an unusual space (no-break space, the U+2000 block, ideographic space) or any of Unicode's
+   Default_Ignorable_Code_Point characters (zero-width characters, byte-order mark, variation selectors,
+   tag characters: :mod:`analysis.read.ignorable`) after leading and trailing spaces and tabs are trimmed is
    reported: such a value would otherwise become a level of its own in one engine and not in another.
    A value longer than ``MAX_VALUE_CHARS`` is reported too.
 
@@ -48,17 +49,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.read.csvscan import CsvFormatError, CsvScan
+from analysis.read.ignorable import RANGES as IGNORABLE, re2_class
 from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
 
 PARQUET_MAGIC = b"PAR1"
 #: values of used columns longer than this are refused (no level or number is this long; a longer
 #: value breaks tables and figures and usually means a broken quote swallowed several rows)
 MAX_VALUE_CHARS = 200
-#: characters refused inside a value after trimming spaces and tabs (RE2 syntax, pyarrow.compute):
-#: C0 controls (tab, line breaks included), DEL and C1 controls, and invisible or unusual spaces
-INVISIBLE = (r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{a0}\x{ad}\x{34f}\x{61c}\x{115f}\x{1160}\x{1680}\x{180e}"
-             r"\x{2000}-\x{200f}\x{2028}-\x{202f}\x{205f}-\x{206f}\x{3000}\x{3164}\x{fe00}-\x{fe0f}"
-             r"\x{feff}\x{ffa0}\x{fff9}-\x{fffb}]")
+#: characters refused inside a value after trimming spaces and tabs (RE2 syntax, pyarrow.compute): C0
+#: controls (tab, line breaks included), DEL and C1 controls, spaces other than the space (no-break, the
+#: U+2000 block, line and paragraph separators, narrow no-break, ideographic ...), the interlinear
+#: annotation controls, and every Default_Ignorable_Code_Point of Unicode (analysis.read.ignorable: a
+#: table generated from Unicode's DerivedCoreProperties.txt -- zero-width characters, joiners,
+#: bidirectional controls, variation selectors, tag characters, fillers ...)
+INVISIBLE = (r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
+             r"\x{3000}\x{fff9}-\x{fffb}" + re2_class(IGNORABLE) + "]")
 TRIM = " \t"
 MAX_NAMED_EXTRA = 20
 #: column names a reader gives columns of its own (DuckDB's ``file_row_number`` option, Spark's hidden
