@@ -82,6 +82,8 @@ class DuckDBEngine:
 
 _SPARK = None
 _SPARK_LOCK = threading.Lock()
+#: Spark's JVM logging: errors only (see the file)
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
 def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | None = None):
@@ -117,7 +119,11 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
                        .config("spark.driver.memory", f"{heap_mb}m")
                        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                        .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.local.dir", local_dir))
+                       .config("spark.local.dir", local_dir)
+                       # the JVM's log level before it starts: without this, WARN lines of the start-up
+                       # reach stderr whatever --quiet says (setLogLevel below acts only after them)
+                       .config("spark.driver.extraJavaOptions",
+                               f"-Dlog4j2.configurationFile={LOG4J2.as_uri()}"))
             _SPARK = builder.getOrCreate()
             _SPARK.sparkContext.setLogLevel("ERROR")
         return _SPARK
