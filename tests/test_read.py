@@ -453,3 +453,15 @@ def test_every_ignorable_code_point_is_refused():
     values = pa.array([f"tech{p}nician" for p in points] + ["\u00a0", "\u3000", "\x1f", "\u2028", "technician", "caf\u00e9"])
     found = pc.match_substring_regex(values, INVISIBLE).to_pylist()
     assert all(found[:-2]) and found[-2:] == [False, False]
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_levels_equal_under_normalisation_get_a_note(tmp_path, engine):
+    """'caf\u00e9' (composed) and 'cafe\u0301' (decomposed) print alike and stay two levels; the reader says so
+    in a note naming the column and showing the code points."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = [f"{i},{30 + i % 20},{composed if i % 3 else decomposed},married,no,yes,no,1,0,{i % 2}" for i in range(1, 41)]
+    got = read_patterns(write(tmp_path, [HEADER, *rows]), SPEC, engine=engine, test_size=0.0, hash_file=False)
+    assert sorted(got.patterns["job"].unique()) == ["cafe\u0301", "caf\u00e9"]
+    (note,) = [n for n in got.notes if "look the same" in n]
+    assert note.startswith("Column 'job'") and "'cafe\\u0301' and 'caf\\xe9'" in note, note

@@ -199,6 +199,7 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     notes = list(source.notes)
     if not hash_file:
         notes.append("The file's SHA-256 was not computed (hash_file=False).")
+    notes += _look_alike_notes(patterns, spec)
     compression = compression_note(len(patterns), n_used)
     if compression:
         notes.append(compression)
@@ -250,6 +251,28 @@ def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:
                                "levels a categorical variable may have", 0,
                                fix="Is it an identifier or free text? Leave it out of the specification, declare "
                                    "it numeric, merge rare levels, or raise 'max_levels' in the specification."))
+    return out
+
+
+def _look_alike_notes(patterns: pd.DataFrame, spec) -> list[str]:
+    """A note per categorical variable with levels that are equal under Unicode normalisation (NFKC: a
+    composed and a decomposed accent, a full-width letter) but differ in their code points: they print
+    alike and stay two levels (the data are not rewritten), so the user is told, with the code points
+    shown (``ascii``). The same from every engine: it is read off the pattern table."""
+    import unicodedata
+
+    out = []
+    for v in spec.variables:
+        if v.kind != "categorical" or v.name not in patterns:
+            continue
+        groups: dict[str, list[str]] = {}
+        for level in sorted(set(patterns[v.name].astype(str))):
+            groups.setdefault(unicodedata.normalize("NFKC", level), []).append(level)
+        alike = [g for g in groups.values() if len(g) > 1]
+        if alike:
+            shown = "; ".join(" and ".join(ascii(level) for level in g) for g in alike[:MAX_EXAMPLES])
+            out.append(f"Column {v.column or v.name!r}: two levels that look the same are kept apart, since their "
+                       f"Unicode code points differ ({shown}); write them alike if they are one level.")
     return out
 
 
