@@ -152,8 +152,12 @@ def main(argv=None) -> int:
             cli_runs += 2 * jobs[k - 1][3]
             if result["failures"]:
                 failures.append(result)
-            if k % 500 == 0:
-                print(f"{k:,} cases, {sum(totals.values())} failures so far", file=sys.stderr, flush=True)
+            if k % 250 == 0:      # running counts, so that a run stopped early still says what it saw
+                print(f"{k:,} cases in {time.perf_counter() - start:.0f} s: {sum(totals.values())} failures so far "
+                      f"({dict(totals)}); verdicts {dict(verdicts)}, Parquet {dict(parquet_verdicts)}; command line "
+                      f"{dict(exits)}; Firth's route {dict(firth_exits)}; spark cases {spark_cases}; load "
+                      f"{' '.join(Path('/proc/loadavg').read_text().split()[:3]) if os.path.exists('/proc/loadavg') else '?'}",
+                      file=sys.stderr, flush=True)
     seconds = time.perf_counter() - start
     load_after = Path("/proc/loadavg").read_text().split()[:3] if os.path.exists("/proc/loadavg") else "?"
     print(f"cases: {len(jobs):,} (seeds {jobs[0][0]}..{jobs[-1][0]}); base: {args.base.name}, {args.rows:,} rows")
