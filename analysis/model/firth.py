@@ -476,9 +476,9 @@ def _check_rank(X: np.ndarray, columns: list, term_columns: dict) -> None:
                 what = (f"Column '{name}'" + (f" of term '{term}'" if term and term != name else "")
                         + " is constant or a linear combination of the columns before it")
             raise FirthDesignError(
-                f"{what} in the rows fitted, so its coefficient is not identified, by Firth's penalised fit "
-                "either (the design has rank {rank} for {k} columns). Remove the term from the model, or fit "
-                "on more rows that differ in it.".format(rank=int(np.linalg.matrix_rank(X)), k=X.shape[1]))
+                f"{what} in the rows fitted, so its coefficient cannot be estimated; Firth's penalty does not "
+                "change that (the design has rank {rank} for {k} columns). Remove the term from the model, or "
+                "fit on more rows that differ in it.".format(rank=int(np.linalg.matrix_rank(X)), k=X.shape[1]))
     raise FirthDesignError("The design matrix is rank deficient; remove a collinear term.")
 
 

@@ -431,11 +431,9 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
     parts, writer, target, offset = [], None, None, 0
     whole = keep == "table" or copy
     read = required if whole else [required[k] for k in sorted(set(text) | ({id_index} - {None}))]
+    if copy:
+        target = Path(temp_dir) / "rows.parquet"
     try:
-        if copy:
-            import pyarrow.parquet as pq_w
-
-            target = Path(temp_dir) / "rows.parquet"
         for batch in handle.iter_batches(columns=list(dict.fromkeys(read)), batch_size=1 << 20):
             n = batch.num_rows
             rows = pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64))
@@ -449,7 +447,7 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
                 parts.append(renamed)
             elif copy:
                 if writer is None:
-                    writer = pq_w.ParquetWriter(target, renamed.schema, compression="zstd")
+                    writer = pq.ParquetWriter(target, renamed.schema, compression="zstd")
                 writer.write_table(renamed)
             offset += n
     except (OSError, pa.ArrowException) as err:
