@@ -14,6 +14,7 @@ from analysis.config import DEFAULT_DATA, RunConfig
 from analysis.errors import ModelError, OutputError
 from analysis.read import DataValidationError, EngineUnavailable, memory_bytes
 from analysis.spec import SpecError
+from analysis.model.firth import FirthError
 from analysis.model.newton import SeparationError
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
@@ -221,6 +222,9 @@ def main(argv=None) -> int:
     except SeparationError as err:
         print(f"error: {err}\nThe maximum-likelihood estimate does not exist for these data (separation). "
               "Run again with --firth to fit Firth's penalised logit, which exists here.", file=sys.stderr)
+        return EXIT_INVALID
+    except FirthError as err:
+        print(f"error: Firth's penalised fit cannot be computed: {err}", file=sys.stderr)
         return EXIT_INVALID
     except (DataValidationError, ModelError, SpecError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)

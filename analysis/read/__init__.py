@@ -199,6 +199,7 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     notes = list(source.notes)
     if not hash_file:
         notes.append("The file's SHA-256 was not computed (hash_file=False).")
+    notes += _look_alike_notes(patterns, spec)
     compression = compression_note(len(patterns), n_used)
     if compression:
         notes.append(compression)
@@ -253,8 +254,32 @@ def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:
     return out
 
 
+def _look_alike_notes(patterns: pd.DataFrame, spec) -> list[str]:
+    """A note per categorical variable with levels that are equal under Unicode normalisation (NFKC: a
+    composed and a decomposed accent, a full-width letter) but differ in their code points: they print
+    alike and stay two levels (the data are not rewritten), so the user is told, with the code points
+    shown (``ascii``). The same from every engine: it is read off the pattern table."""
+    import unicodedata
+
+    out = []
+    for v in spec.variables:
+        if v.kind != "categorical" or v.name not in patterns:
+            continue
+        groups: dict[str, list[str]] = {}
+        for level in sorted(set(patterns[v.name].astype(str))):
+            groups.setdefault(unicodedata.normalize("NFKC", level), []).append(level)
+        alike = [g for g in groups.values() if len(g) > 1]
+        if alike:
+            shown = "; ".join(" and ".join(ascii(level) for level in g) for g in alike[:MAX_EXAMPLES])
+            out.append(f"Column {v.column or v.name!r}: two levels that look the same are kept apart, since their "
+                       f"Unicode code points differ ({shown}); write them alike if they are one level.")
+    return out
+
+
 def _cell_text(value, kind: str) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    """A raw cell as a message shows it, the same from every engine: a missing cell (None, NaN, or pandas'
+    NA, as DuckDB returns a null of an integer column) is empty; numbers by their kind."""
+    if value is None or value is pd.NA or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
         return ""
     if kind == "float":
         return repr(float(value))

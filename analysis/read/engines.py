@@ -55,16 +55,14 @@ class DuckDBEngine:
         if source.table is not None:
             self.con.register("src_rows", source.table)
             self._relation = "src_rows"
+        elif source.parquet is not None:
+            self._relation = f"read_parquet({literal(str(source.parquet))})"
         else:
-            path = source.parquet if source.format == "csv" else source.path
-            if source.format == "csv":
-                self._relation = f"read_parquet({literal(str(path))})"
-            else:
-                cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
-                self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
-                                  f"FROM read_parquet({literal(str(path))}, file_row_number = true))")
-        #: a scan of a Parquet file follows the file's order (``lag() OVER ()`` proves IDs increase)
-        self.ordered_scan = source.format == "parquet" and source.table is None
+            cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
+            self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
+                              f"FROM read_parquet({literal(str(source.in_place))}, file_row_number = true))")
+        #: a scan of a Parquet file in place follows the file's order (``lag() OVER ()`` proves IDs increase)
+        self.ordered_scan = source.in_place is not None and source.table is None and source.parquet is None
 
     def relation(self) -> str:
         return self._relation
@@ -84,6 +82,8 @@ class DuckDBEngine:
 
 _SPARK = None
 _SPARK_LOCK = threading.Lock()
+#: Spark's JVM logging: errors only (see the file)
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
 def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | None = None):
@@ -119,7 +119,11 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
                        .config("spark.driver.memory", f"{heap_mb}m")
                        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                        .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.local.dir", local_dir))
+                       .config("spark.local.dir", local_dir)
+                       # the JVM's log level before it starts: without this, WARN lines of the start-up
+                       # reach stderr whatever --quiet says (setLogLevel below acts only after them)
+                       .config("spark.driver.extraJavaOptions",
+                               f"-Dlog4j2.configurationFile={LOG4J2.as_uri()}"))
             _SPARK = builder.getOrCreate()
             _SPARK.sparkContext.setLogLevel("ERROR")
         return _SPARK
@@ -136,12 +140,13 @@ class SparkEngine:
         self.views: list[str] = []
         self.tag = f"rows{id(self)}"
         names = column_names(len(source.positions))
-        if source.format == "csv":
+        if source.parquet is not None:
             frame = self.spark.read.parquet(str(source.parquet))
         else:
-            frame = self.spark.read.parquet(str(source.path))
+            frame = self.spark.read.parquet(str(source.in_place))
             row = (F.col("_metadata.row_index") + 1).cast("bigint")
-            frame = frame.select(*[F.col(f"`{c}`").alias(k) for c, k in zip(source.positions.values(), names)],
+            frame = frame.select(*[F.col("`" + c.replace("`", "``") + "`").alias(k)
+                                   for c, k in zip(source.positions.values(), names)],
                                  row.alias("__line"), row.alias("__row"))
         self.view(self.tag, frame)
 

@@ -214,21 +214,27 @@ class RuleSet:
                     level_b.append(f"CASE WHEN {self.d.full_match(t, INT_SYNTAX)} THEN TRY_CAST({t} AS BIGINT) "
                                    f"END AS {c}__i")
             else:
+                # typed Parquet columns (analysis.read.source.parquet_kind): every cast is a TRY_CAST, so an
+                # integer beyond BIGINT (unsigned 64-bit) or a NaN is NULL in both engines, never an error
+                # (DuckDB may evaluate a cast inside a CASE branch that no row takes) nor wrapped (Spark)
                 level_a.append(f"{c} AS {c}__n")
                 n = f"{c}__n"
-                if kind == "float":
-                    level_b += [f"CAST({n} AS DOUBLE) AS {c}__d", f"CAST(NULL AS BIGINT) AS {c}__i",
-                                f"({n} IS NULL OR isnan({n})) AS {c}__m"]
-                    text = f"CAST({n} AS STRING)"
-                elif kind == "bool":
-                    level_b += [f"({n} IS NULL) AS {c}__m"]
-                    text = f"CAST({n} AS STRING)"
-                else:
-                    level_b += [f"CAST({n} AS BIGINT) AS {c}__i", f"CAST({n} AS DOUBLE) AS {c}__d",
+                if kind == "float":      # 32/64-bit floats and decimals
+                    # NaN is found on the value's text: DuckDB decides isnan() of a Parquet column from the
+                    # file's min/max statistics, which leave NaN out, and so finds no NaN in the file
+                    nan = f"isnan(TRY_CAST(CAST({n} AS STRING) AS DOUBLE))"
+                    level_b += [f"TRY_CAST({n} AS DOUBLE) AS {c}__d", f"CAST(NULL AS BIGINT) AS {c}__i",
+                                f"({n} IS NULL OR {nan}) AS {c}__m"]
+                elif kind == "bool":     # true/false is no number: 'text in a numeric column', as in a CSV
+                    level_b += [f"CAST(NULL AS DOUBLE) AS {c}__d", f"CAST(NULL AS BIGINT) AS {c}__i",
                                 f"({n} IS NULL) AS {c}__m"]
-                    text = f"CAST(CAST({n} AS BIGINT) AS STRING)"
+                else:                    # integers of any width, signed or not
+                    level_b += [f"TRY_CAST({n} AS BIGINT) AS {c}__i", f"TRY_CAST({n} AS DOUBLE) AS {c}__d",
+                                f"({n} IS NULL) AS {c}__m"]
                 if not self._numeric_kind(column):
-                    level_b.append(f"{text} AS {c}__t")
+                    # floats in text columns were converted to text by the first pass; integers and booleans
+                    # print alike in both engines
+                    level_b.append(f"CAST({n} AS STRING) AS {c}__t")
             m = f"{c}__m"
             flags = {"missing": m}
             if self._numeric_kind(column):
@@ -240,7 +246,7 @@ class RuleSet:
                     flags["text"] = f"(NOT {m} AND NOT {finite})"
                 else:
                     value = (f"(CASE WHEN {m} THEN NULL WHEN {i} IS NOT NULL THEN {i} "
-                             f"WHEN {usable} AND {d} = floor({d}) THEN CAST({d} AS BIGINT) END)")
+                             f"WHEN {usable} AND {d} = floor({d}) THEN TRY_CAST({d} AS BIGINT) END)")
                     non_integer = f"({usable} AND {d} <> floor({d}))"
                     flags["non_integer"] = non_integer
                     flags["text"] = f"(NOT {m} AND NOT {non_integer} AND {value} IS NULL)"
@@ -277,7 +283,7 @@ class RuleSet:
         """A numeric Parquet response as the text of a whole number ('1'), so it compares with the event."""
         n = f"{c}__d"
         return (f"(CASE WHEN {c}__m THEN NULL WHEN {n} = floor({n}) AND abs({n}) < {INT64_BOUND} "
-                f"THEN CAST(CAST({n} AS BIGINT) AS STRING) ELSE 'not a whole number' END)")
+                f"THEN CAST(TRY_CAST({n} AS BIGINT) AS STRING) ELSE 'not a whole number' END)")
 
     def _domain(self, column, v) -> dict:
         var = self.var_of_column.get(column)
@@ -298,7 +304,7 @@ class RuleSet:
         if v.derived:
             expr = v.expression.sql(self.value_sql)
             return f"CAST({expr} AS STRING)" if v.kind == "categorical" else (
-                f"CAST({expr} AS BIGINT)" if v.kind == "count" else f"CAST({expr} AS DOUBLE)")
+                f"TRY_CAST({expr} AS BIGINT)" if v.kind == "count" else f"CAST({expr} AS DOUBLE)")
         c = self.ref[v.column]
         if v.kind == "binary":
             return f"(CASE WHEN {c}__v = {literal(v.yes)} THEN 1 ELSE 0 END)"

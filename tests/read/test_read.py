@@ -8,6 +8,7 @@ built to have.
 """
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -200,6 +201,12 @@ BAD_ROWS = [
     ("2,42,management\u3000,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42,management\x1f,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42,tech\tnician,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    # Default_Ignorable_Code_Point beyond the first list (issue 22): a tag character, a variation selector of
+    # the supplement, a Khmer inherent vowel, a shorthand format control; each printed like the bare level
+    ("2,42,technician\U000E0041,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,technician\U000E0100,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,tech\u17b4nician,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,married\U0001BCA0,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42," + "x" * 300 + ",divorced,no,yes,no,2,0,1", "job", "longer than 200 characters"),
 ]
 
@@ -413,3 +420,48 @@ SPARK_CASES = [(f"row:{c}:{w}", [HEADER, GOOD_ROWS[0], row, *GOOD_ROWS[2:]]) for
 @pytest.mark.parametrize("name, lines", SPARK_CASES, ids=[n for n, _ in SPARK_CASES])
 def test_spark_gives_the_same_verdict(spark, tmp_path, name, lines):
     same_verdict(write(tmp_path, lines), engines=ENGINES)
+
+
+# ----------------------------------------------------------------------------- Default_Ignorable_Code_Point
+
+UCD = Path("/usr/share/unicode/DerivedCoreProperties.txt")
+
+
+def test_ignorable_table_is_unicodes():
+    """The table of analysis.read.ignorable regenerated from Unicode's DerivedCoreProperties.txt (Debian's
+    unicode-data) equals the stored one, when the file is present."""
+    from analysis.read import ignorable
+
+    if not UCD.exists():
+        pytest.skip(f"{UCD} is not installed (Debian package unicode-data)")
+    text = UCD.read_text(encoding="utf-8")
+    assert ignorable.parse(text) == ignorable.RANGES
+    assert ignorable.version(text) in ignorable.SOURCE
+
+
+def test_every_ignorable_code_point_is_refused():
+    """Every Default_Ignorable_Code_Point, alone or inside a level, matches the first pass's refused
+    characters, and the characters refused before (controls, unusual spaces) still do."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analysis.read.ignorable import RANGES
+    from analysis.read.source import INVISIBLE
+
+    points = [chr(c) for a, b in RANGES for c in range(a, b + 1)]
+    assert len(points) == 4174
+    values = pa.array([f"tech{p}nician" for p in points] + ["\u00a0", "\u3000", "\x1f", "\u2028", "technician", "caf\u00e9"])
+    found = pc.match_substring_regex(values, INVISIBLE).to_pylist()
+    assert all(found[:-2]) and found[-2:] == [False, False]
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_levels_equal_under_normalisation_get_a_note(tmp_path, engine):
+    """'caf\u00e9' (composed) and 'cafe\u0301' (decomposed) print alike and stay two levels; the reader says so
+    in a note naming the column and showing the code points."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = [f"{i},{30 + i % 20},{composed if i % 3 else decomposed},married,no,yes,no,1,0,{i % 2}" for i in range(1, 41)]
+    got = read_patterns(write(tmp_path, [HEADER, *rows]), SPEC, engine=engine, test_size=0.0, hash_file=False)
+    assert sorted(got.patterns["job"].unique()) == ["cafe\u0301", "caf\u00e9"]
+    (note,) = [n for n in got.notes if "look the same" in n]
+    assert note.startswith("Column 'job'") and "'cafe\\u0301' and 'caf\\xe9'" in note, note
