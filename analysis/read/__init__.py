@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.read.dataset import DataFile, DataSet, open_dataset, resolve as resolve_dataset
 from analysis.read.patterns import compression_note
 from analysis.read.engines import DuckDBEngine, EngineUnavailable, SparkEngine, memory_bytes
 from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
@@ -117,11 +118,18 @@ def file_provenance(path: Path, fmt: str, digest: str | None, n_read: int) -> di
 
 def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, engine: str = "memory",
                   memory_limit: str = "2GB", threads: int = 2, progress=None, hash_file: bool = True,
-                  temp_dir: str | Path | None = None) -> PatternData:
-    """Covariate patterns of a CSV or Parquet file, validated by the specification's rules (see the
-    module docstring). ``spec``: an ``analysis.spec.Spec`` (default: the bundled default specification).
+                  temp_dir: str | Path | None = None, spark_master: str | None = None,
+                  spark_first_pass: str = "auto") -> PatternData:
+    """Covariate patterns of a CSV or Parquet file, or of a data set of such files (a folder, Hive-style
+    partitions, a glob, a URI: :mod:`analysis.read.dataset`), validated by the specification's rules (see
+    the module docstring). ``spec``: an ``analysis.spec.Spec`` (default: the bundled default specification).
     ``engine``: "memory" (DuckDB over the rows held in memory), "duckdb" (streamed through a temporary
-    Parquet file, spilling to disk under ``memory_limit``) or "spark" (Spark SQL, local mode).
+    Parquet file, spilling to disk under ``memory_limit``) or "spark" (Spark SQL). ``spark_master``: the
+    spark engine's master URL (``local[n]``, ``spark://host:port``, ...; default: an active session of the
+    caller, else ``local[threads]``). ``spark_first_pass``: where the spark engine's first pass runs --
+    "driver" (as the other engines, then Spark reads its output), "executors"
+    (:mod:`analysis.read.spark_scan`: nothing read by the driver) or "auto": executors on a cluster master
+    or for data only Spark reads (``hdfs:``, ``s3a:``, ...), the driver in local mode.
     Raises :class:`DataValidationError` listing every problem, or :class:`EngineUnavailable`."""
     from analysis.spec import default_spec
 
@@ -130,25 +138,49 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if not 0 <= test_size < 1:
         raise ValueError(f"test_size must be in [0, 1); got {test_size}")
+    if spark_first_pass not in ("auto", "driver", "executors"):
+        raise ValueError(f"spark_first_pass must be auto, driver or executors; got {spark_first_pass!r}")
     say = progress or (lambda message: None)
     start = time.perf_counter()
     timings: dict[str, float] = {}
-    path = Path(path)
+    dataset = resolve_dataset(path)
+    path = Path(path) if dataset is None else dataset.given
+    #: one local file: its provenance is read from it, whichever engine reads it
+    single = path if dataset is None else (Path(dataset.files[0].location) if not dataset.multi and dataset.local
+                                           else None)
     spill = tempfile.mkdtemp(prefix="analysis-read-", dir=temp_dir)
     digest: dict = {}
     runner = None
     try:
-        source = open_source(path, spec, keep="table" if engine == "memory" else "parquet", temp_dir=spill,
-                             progress=say)
-        timings["first_pass"] = time.perf_counter() - start
         hasher = None
-        if hash_file:
-            def _hash():
-                digest["sha256"] = sha256_file(path)
-            hasher = threading.Thread(target=_hash, name="sha256", daemon=True)
-            hasher.start()
-        runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
-            source, memory_limit, threads, spill)
+        if engine == "spark" and _on_executors(dataset, spark_first_pass, memory_limit, threads, spark_master):
+            from analysis.read.spark_scan import SparkScanEngine
+
+            if dataset is None:
+                dataset = DataSet(given=str(path), root="", files=[DataFile(str(path), Path(path).name)], multi=False)
+            runner = SparkScanEngine(dataset, spec, memory_limit, threads, spark_master, progress=say)
+            source, dataset = runner.source, runner.dataset
+            digest = dict(runner.digests) if hash_file else {}
+            timings["first_pass"] = time.perf_counter() - start
+        else:
+            keep = "table" if engine == "memory" else "parquet"
+            if dataset is None or (not dataset.multi and dataset.local):
+                if dataset is not None:
+                    path = Path(dataset.files[0].location)
+                source = open_source(path, spec, keep=keep, temp_dir=spill, progress=say)
+                files = [path]
+            else:
+                source = open_dataset(dataset, spec, keep=keep, temp_dir=spill, progress=say)
+                files = [Path(f.location) for f in dataset.files]
+            timings["first_pass"] = time.perf_counter() - start
+            if hash_file:
+                def _hash():
+                    for name, file in zip([f.name for f in dataset.files] if dataset else ["sha256"], files):
+                        digest[name] = sha256_file(file)
+                hasher = threading.Thread(target=_hash, name="sha256", daemon=True)
+                hasher.start()
+            runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
+                source, memory_limit, threads, spill, **({"master": spark_master} if engine == "spark" else {}))
         rules = RuleSet(spec, source.kinds, runner.dialect, seed=seed, test_size=test_size)
         say(f"{engine}: validating {path.name} ({source.format}) and aggregating to covariate patterns")
         t0 = time.perf_counter()
@@ -175,7 +207,12 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         bad = any((result[f"mask{w}"] != 0).any() for w in range(rules.words))
         if bad or n_dup or source.problems:
             say(f"{engine}: problems found; collecting example lines")
-            raise _problems(runner, rules, source, path, result, dup_table if n_dup else None, n_read)
+            error = _problems(runner, rules, source, path, result, dup_table if n_dup else None, n_read)
+            raise dataset.relocate(error) if dataset is not None else error
+    except DataValidationError as err:
+        if dataset is not None and dataset.multi and any(p.lines and not p.files for p in err.problems):
+            raise dataset.relocate(err) from None
+        raise
     finally:
         if runner is not None:
             runner.close()
@@ -195,7 +232,10 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
             n_rows=n_read)
     if hasher is not None:
         hasher.join()
-    info = file_provenance(path, source.format, digest.get("sha256"), n_read)
+    if single is not None:
+        info = file_provenance(single, source.format, next(iter(digest.values()), None), n_read)
+    else:
+        info = dataset.provenance(source.format, digest, n_read)
     notes = list(source.notes)
     if not hash_file:
         notes.append("The file's SHA-256 was not computed (hash_file=False).")
@@ -208,6 +248,19 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     return PatternData(patterns=patterns, accounting=accounting, source=info, n_rows=n_used,
                        n_patterns=len(patterns), notes=tuple(notes), engine=engine, seed=int(seed),
                        test_size=float(test_size), timings=timings)
+
+
+def _on_executors(dataset, first_pass: str, memory_limit: str, threads: int, master: str | None) -> bool:
+    """Whether the spark engine's first pass runs on the executors (see :func:`read_patterns`)."""
+    if first_pass != "auto":
+        return first_pass == "executors"
+    if dataset is not None and not dataset.local:
+        return True
+    from analysis.read.engines import is_local_master, spark_session
+
+    if master is not None:
+        return not is_local_master(master)
+    return not is_local_master(spark_session(memory_limit, threads).sparkContext.master)
 
 
 def _patterns(result: pd.DataFrame, rules: RuleSet, spec, n_read: int) -> tuple[pd.DataFrame, pd.DataFrame]:

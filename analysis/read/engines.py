@@ -13,6 +13,7 @@ import atexit
 import os
 import re
 import shutil
+import sys
 import tempfile
 import threading
 import warnings
@@ -86,57 +87,114 @@ _SPARK_LOCK = threading.Lock()
 LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
-def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | None = None):
-    """The process's local Spark session (``local[threads]``), created once on first use.
+def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | None = None,
+                  master: str | None = None):
+    """The Spark session the spark engine runs on.
 
-    Settings take effect only at creation: the driver's heap is ``memory_limit``, the UI is off,
-    shuffles use few partitions (the pattern table is small) and the log level is ERROR.
+    * A session the caller created and left active (``SparkSession.getActiveSession()``) is used as it is,
+      whatever its master (``local[n]``, ``spark://``, YARN, Kubernetes): its settings are the caller's.
+    * Otherwise one session per process is created on first use, with master ``master`` (default
+      ``local[threads]``). Settings take effect only at creation: the driver's heap is ``memory_limit``,
+      the UI is off, shuffles use few partitions (the pattern table is small) and the log level is ERROR.
+      For a cluster master (anything but ``local...``), :func:`analysis.read.spark_scan.prepare_cluster`
+      makes the package and its Python available to the executors (see there).
+
+    A second call asking for another master than the process's session has raises EngineUnavailable
+    (Spark runs one context per process).
     """
     global _SPARK
     with _SPARK_LOCK:
-        if _SPARK is None:
-            java_home = os.environ.get("JAVA_HOME")
-            if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
+        active = _active_session()
+        if active is not None and active is not _SPARK:
+            running = active.sparkContext.master
+            if master and master != running:
                 raise EngineUnavailable(
-                    "--engine spark needs a Java runtime (Java 17 or later) on PATH or in JAVA_HOME, and none "
-                    "was found. Install one (e.g. Debian's openjdk-17-jre-headless) or use --engine duckdb, "
-                    "which gives the same results.")
-            from pyspark.sql import SparkSession
+                    f"the active Spark session of this process has master {running!r}, not {master!r}; stop it "
+                    "first, or leave out --spark-master to use it.")
+            return active
+        if _SPARK is not None:
+            running = _SPARK.sparkContext.master
+            if master and master != running:
+                raise EngineUnavailable(
+                    f"this process already runs a Spark session with master {running!r}; it cannot also connect "
+                    f"to {master!r} (one Spark context per process). Run the analysis in a new process.")
+            return _SPARK
+        java_home = os.environ.get("JAVA_HOME")
+        if not shutil.which("java") and not (java_home and Path(java_home, "bin", "java").exists()):
+            raise EngineUnavailable(
+                "--engine spark needs a Java runtime (Java 17 or later) on PATH or in JAVA_HOME, and none "
+                "was found. Install one (e.g. Debian's openjdk-17-jre-headless) or use --engine duckdb, "
+                "which gives the same results.")
+        from pyspark.sql import SparkSession
 
-            # pyspark warns on its pandas conversions that it "does not yet fully support pandas >= 3"; the
-            # package converts only the small pattern table (via Arrow, tested equal to DuckDB's)
-            warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
-                                    category=FutureWarning)
-            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-            local_dir = temp_dir or tempfile.mkdtemp(prefix="analysis-spark-")
-            if not temp_dir:
-                atexit.register(shutil.rmtree, local_dir, ignore_errors=True)
-            heap_mb = max(512, memory_bytes(memory_limit) // (1 << 20))
-            builder = (SparkSession.builder.master(f"local[{int(threads)}]").appName("analysis-read")
-                       .config("spark.ui.enabled", "false")
-                       .config("spark.ui.showConsoleProgress", "false")
-                       .config("spark.sql.shuffle.partitions", str(max(2, 2 * int(threads))))
-                       .config("spark.driver.memory", f"{heap_mb}m")
-                       .config("spark.sql.execution.arrow.pyspark.enabled", "true")
-                       .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.local.dir", local_dir)
-                       # the JVM's log level before it starts: without this, WARN lines of the start-up
-                       # reach stderr whatever --quiet says (setLogLevel below acts only after them)
-                       .config("spark.driver.extraJavaOptions",
-                               f"-Dlog4j2.configurationFile={LOG4J2.as_uri()}"))
+        # pyspark warns on its pandas conversions that it "does not yet fully support pandas >= 3"; the
+        # package converts only the small pattern table (via Arrow, tested equal to DuckDB's)
+        warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                                category=FutureWarning)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+        master = master or f"local[{int(threads)}]"
+        cluster = not is_local_master(master)
+        # executors may run the package's first pass in Python (analysis.read.spark_scan): the driver's
+        # interpreter (its packages), unless the user named one
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        local_dir = temp_dir or tempfile.mkdtemp(prefix="analysis-spark-")
+        if not temp_dir:
+            atexit.register(shutil.rmtree, local_dir, ignore_errors=True)
+        heap_mb = max(512, memory_bytes(memory_limit) // (1 << 20))
+        builder = (SparkSession.builder.master(master).appName("analysis-read")
+                   .config("spark.ui.enabled", "false")
+                   .config("spark.ui.showConsoleProgress", "false")
+                   .config("spark.sql.shuffle.partitions", str(max(2, 2 * int(threads))))
+                   .config("spark.driver.memory", f"{heap_mb}m")
+                   .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+                   .config("spark.sql.ansi.enabled", "false")
+                   .config("spark.local.dir", local_dir)
+                   # the JVM's log level before it starts: without this, WARN lines of the start-up
+                   # reach stderr whatever --quiet says (setLogLevel below acts only after them)
+                   .config("spark.driver.extraJavaOptions",
+                           f"-Dlog4j2.configurationFile={LOG4J2.as_uri()}"))
+        try:
             _SPARK = builder.getOrCreate()
-            _SPARK.sparkContext.setLogLevel("ERROR")
+        except Exception as err:  # noqa: BLE001 - a master that cannot be reached, a bad URL
+            raise EngineUnavailable(f"could not start Spark with master {master!r}: {type(err).__name__}: "
+                                    f"{str(err).strip().splitlines()[0][:300] if str(err).strip() else ''}") from None
+        _SPARK.sparkContext.setLogLevel("ERROR")
+        if cluster:
+            from analysis.read.spark_scan import prepare_cluster
+
+            prepare_cluster(_SPARK)
         return _SPARK
+
+
+def is_local_master(master: str | None) -> bool:
+    """Whether a Spark master URL runs everything in this process (``local``, ``local[4]``, ``local[*]``)."""
+    return master is None or master == "local" or master.startswith("local[")
+
+
+def _active_session():
+    """The Spark session the caller made active in this process, or None (pyspark not even imported: None)."""
+    if "pyspark.sql" not in sys.modules:
+        return None
+    from pyspark.sql import SparkSession
+
+    session = SparkSession.getActiveSession()
+    if session is None:
+        return None
+    try:
+        session.sparkContext  # a stopped session raises here
+    except Exception:  # noqa: BLE001
+        return None
+    return session if session.sparkContext._jsc is not None else None
 
 
 class SparkEngine:
     dialect = SparkDialect()
     ordered_scan = False  # lag(...) OVER () would move every row into one partition
 
-    def __init__(self, source, memory_limit: str, threads: int, temp_dir: str):
+    def __init__(self, source, memory_limit: str, threads: int, temp_dir: str, master: str | None = None):
         from pyspark.sql import functions as F
 
-        self.spark = spark_session(memory_limit, threads)
+        self.spark = spark_session(memory_limit, threads, master=master)
         self.views: list[str] = []
         self.tag = f"rows{id(self)}"
         names = column_names(len(source.positions))

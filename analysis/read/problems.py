@@ -43,15 +43,30 @@ class Problem:
     fix: str = ""
     #: what ``lines`` count: "file lines" (CSV) or "rows" (Parquet)
     unit: str = "file lines"
+    #: a data set of several files (a folder, a glob): the file (its path inside the data set) of each entry of
+    #: ``lines``, or, for a problem of a whole file (no lines), the file it is in; empty for a single file
+    files: tuple[str, ...] = ()
 
     def message(self) -> str:
         where = ""
         if self.lines:
             more = " ..." if self.rows > len(self.lines) else ""
-            where = f" ({self.unit} {', '.join(map(str, self.lines))}{more}"
+            if self.files:
+                groups: list[tuple[str, list[int]]] = []
+                for name, line in zip(self.files, self.lines):
+                    if groups and groups[-1][0] == name:
+                        groups[-1][1].append(line)
+                    else:
+                        groups.append((name, [line]))
+                where = " (" + "; ".join(f"{self.unit} {', '.join(map(str, lines))} of {shown_path(name)}"
+                                         for name, lines in groups) + more
+            else:
+                where = f" ({self.unit} {', '.join(map(str, self.lines))}{more}"
             if self.ids:
                 where += f"; IDs {', '.join(shown_value(i)[1:-1] for i in self.ids)}"
             where += ")"
+        elif self.files:
+            where = f" (in {', '.join(shown_path(name) for name in dict.fromkeys(self.files))})"
         values = f"; values seen: {', '.join(shown_value(v) for v in self.values)}" if self.values else ""
         rows = f" in {self.rows:,} row{'s' if self.rows != 1 else ''}" if self.rows else ""
         column = f"column {shown_value(self.column)}" if self.column else "file"
@@ -75,7 +90,8 @@ class DataValidationError(ValueError):
 
     def verdict(self) -> tuple:
         """The problems as comparable tuples (tests compare engines by this)."""
-        return tuple((p.column, p.what, p.rows, p.lines, p.ids, p.values, p.fix, p.unit) for p in self.problems)
+        return tuple((p.column, p.what, p.rows, p.lines, p.ids, p.values, p.fix, p.unit) + ((p.files,) if p.files else ())
+                     for p in self.problems)
 
 
 def file_problem(what: str, fix: str) -> Problem:

@@ -1,0 +1,224 @@
+"""The spark engine on a cluster: Spark's executors read the files and run the first pass; the driver reads nothing.
+
+With a cluster master (``--spark-master spark://...``, YARN, Kubernetes; or ``local-cluster``), or data
+only Spark can reach (``hdfs:``, ``s3a:``, ...), the first pass cannot run on the driver: its disk is not
+the executors' and the data may be far larger than it. Here
+
+1. Spark lists the data set (``binaryFile`` source: a file, a folder with Hive-style ``key=value``
+   folders, a glob; hidden files skipped) -- names and sizes only reach the driver;
+2. each executor task reads whole files through Spark (any file system Spark reads) and runs, in its
+   Python worker, the package's own first pass on each file's bytes (:func:`analysis.read.dataset.scan_file`:
+   the CSV tokenizer of :mod:`analysis.read.csvscan` with physical line numbers, the header, character and
+   length checks, the Parquet type rules of :mod:`analysis.read.source`), returning the file's used
+   columns as rows plus one summary row (its verdict, kinds, character problems, SHA-256);
+3. the rows stay on the executors (a local checkpoint); the summaries (a few KB per file) come back
+   and are joined by :func:`analysis.read.dataset.merge`, as for the other engines;
+4. the rule set (:mod:`analysis.read.rules`) then runs in Spark SQL on those rows, as in local mode, and
+   only the pattern table (and, for a refused file, the first lines, IDs and values of each problem)
+   comes back to the driver.
+
+The verdict and the problems are those of the DuckDB engine, with the same physical line numbers: each
+file is tokenized whole by one task, from its first byte, so nothing about a line is guessed. What
+differs: a file is the unit of work (a data set of one file is read by one task, and a file must fit
+Spark's ``binaryFile`` limit of 2 GB and an executor's memory; split larger data into part files, as
+Spark writes them), and the files' SHA-256s are computed by the executors.
+
+The package must be importable on the executors: :func:`prepare_cluster` ships it to them
+(``SparkContext.addPyFile`` of a zip of the ``analysis`` package, written once to the driver's temporary
+folder: code, not data), and the executors use the driver's Python (``PYSPARK_PYTHON``, unless set).
+"""
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+from types import SimpleNamespace
+
+import pyarrow as pa
+
+from analysis.read.dataset import (_GLOB, DataFile, DataSet, FileResult, _glob_root, hidden, merge, partitions_of,
+                                   scan_file, scheme as scheme_of)
+from analysis.read.engines import EngineUnavailable, SparkEngine, is_local_master, spark_session
+from analysis.read.problems import DataValidationError, Problem, file_error
+from analysis.read.source import column_names
+
+PACKAGE = Path(__file__).resolve().parents[1]
+#: rows per Arrow batch the executors return
+BATCH_ROWS = 1 << 16
+SLOTS = (("t", "string", pa.string()), ("i", "bigint", pa.int64()), ("u", "decimal(20,0)", pa.decimal128(20, 0)),
+         ("f", "double", pa.float64()), ("b", "boolean", pa.bool_()))
+
+
+def prepare_cluster(spark) -> None:
+    """Make the package importable on a cluster's executors: a zip of it, added with ``addPyFile``."""
+    folder = tempfile.mkdtemp(prefix="analysis-pyfiles-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    target = Path(folder) / "analysis.zip"
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(PACKAGE.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix in (".py", ".toml", ".json",
+                                                                                      ".properties"):
+                archive.write(path, Path("analysis") / path.relative_to(PACKAGE))
+    spark.sparkContext.addPyFile(str(target))
+
+
+def on_executors(spark) -> bool:
+    """Whether the first pass must run on the executors: the session's master is not ``local[...]``."""
+    return not is_local_master(spark.sparkContext.master)
+
+
+def _schema(n: int) -> str:
+    slots = ", ".join(f"c{k}_{name} {sql}" for k in range(n) for name, sql, _ in SLOTS)
+    return f"__kind int, __file int, __info string, {slots}, __line bigint, __row bigint"
+
+
+def _summary(result: FileResult) -> str:
+    info = asdict(result)
+    info["types"] = {c: str(t) for c, t in result.types.items()}
+    return json.dumps(info, default=str)
+
+
+def _result(text: str) -> FileResult:
+    info = json.loads(text)
+    for key in ("raised", "problems"):
+        info[key] = [Problem(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}) for p in info[key]]
+    info["notes"] = tuple(info["notes"])
+    return FileResult(**info)
+
+
+def _slot(kind: str, values: pa.Array) -> str:
+    if kind == "text":
+        return "t"
+    if kind == "int":
+        return "u" if pa.types.is_decimal(values.type) else "i"
+    return {"float": "f", "bool": "b"}[kind]
+
+
+def scan_partition(batches, spec, files: dict, keys: tuple, n: int):
+    """mapInArrow on the executors: the first pass of every file of a partition (see the module docstring)."""
+    schema = pa.schema([("__kind", pa.int32()), ("__file", pa.int32()), ("__info", pa.string())]
+                       + [(f"c{k}_{name}", arrow) for k in range(n) for name, _, arrow in SLOTS]
+                       + [("__line", pa.int64()), ("__row", pa.int64())])
+    empty = {f"c{k}_{name}": None for k in range(n) for name, _, _ in SLOTS}
+    for batch in batches:
+        paths = batch.column("path").to_pylist()
+        contents = batch.column("content")
+        for i, path in enumerate(paths):
+            index, name, partitions = files[path]
+            data = contents[i].as_buffer()
+            data = memoryview(data) if data is not None else b""
+            result, table = scan_file(data, spec, index, name, tuple(tuple(p) for p in partitions), keys)
+            result.sha256 = hashlib.sha256(data).hexdigest()
+            yield pa.RecordBatch.from_pydict({"__kind": [1], "__file": [index], "__info": [_summary(result)],
+                                              **{k: [None] for k in empty}, "__line": [None], "__row": [None]},
+                                             schema=schema)
+            if table is None or result.raised:
+                continue
+            for start in range(0, table.num_rows, BATCH_ROWS):
+                part = table.slice(start, BATCH_ROWS)
+                m = part.num_rows
+                columns = {"__kind": pa.nulls(m, pa.int32()).fill_null(0), "__file": pa.nulls(m, pa.int32()).fill_null(index),
+                           "__info": pa.nulls(m, pa.string())}
+                for k in range(n):
+                    values = part.column(f"c{k}").combine_chunks()
+                    slot = _slot(result.kinds[spec.file_columns[k]], values)
+                    for name, _, arrow in SLOTS:
+                        columns[f"c{k}_{name}"] = values if name == slot else pa.nulls(m, arrow)
+                columns["__line"] = part.column("__line").combine_chunks()
+                columns["__row"] = part.column("__row").combine_chunks()
+                yield pa.RecordBatch.from_pydict(columns, schema=schema)
+
+
+class SparkScanEngine(SparkEngine):
+    """The spark engine with the first pass on the executors (see the module docstring). ``source``: what
+    the first pass found (kinds, notes, character problems, format, unit), as ``open_source`` gives it."""
+
+    def __init__(self, dataset: DataSet, spec, memory_limit: str, threads: int, master: str | None = None,
+                 progress=lambda message: None):
+        self.spark = spark_session(memory_limit, threads, master=master)
+        self.views: list[str] = []
+        self.tag = f"rows{id(self)}"
+        self.first = None
+        self.dataset = dataset
+        uri = dataset.given
+        if dataset.local and not dataset.multi:      # one file: its name is not a glob pattern to Hadoop
+            uri = "file:" + "".join("\\" + c if c in "*?[]{}\\" else c
+                                    for c in os.path.abspath(dataset.files[0].location))
+        elif dataset.local and scheme_of(uri) is None:
+            uri = "file:" + os.path.abspath(uri)
+        jvm = self.spark._jvm
+        hadoop_path = jvm.org.apache.hadoop.fs.Path
+        conf = self.spark._jsc.hadoopConfiguration()
+        root_text = _glob_root(uri) if _GLOB.search(uri.split(":", 1)[-1]) else uri
+        try:
+            root_path = hadoop_path(root_text)
+            root = str(root_path.getFileSystem(conf).makeQualified(root_path).toString()).rstrip("/")
+            frame = self.spark.read.format("binaryFile").load(uri)
+            listing = sorted((str(r["path"]), int(r["length"])) for r in frame.select("path", "length").collect())
+        except Exception as err:  # noqa: BLE001 - Spark's AnalysisException for a path it cannot list
+            text = str(err)
+            if "PATH_NOT_FOUND" in text or "does not exist" in text:
+                raise file_error(dataset.given, "does not exist", "Check the path given with --data.") from None
+            raise EngineUnavailable(f"Spark could not list {dataset.given}: {type(err).__name__}: "
+                                    f"{text.strip().splitlines()[0][:300] if text.strip() else ''}") from None
+        single = not dataset.multi
+        files = []
+        for path, size in listing:
+            name = path.rsplit("/", 1)[-1] if single or not path.startswith(root + "/") else path[len(root) + 1:]
+            if any(hidden(part) for part in name.split("/")[:-1]):
+                continue
+            files.append(DataFile(location=path, name=name, partitions=partitions_of(name) if not single else (),
+                                  size=size))
+        files.sort(key=lambda f: f.name)
+        self.dataset = dataset = DataSet(given=dataset.given, root=root, files=files, multi=dataset.multi,
+                                         local=dataset.local)
+        if not files:
+            raise file_error(dataset.given, "holds no data files", "Check the path given with --data.")
+        keys = dataset.keys
+        for f in files:
+            if tuple(k for k, _ in f.partitions) != keys:
+                raise DataValidationError(dataset.given, [Problem(
+                    "", "has files under different partition folders (" + ", ".join(
+                        f"{'/'.join(k for k, _ in g.partitions) or 'none'}: {g.name}" for g in (files[0], f)) + ")",
+                    0, fix="Put every file of the data set under the same key=value folders.")])
+        n = len(spec.file_columns)
+        mapping = {f.location: (i, f.name, f.partitions) for i, f in enumerate(files)}
+        progress(f"spark: the executors read {len(files):,} file(s) of {dataset.given}")
+
+        def scan(batches):
+            return scan_partition(batches, spec, mapping, keys, n)
+
+        out = frame.select("path", "content").mapInArrow(scan, _schema(n))
+        self.first = out.localCheckpoint(eager=True)
+        summaries = self.first.where("__kind = 1").select("__info").collect()
+        results = sorted((_result(r["__info"]) for r in summaries), key=lambda r: r.index)
+        self.digests = {r.name: r.sha256 for r in results}
+        kinds, notes, problems, fmt, unit = merge(results, dataset, spec)
+        used = [r for r in results if not r.empty]
+        columns = []
+        for k, column in enumerate(spec.file_columns):
+            kind = kinds[column]
+            if kind == "int":
+                unsigned = any(str(r.types.get(column, "")).startswith("decimal") for r in used)
+                expr = f"coalesce(CAST(c{k}_i AS DECIMAL(20,0)), c{k}_u)" if unsigned else f"c{k}_i"
+            else:
+                expr = f"c{k}_" + {"text": "t", "float": "f", "bool": "b"}[kind]
+            columns.append(f"{expr} AS c{k}")
+        self.view("first" + self.tag, self.first)
+        rows = self.spark.sql(f"SELECT {', '.join(columns)}, __line, __row FROM first{self.tag} WHERE __kind = 0")
+        self.view(self.tag, rows)
+        self.source = SimpleNamespace(path=dataset.given, format=fmt, kinds=kinds, notes=notes, problems=problems,
+                                      unit=unit, n_rows=sum(r.n_rows for r in results),
+                                      positions={c: c for c in spec.file_columns}, header=tuple(spec.file_columns))
+        assert column_names(n)   # the view's columns are c0.., as open_source's
+
+    def close(self) -> None:
+        super().close()
+        if self.first is not None:
+            self.first.unpersist()
