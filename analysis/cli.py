@@ -68,6 +68,13 @@ def _memory_limit(text: str) -> str:
     return text
 
 
+def _data_path(text: str):
+    """A local path (Path), or a URI kept as text (Path would fold the // of hdfs://host/...)."""
+    from analysis.read.dataset import scheme
+
+    return text if scheme(text) not in (None, "file") or (scheme(text) == "file" and "//" in text) else Path(text)
+
+
 def _baseline(text: str) -> tuple[str, str]:
     column, sep, level = text.partition("=")
     if not sep or not column.strip() or not level:
@@ -85,8 +92,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_options(p):
-        p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                       help="input CSV or Parquet file (default: the embedded simulated sample %(default)s)")
+        p.add_argument("--data", type=_data_path, default=DEFAULT_DATA,
+                       help="input CSV or Parquet file, or a folder or glob of them (partitioned data sets too); "
+                            "with --engine spark any path Spark reads (file:, hdfs:, s3a:, ...) (default: the "
+                            "embedded simulated sample %(default)s)")
         p.add_argument("--spec", type=Path, default=None,
                        help="data specification (TOML) of the file: response, variables, words, rules "
                             "(default: the bundled Tmall coupon specification; draft one with 'init')")
@@ -119,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
                             "results are identical (default: %(default)s)")
         p.add_argument("--memory-limit", type=_memory_limit, default="2GB",
                        help="memory limit of the duckdb/spark engine, e.g. 4GB (default: %(default)s)")
+        p.add_argument("--spark-master", default=None, metavar="URL",
+                       help="Spark master of the spark engine: local[N], spark://HOST:PORT, yarn, ... (implies "
+                            "--engine spark under auto). On a cluster the executors read and validate the data; "
+                            "--data must be a path they can read (default: local mode)")
         p.add_argument("--firth", action="store_true",
                        help="fit every candidate term by Firth's penalised likelihood (Jeffreys prior), without "
                             "selection: estimates exist under separation and are less biased in small samples")
@@ -166,7 +179,8 @@ def _config(args):
     return RunConfig(data=args.data, out=args.out, spec=args.spec, test_size=args.test_size, seed=args.seed,
                      exclude=tuple(exclude), select=args.select, criterion=args.criterion,
                      slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
-                     engine=args.engine, memory_limit=args.memory_limit, firth=args.firth,
+                     engine=args.engine, memory_limit=args.memory_limit, spark_master=args.spark_master,
+                     firth=args.firth,
                      bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers)
 
 

@@ -44,6 +44,9 @@ class RunConfig:
     engine: str = "auto"
     #: memory limit of the DuckDB / Spark engine
     memory_limit: str = "2GB"
+    #: the spark engine's master URL ("local[4]", "spark://host:7077", ...); None: an active session of the
+    #: caller, else local mode. On a cluster the executors read and validate the data (analysis.read.spark_scan)
+    spark_master: str | None = None
     #: fit every candidate term by Firth's penalised likelihood (no selection): for separated or sparse data
     firth: bool = False
     #: resamples of the optimism bootstrap of selection + fit (analysis.evaluate.bootstrap; 0: not run)
@@ -78,16 +81,21 @@ class RunConfig:
         return with_exclusions(spec, self.exclude) if self.exclude else spec
 
 
-def resolve_engine(engine: str, path) -> str:
-    """The engine "auto" stands for: "memory" for a CSV file up to ``AUTO_MEMORY_MAX_BYTES``,
-    "duckdb" for larger files and for Parquet. A path that is not a regular file goes to "memory",
-    whose first pass reports the problem (the same as every engine's)."""
+def resolve_engine(engine: str, path, spark_master: str | None = None) -> str:
+    """The engine "auto" stands for: "spark" when a Spark master is named; "memory" for a CSV file up to
+    ``AUTO_MEMORY_MAX_BYTES``; "duckdb" for larger files, Parquet and folders. A path that is not a
+    regular file or folder goes to "memory", whose first pass reports the problem (the same as every
+    engine's)."""
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
     if engine != "auto":
         return engine
+    if spark_master:
+        return "spark"
     path = Path(path)
     try:
+        if path.is_dir():
+            return "duckdb"
         if not path.is_file():
             return "memory"
         with path.open("rb") as handle:

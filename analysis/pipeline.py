@@ -36,9 +36,10 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
     """The whole analysis from the file ``config.data``, with BLAS limited to one thread (the matrices are
     small: threads buy nothing, and spinning OpenBLAS threads made fits 50x slower on a busy machine)."""
     spec = config.load_spec()
-    engine = resolve_engine(config.engine, config.data)
+    engine = resolve_engine(config.engine, config.data, getattr(config, "spark_master", None))
     pattern_data = read_patterns(config.data, spec, seed=config.seed, test_size=config.test_size, engine=engine,
-                                 memory_limit=config.memory_limit, progress=progress)
+                                 memory_limit=config.memory_limit, progress=progress,
+                                 spark_master=getattr(config, "spark_master", None))
     return run_patterns(pattern_data, config, progress, spec=spec)
 
 

@@ -182,7 +182,7 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
             runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
                 source, memory_limit, threads, spill, **({"master": spark_master} if engine == "spark" else {}))
         rules = RuleSet(spec, source.kinds, runner.dialect, seed=seed, test_size=test_size)
-        say(f"{engine}: validating {path.name} ({source.format}) and aggregating to covariate patterns")
+        say(f"{engine}: validating {Path(str(path)).name} ({source.format}) and aggregating to covariate patterns")
         t0 = time.perf_counter()
         relation = runner.relation()
         with_ids = spec.id is not None and not runner.ordered_scan

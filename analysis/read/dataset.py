@@ -408,8 +408,9 @@ def open_dataset(dataset: DataSet, spec, keep: str, temp_dir, progress=lambda me
         raise file_error(dataset.given, f"is a {scheme(dataset.given)}: URI, which only the spark engine reads",
                          "Use --engine spark (with --spark-master for a cluster), or copy the data to a local folder.")
     if not dataset.files:
-        raise file_error(dataset.given, "holds no data files" if dataset.root and os.path.isdir(dataset.root)
-                         else "matches no file", "Check the path given with --data.")
+        folder = os.path.isdir(unquote(urlparse(dataset.given).path) if scheme(dataset.given) else dataset.given)
+        raise file_error(dataset.given, "holds no data files" if folder else "matches no file",
+                         "Check the path given with --data.")
     keys = dataset.keys
     for f in dataset.files:
         if tuple(k for k, _ in f.partitions) != keys:

@@ -58,8 +58,8 @@ class Problem:
                         groups[-1][1].append(line)
                     else:
                         groups.append((name, [line]))
-                where = " (" + "; ".join(f"{self.unit} {', '.join(map(str, lines))} of {shown_path(name)}"
-                                         for name, lines in groups) + more
+                where = f" ({self.unit} " + "; ".join(f"{', '.join(map(str, lines))} of {shown_path(name)}"
+                                                     for name, lines in groups) + more
             else:
                 where = f" ({self.unit} {', '.join(map(str, self.lines))}{more}"
             if self.ids:

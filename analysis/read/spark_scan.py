@@ -35,6 +35,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 import zipfile
 from dataclasses import asdict
 from pathlib import Path
@@ -194,7 +195,9 @@ class SparkScanEngine(SparkEngine):
         def scan(batches):
             return scan_partition(batches, spec, mapping, keys, n)
 
-        out = frame.select("path", "content").mapInArrow(scan, _schema(n))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)    # pyspark on pandas 3 (see engines.spark_session)
+            out = frame.select("path", "content").mapInArrow(scan, _schema(n))
         self.first = out.localCheckpoint(eager=True)
         summaries = self.first.where("__kind = 1").select("__info").collect()
         results = sorted((_result(r["__info"]) for r in summaries), key=lambda r: r.index)

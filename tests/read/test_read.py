@@ -302,7 +302,8 @@ def test_bad_files_same_verdict(tmp_path, content, what):
 def test_paths_that_are_not_regular_files(tmp_path):
     fifo = tmp_path / "fifo.csv"
     os.mkfifo(fifo)
-    for path, what in ((tmp_path / "nope.csv", "does not exist"), (tmp_path, "is a directory"),
+    # a folder is a data set (analysis.read.dataset): this one holds no data file (a FIFO is not one)
+    for path, what in ((tmp_path / "nope.csv", "does not exist"), (tmp_path, "holds no data files"),
                        (fifo, "named pipe"), ("/dev/zero", "device")):
         kind, problems, _ = same_verdict(path)
         assert kind == "error" and what in problems[0][1], (path, problems)
