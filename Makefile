@@ -5,6 +5,7 @@
 #   make benchmark              stepwise speed benchmark (not part of the tests)
 #   make benchmark-validate     the optimism bootstrap against rms::validate (R and rms needed for the ratio)
 #   make benchmark-scale        1M / 10M / 100M-row benchmark (about 10 minutes, 2 GB of files in /tmp)
+#   make benchmark-cluster      the same through a standalone Spark cluster on 127.0.0.1 (ROWS=..., see the README)
 #   make fuzz                   10,000 seeded mutated files through every engine and the command line
 PYTHON ?= python3
 VENV   ?= .venv
@@ -13,7 +14,7 @@ OUT    ?= _output
 DATA   ?=
 ARGS   ?=
 
-.PHONY: setup report fit test benchmark benchmark-validate benchmark-scale fuzz clean
+.PHONY: setup java report fit test benchmark benchmark-validate benchmark-scale benchmark-cluster fuzz clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +23,19 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
-setup: $(VENV)/.installed
+# Java 17 for --engine spark and the Spark tests (the cluster test of tests/test_spark_cluster.py): installed
+# with Debian's apt-get when `java -version` fails and apt-get is there (CI runs as root on Debian); otherwise
+# say what is missing (the Spark tests then skip, or fail under CI=true)
+java:
+	@java -version >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Java 17 (openjdk-17-jre-headless) for the spark engine"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless) >/dev/null; \
+	  else echo "no Java runtime and no apt-get: install Java 17 or later for --engine spark and its tests"; fi; }
+	@command -v unshare >/dev/null 2>&1 || { command -v apt-get >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq util-linux >/dev/null; } || true
+
+setup: $(VENV)/.installed java
 
 report: setup
 	$(PY) -m analysis report $(if $(DATA),--data "$(DATA)") --out "$(OUT)" $(ARGS)
@@ -41,6 +54,10 @@ benchmark-validate: setup
 
 benchmark-scale: setup
 	$(PY) benchmarks/scale.py
+
+ROWS ?= 10000000
+benchmark-cluster: setup
+	$(PY) benchmarks/scale.py --rows $(ROWS) --start-cluster 2 --raw-max 0
 
 FUZZ_BASE ?= ../shared/data/tianmao.csv
 fuzz: setup

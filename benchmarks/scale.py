@@ -3,6 +3,18 @@
     .venv/bin/python benchmarks/scale.py [--rows 1000000 10000000 100000000] [--dir DIR]
                                          [--raw-max 10000000] [--engine duckdb] [--spec SPEC.toml]
                                          [--bootstrap 0] [--resample CSV] [--json OUT.json]
+                                         [--spark-master URL | --start-cluster N] [--part-rows 5000000]
+
+Spark on a cluster: ``--spark-master URL`` runs ``ours`` with ``--engine spark --spark-master URL`` (the
+executors read and validate; the data must be on storage they see, so --dir must be); ``--start-cluster N``
+first starts a standalone cluster of N workers on 127.0.0.1 from pyspark's own scripts
+(tests/spark_cluster.py: each worker in its own mount namespace, ``--worker-memory`` each) and stops it at
+the end. With either, the simulated file is also written as a folder of Parquet parts of ``--part-rows``
+rows (a file is one executor task), and that folder is what ``ours`` reads; the raw Logit and the
+pattern fit still read the single file (the same rows). Example (the lead's 10^8 and 10^9 runs):
+
+    .venv/bin/python benchmarks/scale.py --rows 100000000 1000000000 --raw-max 0 --start-cluster 2 \
+        --worker-memory 4g --dir /data/coupon-scale
 
 For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`
 (or, with --resample CSV, a file of rows drawn with replacement from CSV), then measures, each in its
@@ -74,13 +86,21 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def measure(command: list[str]) -> tuple[float, int, float]:
+def cluster_env(args) -> dict | None:
+    """The driver's environment for a cluster run: this checkout's package and Python on the executors."""
+    if not args.spark_master:
+        return None
+    return {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
+
+
+def measure(command: list[str], env: dict | None = None) -> tuple[float, int, float]:
     """Wall seconds, peak memory (bytes) and CPU seconds of a command and its children (see the module
-    docstring)."""
+    docstring). With a Spark cluster, the executors' memory and CPU are not the command's: only the
+    driver's are counted."""
     with tempfile.NamedTemporaryFile(suffix=".maxrss") as maxrss_file:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, "-S", "-c", LAUNCHER, maxrss_file.name, *command], cwd=ROOT,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         launcher = psutil.Process(proc.pid)
         peak = 0
         while proc.poll() is None:
@@ -126,6 +146,28 @@ def ensure_file(directory: Path, rows: int, resample: Path | None = None) -> Pat
     return path
 
 
+def ensure_parts(path: Path, part_rows: int) -> Path:
+    """The Parquet file ``path`` as a folder of Parquet files of ``part_rows`` rows each (once, not timed):
+    the shape of a large data set on shared storage, one executor task per file."""
+    import pyarrow.parquet as pq
+
+    folder = path.with_name(path.stem + f"_parts{part_rows}")
+    if not (folder / "_SUCCESS").exists():
+        print(f"splitting {path} into parts of {part_rows:,} rows in {folder} (not timed)", file=sys.stderr, flush=True)
+        folder.mkdir(exist_ok=True)
+        source = pq.ParquetFile(path)
+        for k, batch in enumerate(source.iter_batches(batch_size=part_rows)):
+            pq.write_table(pa_table(batch), folder / f"part-{k:05d}.parquet", compression="zstd")
+        (folder / "_SUCCESS").write_bytes(b"")
+    return folder
+
+
+def pa_table(batch):
+    import pyarrow as pa
+
+    return pa.Table.from_batches([batch])
+
+
 def max_rel_diff(ours: pd.Series, theirs: pd.Series) -> float:
     if set(ours.index) != set(theirs.index):
         raise AssertionError(f"different coefficients: {sorted(set(ours.index) ^ set(theirs.index))}")
@@ -157,24 +199,56 @@ def main() -> None:
     parser.add_argument("--bootstrap", type=int, default=0, metavar="B",
                         help="resamples of the optimism bootstrap in 'ours' (default: 0, off)")
     parser.add_argument("--json", type=Path, help="also write the table as JSON here")
+    parser.add_argument("--spark-master", default=None, metavar="URL",
+                        help="run ours with --engine spark on this Spark master (e.g. spark://127.0.0.1:7077)")
+    parser.add_argument("--start-cluster", type=int, default=0, metavar="N",
+                        help="start a standalone Spark cluster of N workers on 127.0.0.1 for the run (needs root, "
+                             "Java and unshare) and use it as --spark-master")
+    parser.add_argument("--worker-memory", default="2g", help="memory of each started worker (default: %(default)s)")
+    parser.add_argument("--part-rows", type=int, default=5_000_000,
+                        help="rows per Parquet part when reading through a cluster (default: %(default)s)")
     parser.add_argument("--resample", type=Path, metavar="CSV",
                         help="instead of simulating, draw the rows with replacement from this file (e.g. the real "
                              "data, ../shared/data/tianmao.csv): data that compress as the real ones do")
     args = parser.parse_args()
     args.dir.mkdir(parents=True, exist_ok=True)
+    cluster = None
+    if args.start_cluster:
+        sys.path.insert(0, str(ROOT / "tests"))
+        from spark_cluster import LocalCluster
+
+        cluster = LocalCluster(Path(tempfile.mkdtemp(prefix="analysis-bench-cluster-")), workers=args.start_cluster,
+                               worker_memory=args.worker_memory,
+                               executor_memory=f"{max(512, int(args.worker_memory[:-1]) * 1024 * 3 // 4)}m"
+                               if args.worker_memory[-1] in "gG" else args.worker_memory).start()
+        args.spark_master = cluster.master_url
+    if args.spark_master:
+        args.engine = "spark"
+    try:
+        run(args)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+def run(args) -> None:
     spec_args = ["--spec", str(args.spec.resolve())] if args.spec else []
+    spark_args = ["--spark-master", args.spark_master] if args.spark_master else []
     machine = (f"machine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-               f"engine {args.engine}; bootstrap {args.bootstrap}")
+               f"engine {args.engine}{' on ' + args.spark_master if args.spark_master else ''}; "
+               f"bootstrap {args.bootstrap}")
     print(f"{machine}; {load()} at start", file=sys.stderr, flush=True)
     start_load = load()
 
     records = []
     for rows in args.rows:
         path = ensure_file(args.dir, rows, args.resample)
+        data = ensure_parts(path, args.part_rows) if args.spark_master else path
         out = args.dir / f"fit_{rows}"
-        ours_wall, ours_peak, ours_cpu = measure([sys.executable, "-m", "analysis", "fit", "--data", str(path),
+        ours_wall, ours_peak, ours_cpu = measure([sys.executable, "-m", "analysis", "fit", "--data", str(data),
                                                   "--out", str(out), "--engine", args.engine, "--quiet",
-                                                  "--bootstrap", str(args.bootstrap), *spec_args])
+                                                  "--bootstrap", str(args.bootstrap), *spec_args, *spark_args],
+                                                 env=cluster_env(args))
         metrics = json.loads((out / "metrics.json").read_text())
         record = {"rows": rows, "patterns": metrics["data"]["n_patterns"], "ours_s": ours_wall,
                   "ours_gb": ours_peak / 1e9, "ours_cpu_s": ours_cpu}

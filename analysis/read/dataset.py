@@ -195,8 +195,11 @@ class FileResult:
     #: the problems the first pass raised (header, CSV structure, Parquet types): the file stops here
     raised: list = field(default_factory=list)
     raised_rows: int | None = None
-    #: the file has no data rows (adds nothing, refuses nothing)
+    #: the file has no data rows (adds nothing, refuses nothing in a data set of several files)
     empty: bool = False
+    #: what the first pass says of such a file on its own (a data set of one file raises it)
+    alone: list = field(default_factory=list)
+    alone_rows: int | None = None
     n_rows: int = 0
     kinds: dict = field(default_factory=dict)
     #: Arrow types of the used Parquet columns after conversion (the spark route's slots)
@@ -247,7 +250,8 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tupl
     try:
         if isinstance(data, (bytes, bytearray, memoryview)):
             if len(data) == 0:
-                result.empty = True
+                result.empty, result.alone = True, [Problem("", "is empty", 0, fix="Export the data again; the file "
+                                                            "has no header and no rows.")]
                 return result, None
             result.format = "parquet" if bytes(data[:4]) == PARQUET_MAGIC else "csv"
             source_data = pa.BufferReader(data) if result.format == "parquet" else bytes(data)
@@ -279,7 +283,7 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tupl
     except DataValidationError as err:
         if err.n_rows == 0 or (len(err.problems) == 1 and (err.problems[0].what.startswith("the file has no header")
                                                            or err.problems[0].what == "is empty")):
-            result.empty = True
+            result.empty, result.alone, result.alone_rows = True, list(err.problems), err.n_rows
         else:
             result.raised, result.raised_rows = list(err.problems), err.n_rows
         return result, None
@@ -338,6 +342,8 @@ def merge(results: list[FileResult], dataset: DataSet, spec) -> tuple[dict, tupl
         rows = results[0].raised_rows if len(results) == 1 else None
         raise DataValidationError(dataset.given, raised, n_rows=rows)
     used = [r for r in results if not r.empty]
+    if not tag and len(results) == 1 and results[0].alone:
+        raise DataValidationError(dataset.given, results[0].alone, n_rows=results[0].alone_rows)
     if not used:
         what = "holds no data files" if not results else "has a header but no data rows"
         raise file_error(dataset.given, what, "Export the data again with its rows.", n_rows=0)
