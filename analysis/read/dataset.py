@@ -4,7 +4,7 @@
 
 * **a folder**: every file under it, recursively, in the order of their paths; names that start with ``.``
   or ``_`` are skipped (``_SUCCESS``, ``.crc`` files), as Spark and Hadoop skip them, except folder names
-  with ``=``. Hive-style folders ``key=value/`` give every row of the files below them a text column
+  with ``=``; empty files (0 bytes) are skipped too, as Spark lists none. Hive-style folders ``key=value/`` give every row of the files below them a text column
   ``key`` with that value (percent-escapes decoded, ``__HIVE_DEFAULT_PARTITION__`` a missing value), as
   Spark reads a partitioned data set; every file must sit under the same keys.
 * **a glob** (``data/part-*.parquet``): the files it matches (Python's glob on a local disk; Hadoop's
@@ -144,7 +144,7 @@ def resolve(data) -> DataSet | None:
     if _GLOB.search(path):
         root = _glob_root(path)
         files = [_local(p, os.path.relpath(p, root).replace(os.sep, "/")) for p in sorted(globbing.glob(path))
-                 if os.path.isfile(p) and not hidden(os.path.basename(p))]
+                 if os.path.isfile(p) and os.path.getsize(p) > 0 and not hidden(os.path.basename(p))]
         return DataSet(given=text, root=root, files=files, multi=True)
     return None
 
@@ -176,7 +176,7 @@ def _walk(root: str) -> list[DataFile]:
             if hidden(name):
                 continue
             path = os.path.join(folder, name)
-            if os.path.isfile(path):
+            if os.path.isfile(path) and os.path.getsize(path) > 0:    # Spark lists no empty file either
                 out.append(_local(path, os.path.relpath(path, root).replace(os.sep, "/")))
     return sorted(out, key=lambda f: f.name)
 

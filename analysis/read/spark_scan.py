@@ -87,7 +87,7 @@ def _summary(result: FileResult) -> str:
 
 def _result(text: str) -> FileResult:
     info = json.loads(text)
-    for key in ("raised", "problems"):
+    for key in ("raised", "problems", "alone"):
         info[key] = [Problem(**{k: tuple(v) if isinstance(v, list) else v for k, v in p.items()}) for p in info[key]]
     info["notes"] = tuple(info["notes"])
     return FileResult(**info)
@@ -179,6 +179,10 @@ class SparkScanEngine(SparkEngine):
         files.sort(key=lambda f: f.name)
         self.dataset = dataset = DataSet(given=dataset.given, root=root, files=files, multi=dataset.multi,
                                          local=dataset.local)
+        if not files and single:   # Spark lists no empty file: say what the single-file first pass says
+            status = root_path.getFileSystem(conf).getFileStatus(root_path)
+            if status.isFile() and status.getLen() == 0:
+                raise file_error(dataset.given, "is empty", "Export the data again; the file has no header and no rows.")
         if not files:
             raise file_error(dataset.given, "holds no data files", "Check the path given with --data.")
         keys = dataset.keys

@@ -100,3 +100,11 @@ def test_command_line_spark_master_and_uris(tmp_path):
     assert resolve_engine("auto", config.data, config.spark_master) == "spark"
     assert resolve_engine("auto", tmp_path) == "duckdb"          # a folder
     assert str(_data_path("data/x.csv")) == "data/x.csv" and _data_path("s3a://bucket/key/") == "s3a://bucket/key/"
+
+
+def test_executors_one_file_without_rows_reads_as_duckdb(spark, tmp_path):
+    """A file with a header and no rows, and an empty file: the single file's own verdict."""
+    header_only = write(tmp_path, [HEADER, ""], name="h.csv")
+    empty = write(tmp_path, [], name="e.csv")
+    for path in (header_only, empty):
+        assert verdict(path, engine="spark", spark_first_pass="executors") == verdict(path, engine="duckdb"), path
