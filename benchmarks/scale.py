@@ -90,6 +90,8 @@ def cluster_env(args) -> dict | None:
     """The driver's environment for a cluster run: this checkout's package and Python on the executors."""
     if not args.spark_master:
         return None
+    if args.cluster is not None:        # the driver's temp folder is the one the started workers cannot see
+        return args.cluster.driver_env()
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
 
 
@@ -222,6 +224,7 @@ def main() -> None:
                                executor_memory=f"{max(512, int(args.worker_memory[:-1]) * 1024 * 3 // 4)}m"
                                if args.worker_memory[-1] in "gG" else args.worker_memory).start()
         args.spark_master = cluster.master_url
+    args.cluster = cluster
     if args.spark_master:
         args.engine = "spark"
     try:

@@ -50,6 +50,8 @@ from analysis.read.problems import DataValidationError, Problem, file_error
 from analysis.read.source import column_names
 
 PACKAGE = Path(__file__).resolve().parents[1]
+#: the largest file Spark's binaryFile source reads (a Java array)
+MAX_FILE_BYTES = 2**31 - 1
 #: rows per Arrow batch the executors return
 BATCH_ROWS = 1 << 16
 SLOTS = (("t", "string", pa.string()), ("i", "bigint", pa.int64()), ("u", "decimal(20,0)", pa.decimal128(20, 0)),
@@ -185,6 +187,14 @@ class SparkScanEngine(SparkEngine):
                 raise file_error(dataset.given, "is empty", "Export the data again; the file has no header and no rows.")
         if not files:
             raise file_error(dataset.given, "holds no data files", "Check the path given with --data.")
+        limit = min(int(self.spark.conf.get("spark.sql.sources.binaryFile.maxLength", str(MAX_FILE_BYTES))),
+                    MAX_FILE_BYTES)
+        big = [f for f in files if f.size is not None and f.size > limit]
+        if big:
+            raise EngineUnavailable(
+                f"{big[0].name} is {big[0].size / 2**30:.1f} GiB: on a cluster the spark engine reads each file whole "
+                f"in one task, up to {limit / 2**30:.1f} GiB (Spark's binaryFile limit). Split the data into part files "
+                "(a folder of them reads as one data set), or use --engine duckdb on one machine.")
         keys = dataset.keys
         for f in files:
             if tuple(k for k, _ in f.partitions) != keys:

@@ -108,3 +108,13 @@ def test_executors_one_file_without_rows_reads_as_duckdb(spark, tmp_path):
     empty = write(tmp_path, [], name="e.csv")
     for path in (header_only, empty):
         assert verdict(path, engine="spark", spark_first_pass="executors") == verdict(path, engine="duckdb"), path
+
+
+def test_executors_refuse_a_file_over_the_limit_with_advice(spark, tmp_path):
+    path = write(tmp_path, CASES["good"])
+    spark.conf.set("spark.sql.sources.binaryFile.maxLength", "100")
+    try:
+        with pytest.raises(EngineUnavailable, match="Split the data into part files"):
+            read_patterns(path, SPEC, engine="spark", spark_first_pass="executors")
+    finally:
+        spark.conf.unset("spark.sql.sources.binaryFile.maxLength")
