@@ -120,16 +120,13 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
                   memory_limit: str = "2GB", threads: int = 2, progress=None, hash_file: bool = True,
                   temp_dir: str | Path | None = None, spark_master: str | None = None,
                   spark_first_pass: str = "auto") -> PatternData:
-    """Covariate patterns of a CSV or Parquet file, or of a data set of such files (a folder, Hive-style
-    partitions, a glob, a URI: :mod:`analysis.read.dataset`), validated by the specification's rules (see
-    the module docstring). ``spec``: an ``analysis.spec.Spec`` (default: the bundled default specification).
-    ``engine``: "memory" (DuckDB over the rows held in memory), "duckdb" (streamed through a temporary
-    Parquet file, spilling to disk under ``memory_limit``) or "spark" (Spark SQL). ``spark_master``: the
-    spark engine's master URL (``local[n]``, ``spark://host:port``, ...; default: an active session of the
-    caller, else ``local[threads]``). ``spark_first_pass``: where the spark engine's first pass runs --
-    "driver" (as the other engines, then Spark reads its output), "executors"
-    (:mod:`analysis.read.spark_scan`: nothing read by the driver) or "auto": executors on a cluster master
-    or for data only Spark reads (``hdfs:``, ``s3a:``, ...), the driver in local mode.
+    """Covariate patterns of a CSV or Parquet file, or of a data set of them (folder, partitions, glob, URI:
+    :mod:`analysis.read.dataset`), validated by the specification's rules (module docstring). ``spec``: a
+    ``Spec`` (default: the bundled one). ``engine``: "memory" (DuckDB over the rows in memory), "duckdb"
+    (streamed through a temporary Parquet file under ``memory_limit``) or "spark" (Spark SQL on
+    ``spark_master``: ``local[n]``, ``spark://host:port``, ...; default an active session of the caller, else
+    local mode). ``spark_first_pass``: "executors" (:mod:`analysis.read.spark_scan`: the driver reads
+    nothing), "driver" (as the other engines) or "auto" (executors on a cluster or for ``hdfs:``, ``s3a:``...).
     Raises :class:`DataValidationError` listing every problem, or :class:`EngineUnavailable`."""
     from analysis.spec import default_spec
 
@@ -145,42 +142,15 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     timings: dict[str, float] = {}
     dataset = resolve_dataset(path)
     path = Path(path) if dataset is None else dataset.given
-    #: one local file: its provenance is read from it, whichever engine reads it
-    single = path if dataset is None else (Path(dataset.files[0].location) if not dataset.multi and dataset.local
-                                           else None)
+    single = _single_file(path, dataset)
     spill = tempfile.mkdtemp(prefix="analysis-read-", dir=temp_dir)
     digest: dict = {}
     runner = None
     try:
-        hasher = None
-        if engine == "spark" and _on_executors(dataset, spark_first_pass, memory_limit, threads, spark_master):
-            from analysis.read.spark_scan import SparkScanEngine
-
-            if dataset is None:
-                dataset = DataSet(given=str(path), root="", files=[DataFile(str(path), Path(path).name)], multi=False)
-            runner = SparkScanEngine(dataset, spec, memory_limit, threads, spark_master, progress=say)
-            source, dataset = runner.source, runner.dataset
-            digest = dict(runner.digests) if hash_file else {}
-            timings["first_pass"] = time.perf_counter() - start
-        else:
-            keep = "table" if engine == "memory" else "parquet"
-            if dataset is None or (not dataset.multi and dataset.local):
-                if dataset is not None:
-                    path = Path(dataset.files[0].location)
-                source = open_source(path, spec, keep=keep, temp_dir=spill, progress=say)
-                files = [path]
-            else:
-                source = open_dataset(dataset, spec, keep=keep, temp_dir=spill, progress=say)
-                files = [Path(f.location) for f in dataset.files]
-            timings["first_pass"] = time.perf_counter() - start
-            if hash_file:
-                def _hash():
-                    for name, file in zip([f.name for f in dataset.files] if dataset else ["sha256"], files):
-                        digest[name] = sha256_file(file)
-                hasher = threading.Thread(target=_hash, name="sha256", daemon=True)
-                hasher.start()
-            runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
-                source, memory_limit, threads, spill, **({"master": spark_master} if engine == "spark" else {}))
+        source, runner, dataset, path, hasher = _first_pass(
+            path, dataset, spec, engine, spill, digest, hash_file=hash_file, memory_limit=memory_limit,
+            threads=threads, spark_master=spark_master, spark_first_pass=spark_first_pass, progress=say)
+        timings["first_pass"] = time.perf_counter() - start
         rules = RuleSet(spec, source.kinds, runner.dialect, seed=seed, test_size=test_size)
         say(f"{engine}: validating {Path(str(path)).name} ({source.format}) and aggregating to covariate patterns")
         t0 = time.perf_counter()
@@ -207,12 +177,9 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         bad = any((result[f"mask{w}"] != 0).any() for w in range(rules.words))
         if bad or n_dup or source.problems:
             say(f"{engine}: problems found; collecting example lines")
-            error = _problems(runner, rules, source, path, result, dup_table if n_dup else None, n_read)
-            raise dataset.relocate(error) if dataset is not None else error
+            raise _problems(runner, rules, source, path, result, dup_table if n_dup else None, n_read)
     except DataValidationError as err:
-        if dataset is not None and dataset.multi and any(p.lines and not p.files for p in err.problems):
-            raise dataset.relocate(err) from None
-        raise
+        raise (dataset.relocate(err) if dataset is not None else err) from None
     finally:
         if runner is not None:
             runner.close()
@@ -248,6 +215,48 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     return PatternData(patterns=patterns, accounting=accounting, source=info, n_rows=n_used,
                        n_patterns=len(patterns), notes=tuple(notes), engine=engine, seed=int(seed),
                        test_size=float(test_size), timings=timings)
+
+
+def _single_file(path, dataset) -> Path | None:
+    """One local file (its provenance is read from it, whichever engine reads it), else None."""
+    if dataset is None:
+        return path
+    return Path(dataset.files[0].location) if not dataset.multi and dataset.local else None
+
+
+def _first_pass(path, dataset, spec, engine: str, spill: str, digest: dict, *, hash_file: bool, memory_limit: str,
+                threads: int, spark_master, spark_first_pass: str, progress):
+    """The first pass and the engine that reads its output: (source, engine, data set, path, SHA-256 thread).
+    The spark engine on a cluster runs the first pass on its executors (:mod:`analysis.read.spark_scan`);
+    otherwise it runs here, over one file (:func:`open_source`) or a data set (:func:`open_dataset`), and
+    the SHA-256s of the files are computed in a thread meanwhile (into ``digest``)."""
+    if engine == "spark" and _on_executors(dataset, spark_first_pass, memory_limit, threads, spark_master):
+        from analysis.read.spark_scan import SparkScanEngine
+
+        if dataset is None:
+            dataset = DataSet(given=str(path), root="", files=[DataFile(str(path), Path(path).name)], multi=False)
+        runner = SparkScanEngine(dataset, spec, memory_limit, threads, spark_master, progress=progress)
+        digest.update(runner.digests if hash_file else {})
+        return runner.source, runner, runner.dataset, path, None
+    keep = "table" if engine == "memory" else "parquet"
+    if dataset is None or (not dataset.multi and dataset.local):
+        if dataset is not None:
+            path = Path(dataset.files[0].location)
+        source = open_source(path, spec, keep=keep, temp_dir=spill, progress=progress)
+        files, names = [path], ["sha256"]
+    else:
+        source = open_dataset(dataset, spec, keep=keep, temp_dir=spill, progress=progress)
+        files, names = [Path(f.location) for f in dataset.files], [f.name for f in dataset.files]
+    hasher = None
+    if hash_file:
+        def _hash():
+            for name, file in zip(names, files):
+                digest[name] = sha256_file(file)
+        hasher = threading.Thread(target=_hash, name="sha256", daemon=True)
+        hasher.start()
+    runner = {"memory": DuckDBEngine, "duckdb": DuckDBEngine, "spark": SparkEngine}[engine](
+        source, memory_limit, threads, spill, **({"master": spark_master} if engine == "spark" else {}))
+    return source, runner, dataset, path, hasher
 
 
 def _on_executors(dataset, first_pass: str, memory_limit: str, threads: int, master: str | None) -> bool:
