@@ -11,11 +11,13 @@ the executors' and the data may be far larger than it. Here
    the CSV tokenizer of :mod:`analysis.read.csvscan` with physical line numbers, the header, character and
    length checks, the Parquet type rules of :mod:`analysis.read.source`), returning the file's used
    columns as rows plus one summary row (its verdict, kinds, character problems, SHA-256);
-3. the rows stay on the executors (a local checkpoint); the summaries (a few KB per file) come back
-   and are joined by :func:`analysis.read.dataset.merge`, as for the other engines;
-4. the rule set (:mod:`analysis.read.rules`) then runs in Spark SQL on those rows, as in local mode, and
-   only the pattern table (and, for a refused file, the first lines, IDs and values of each problem)
-   comes back to the driver.
+3. a first job returns only that summary (a few KB per file), joined by
+   :func:`analysis.read.dataset.merge` as for the other engines: the kinds of the columns are then known;
+4. the rule set (:mod:`analysis.read.rules`) runs in Spark SQL, as in local mode, on the rows the same
+   first pass makes again on the executors, streaming into the aggregation (never stored: a checkpoint of
+   every row took 2.5 GB of executor storage per 5M rows), and only the pattern table (and, for a refused
+   file, the first lines, IDs and values of each problem) comes back to the driver. The first pass thus
+   runs twice (three times for a refused file): cheaper than storing the rows.
 
 The verdict and the problems are those of the DuckDB engine, with the same physical line numbers: each
 file is tokenized whole by one task, from its first byte, so nothing about a line is guessed. What
@@ -47,15 +49,12 @@ from analysis.read.dataset import (_GLOB, DataFile, DataSet, FileResult, _glob_r
                                    scan_file, scheme as scheme_of)
 from analysis.read.engines import EngineUnavailable, SparkEngine, is_local_master, spark_session
 from analysis.read.problems import DataValidationError, Problem, file_error
-from analysis.read.source import column_names
 
 PACKAGE = Path(__file__).resolve().parents[1]
 #: the largest file Spark's binaryFile source reads (a Java array)
 MAX_FILE_BYTES = 2**31 - 1
 #: rows per Arrow batch the executors return
 BATCH_ROWS = 1 << 16
-SLOTS = (("t", "string", pa.string()), ("i", "bigint", pa.int64()), ("u", "decimal(20,0)", pa.decimal128(20, 0)),
-         ("f", "double", pa.float64()), ("b", "boolean", pa.bool_()))
 
 
 def prepare_cluster(spark) -> None:
@@ -76,11 +75,6 @@ def on_executors(spark) -> bool:
     return not is_local_master(spark.sparkContext.master)
 
 
-def _schema(n: int) -> str:
-    slots = ", ".join(f"c{k}_{name} {sql}" for k in range(n) for name, sql, _ in SLOTS)
-    return f"__kind int, __file int, __info string, {slots}, __line bigint, __row bigint"
-
-
 def _summary(result: FileResult) -> str:
     info = asdict(result)
     info["types"] = {c: str(t) for c, t in result.types.items()}
@@ -95,20 +89,15 @@ def _result(text: str) -> FileResult:
     return FileResult(**info)
 
 
-def _slot(kind: str, values: pa.Array) -> str:
-    if kind == "text":
-        return "t"
-    if kind == "int":
-        return "u" if pa.types.is_decimal(values.type) else "i"
-    return {"float": "f", "bool": "b"}[kind]
+#: the Spark SQL and Arrow type of a used column, by its kind (an int column with unsigned 64-bit values in
+#: some file: decimal(20, 0), which holds every int64 and uint64)
+TYPES = {"text": ("string", pa.string()), "int": ("bigint", pa.int64()), "uint": ("decimal(20,0)", pa.decimal128(20, 0)),
+         "float": ("double", pa.float64()), "bool": ("boolean", pa.bool_())}
 
 
-def scan_partition(batches, spec, files: dict, keys: tuple, n: int):
-    """mapInArrow on the executors: the first pass of every file of a partition (see the module docstring)."""
-    schema = pa.schema([("__kind", pa.int32()), ("__file", pa.int32()), ("__info", pa.string())]
-                       + [(f"c{k}_{name}", arrow) for k in range(n) for name, _, arrow in SLOTS]
-                       + [("__line", pa.int64()), ("__row", pa.int64())])
-    empty = {f"c{k}_{name}": None for k in range(n) for name, _, _ in SLOTS}
+def _files(batches, spec, files: dict, keys: tuple):
+    """(result, rows) of every file of the binaryFile rows ``batches`` (path, content), by the package's first
+    pass (:func:`analysis.read.dataset.scan_file`), with the file's SHA-256."""
     for batch in batches:
         paths = batch.column("path").to_pylist()
         contents = batch.column("content")
@@ -118,24 +107,26 @@ def scan_partition(batches, spec, files: dict, keys: tuple, n: int):
             data = memoryview(data) if data is not None else b""
             result, table = scan_file(data, spec, index, name, tuple(tuple(p) for p in partitions), keys)
             result.sha256 = hashlib.sha256(data).hexdigest()
-            yield pa.RecordBatch.from_pydict({"__kind": [1], "__file": [index], "__info": [_summary(result)],
-                                              **{k: [None] for k in empty}, "__line": [None], "__row": [None]},
-                                             schema=schema)
-            if table is None or result.raised:
-                continue
-            for start in range(0, table.num_rows, BATCH_ROWS):
-                part = table.slice(start, BATCH_ROWS)
-                m = part.num_rows
-                columns = {"__kind": pa.nulls(m, pa.int32()).fill_null(0), "__file": pa.nulls(m, pa.int32()).fill_null(index),
-                           "__info": pa.nulls(m, pa.string())}
-                for k in range(n):
-                    values = part.column(f"c{k}").combine_chunks()
-                    slot = _slot(result.kinds[spec.file_columns[k]], values)
-                    for name, _, arrow in SLOTS:
-                        columns[f"c{k}_{name}"] = values if name == slot else pa.nulls(m, arrow)
-                columns["__line"] = part.column("__line").combine_chunks()
-                columns["__row"] = part.column("__row").combine_chunks()
-                yield pa.RecordBatch.from_pydict(columns, schema=schema)
+            yield result, table
+
+
+def summarize_partition(batches, spec, files: dict, keys: tuple):
+    """mapInArrow on the executors, first job: one summary row per file (its verdict, kinds, character
+    problems, SHA-256); the rows are dropped."""
+    for result, _ in _files(batches, spec, files, keys):
+        yield pa.RecordBatch.from_pydict({"__info": [_summary(result)]})
+
+
+def rows_partition(batches, spec, files: dict, keys: tuple, types: list):
+    """mapInArrow on the executors, second job: the used columns ``c0..`` (in ``types``), ``__line`` and
+    ``__row`` of every file's rows, in batches of BATCH_ROWS."""
+    schema = pa.schema([(f"c{k}", t) for k, t in enumerate(types)] + [("__line", pa.int64()), ("__row", pa.int64())])
+    for result, table in _files(batches, spec, files, keys):
+        if table is None or result.raised:
+            continue
+        for batch in table.select(schema.names).to_batches(BATCH_ROWS):
+            yield pa.RecordBatch.from_arrays([batch.column(k).cast(schema.field(k).type) for k in range(len(types))]
+                                             + [batch.column(len(types)), batch.column(len(types) + 1)], schema=schema)
 
 
 class SparkScanEngine(SparkEngine):
@@ -147,7 +138,6 @@ class SparkScanEngine(SparkEngine):
         self.spark = spark_session(memory_limit, threads, master=master)
         self.views: list[str] = []
         self.tag = f"rows{id(self)}"
-        self.first = None
         self.dataset = dataset
         uri = dataset.given
         if dataset.local and not dataset.multi:      # one file: its name is not a glob pattern to Hadoop
@@ -202,40 +192,37 @@ class SparkScanEngine(SparkEngine):
                     "", "has files under different partition folders (" + ", ".join(
                         f"{'/'.join(k for k, _ in g.partitions) or 'none'}: {g.name}" for g in (files[0], f)) + ")",
                     0, fix="Put every file of the data set under the same key=value folders.")])
-        n = len(spec.file_columns)
         mapping = {f.location: (i, f.name, f.partitions) for i, f in enumerate(files)}
         progress(f"spark: the executors read {len(files):,} file(s) of {dataset.given}")
 
-        def scan(batches):
-            return scan_partition(batches, spec, mapping, keys, n)
+        def summarize(batches):
+            return summarize_partition(batches, spec, mapping, keys)
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)    # pyspark on pandas 3 (see engines.spark_session)
-            out = frame.select("path", "content").mapInArrow(scan, _schema(n))
-        self.first = out.localCheckpoint(eager=True)
-        summaries = self.first.where("__kind = 1").select("__info").collect()
+            files_only = frame.select("path", "content")
+            summaries = files_only.mapInArrow(summarize, "__info string").collect()
         results = sorted((_result(r["__info"]) for r in summaries), key=lambda r: r.index)
         self.digests = {r.name: r.sha256 for r in results}
         kinds, notes, problems, fmt, unit = merge(results, dataset, spec)
         used = [r for r in results if not r.empty]
-        columns = []
-        for k, column in enumerate(spec.file_columns):
+        names = []
+        for column in spec.file_columns:
             kind = kinds[column]
-            if kind == "int":
-                unsigned = any(str(r.types.get(column, "")).startswith("decimal") for r in used)
-                expr = f"coalesce(CAST(c{k}_i AS DECIMAL(20,0)), c{k}_u)" if unsigned else f"c{k}_i"
-            else:
-                expr = f"c{k}_" + {"text": "t", "float": "f", "bool": "b"}[kind]
-            columns.append(f"{expr} AS c{k}")
-        self.view("first" + self.tag, self.first)
-        rows = self.spark.sql(f"SELECT {', '.join(columns)}, __line, __row FROM first{self.tag} WHERE __kind = 0")
-        self.view(self.tag, rows)
+            if kind == "int" and any(str(r.types.get(column, "")).startswith("decimal") for r in used):
+                kind = "uint"
+            names.append(kind)
+        types = [TYPES[kind][1] for kind in names]
+
+        def rows(batches):
+            return rows_partition(batches, spec, mapping, keys, types)
+
+        # the rows are made again, streaming, by the queries of the rule set: never stored, never on the driver
+        schema = ", ".join(f"c{k} {TYPES[kind][0]}" for k, kind in enumerate(names)) + ", __line bigint, __row bigint"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            self.view(self.tag, files_only.mapInArrow(rows, schema))
         self.source = SimpleNamespace(path=dataset.given, format=fmt, kinds=kinds, notes=notes, problems=problems,
                                       unit=unit, n_rows=sum(r.n_rows for r in results),
                                       positions={c: c for c in spec.file_columns}, header=tuple(spec.file_columns))
-        assert column_names(n)   # the view's columns are c0.., as open_source's
 
-    def close(self) -> None:
-        super().close()
-        if self.first is not None:
-            self.first.unpersist()
