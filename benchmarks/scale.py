@@ -51,6 +51,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -232,6 +233,7 @@ def main() -> None:
     finally:
         if cluster is not None:
             cluster.stop()
+            shutil.rmtree(cluster.base, ignore_errors=True)
 
 
 def run(args) -> None:

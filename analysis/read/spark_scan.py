@@ -201,7 +201,14 @@ class SparkScanEngine(SparkEngine):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)    # pyspark on pandas 3 (see engines.spark_session)
             files_only = frame.select("path", "content")
-            summaries = files_only.mapInArrow(summarize, "__info string").collect()
+            try:
+                summaries = files_only.mapInArrow(summarize, "__info string").collect()
+            except Exception as err:  # noqa: BLE001 - Spark cannot read a file (Hadoop refuses a ':' in a name)
+                cause = str(err).strip().splitlines()
+                hint = " (Hadoop cannot read a file whose name holds ':'; rename it)" if any(
+                    ":" in f.name.rsplit("/", 1)[-1] for f in files) else ""
+                raise EngineUnavailable(f"Spark could not read {dataset.given}{hint}: {type(err).__name__}: "
+                                        f"{cause[0][:300] if cause else ''}") from None
         results = sorted((_result(r["__info"]) for r in summaries), key=lambda r: r.index)
         self.digests = {r.name: r.sha256 for r in results}
         kinds, notes, problems, fmt, unit = merge(results, dataset, spec)
