@@ -118,3 +118,11 @@ def test_executors_refuse_a_file_over_the_limit_with_advice(spark, tmp_path):
             read_patterns(path, SPEC, engine="spark", spark_first_pass="executors")
     finally:
         spark.conf.unset("spark.sql.sources.binaryFile.maxLength")
+
+
+def test_executors_name_a_file_spark_cannot_read(spark, tmp_path):
+    """Hadoop cannot read a file whose name holds ':' (the driver route reads it through a link): a clear
+    EngineUnavailable naming the file and the reason, not a Java traceback."""
+    path = write(tmp_path, CASES["good"], name="c:d.csv")
+    with pytest.raises(EngineUnavailable, match="holds ':'"):
+        read_patterns(path, SPEC, engine="spark", spark_first_pass="executors")
