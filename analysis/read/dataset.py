@@ -390,12 +390,13 @@ def _like(table: pa.Table, schema: pa.Schema, dataset: DataSet, f: DataFile, res
     unsigned 64-bit integers becomes decimal(20, 0)); None when a kind differs (merge() refuses it)."""
     if table.schema == schema:
         return table
-    if results[-1].kinds != results[0].kinds:
+    first = next(r for r in results if r.kinds)
+    if results[-1].kinds != first.kinds:
         return None
     try:
         return table.cast(schema)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        column = next(n for n, a, b in zip(schema.names, schema.types, table.schema.types) if a != b)
+        column = next(c for c, a, b in zip(first.kinds, schema.types, table.schema.types) if a != b)
         raise DataValidationError(dataset.given, [Problem(
             column, "holds unsigned 64-bit integers in one file and signed ones in another", 0,
             fix="Write the column with one type in every file.", files=(f.name,))]) from None
