@@ -26,7 +26,7 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.model import fit as model
-from analysis.model.splines import datadist_limits, effect, linearity_test, parse_rcs_term
+from analysis.model.splines import effect, linearity_test, parse_rcs_term, reference_profile
 from analysis.model.formula import require_design_info
 from analysis.model.terms import resolve_knots, split_interaction, term_variables
 
@@ -35,23 +35,6 @@ TEST_KNOTS = 4
 
 def _weights(data):
     return data["trials"].to_numpy() if "trials" in data.columns else None
-
-
-def reference_profile(data: pd.DataFrame, columns, weights=None) -> dict:
-    """The value every other variable is held at: the median of a numeric column (rms's "Adjust to",
-    ``datadist``), the most frequent value of any other (ties: the first in sorted order); weighted by
-    ``weights`` (a pattern table's trials: the values of the expanded rows)."""
-    out = {}
-    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
-    for col in columns:
-        s = data[col]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > 2:
-            out[col] = datadist_limits(s.to_numpy(dtype=float), weights=weights)["adjust"]
-        else:
-            counts = pd.Series(w, index=s.index).groupby(s.to_numpy()).sum()
-            order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
-            out[col] = order[0]
-    return out
 
 
 def linearize(terms) -> list[str]:

@@ -1,0 +1,258 @@
+"""Interactions: does the effect of one term depend on another?
+
+- :func:`interaction_tests` adds each pairwise interaction of a fit's terms (or the ones asked for) to the
+  fit's model alone and tests it by the likelihood ratio, on the rank the interaction adds (R's
+  ``anova(m0, update(m0, . ~ . + a:b), test = "LRT")``); Holm-adjusted p-values over the pairs; and a
+  last row for all of them added at once (the global "chunk" test, Harrell RMS section 4.6).
+- :func:`odds_ratios_within` gives the odds ratios of one factor within each level of the other in the model
+  with their interaction (rms's ``contrast``, SAS's ``ODDSRATIO ... / AT``): the difference of two design rows,
+  every other variable at its reference value, with its Wald interval.
+
+The refits run on the fit's pattern table by the package's Newton (``analysis.model.newton``), warm-started
+from the fit, on one design built once; an interaction whose columns are aliased with the model (an empty
+cell) adds only its independent columns, as R's glm, which reports the rest as NA. Tested
+(tests/model/test_interactions.py) against R's anova on the Titanic and the coupon data and, for the odds
+ratios within levels, against a hand computation from R's coefficients and covariance.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pandas as pd
+import patsy
+from scipy import stats
+from scipy.special import expit
+from statsmodels.stats.multitest import multipletests
+
+from analysis.model.design import design_matrix
+from analysis.model.fit import fit_logit
+from analysis.model.formula import require_design_info
+from analysis.model.newton import SeparationError, information, loglik, newton
+from analysis.model.splines import reference_profile
+from analysis.model.terms import split_interaction, term_variables
+from analysis.threads import one_blas_thread
+
+TEST_COLUMNS = ["term", "first", "second", "df", "lr_chi2", "p_value", "p_holm", "note"]
+WITHIN_COLUMNS = ["interaction", "variable", "level", "baseline", "at_variable", "at_level", "estimate", "std_error",
+                  "odds_ratio", "or_conf_low", "or_conf_high"]
+#: the row of the test of every pairwise interaction at once
+ALL_PAIRS = "all pairwise interactions"
+#: an interaction is shown within levels (odds ratios, calibration in the crossed cells) when its
+#: Holm-adjusted p-value is below this: a strict level, since the pairwise screen tests many pairs that
+#: were not planned, and a weak interaction does not change what a reader should take from the model
+STRONG_P = 0.01
+#: columns whose QR diagonal is below this times the column's norm are aliased (R's dqrdc2 tolerance)
+ALIAS_TOL = 1e-7
+
+
+def interaction_term(first: str, second: str) -> str:
+    return f"{first}:{second}"
+
+
+def pairs_of(terms) -> list[tuple[str, str]]:
+    """Every pair of main-effect terms (terms that are not interactions themselves), in model order."""
+    main = [t for t in terms if len(split_interaction(t)) == 1]
+    return list(itertools.combinations(main, 2))
+
+
+def _independent(X: np.ndarray, base: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """The columns of ``new`` that are not linear combinations of ``base`` and the earlier ones of ``new``."""
+    cols = np.concatenate([base, new])
+    Xc = X[:, cols]
+    norms = np.linalg.norm(Xc, axis=0)
+    r = np.linalg.qr(Xc, mode="r")
+    keep = np.abs(np.diag(r)) > ALIAS_TOL * np.where(norms > 0, norms, 1.0)
+    return new[keep[len(base):]]
+
+
+@one_blas_thread
+def interaction_tests(fit, pairs=None, extra=()) -> pd.DataFrame:
+    """LR tests of adding each pairwise interaction to ``fit``'s model (an ``analysis.model.fit.Fit`` of the
+    maximum-likelihood kind), one at a time, and of adding all of them at once.
+
+    ``pairs``: (first, second) term pairs (default: :func:`pairs_of` the fit's terms); ``extra``: interaction
+    terms ("a:b", already in the fit's spelling) to test as well (declared in the specification). Columns
+    ``term, first, second, df, lr_chi2, p_value, p_holm, note``: ``df`` is the rank the interaction adds,
+    ``p_holm`` Holm's adjustment over the single interactions (the global row has none), ``note`` says why
+    a test could not be computed (the model with the interaction has no finite maximum). Log-likelihoods
+    are those of the rows (patterns give the rows' values).
+
+    Tested against R 4.2.2 ``anova(m0, m1, test = "LRT")`` and ``p.adjust(method = "holm")`` on the Titanic
+    complete cases and on the coupon data (statistics 1e-6 relative, df exact)."""
+    if fit.method != "ml":
+        raise ValueError("interaction tests need a maximum-likelihood fit")
+    terms = list(fit.terms)
+    pairs = list(pairs_of(terms) if pairs is None else pairs)
+    candidates = [interaction_term(a, b) for a, b in pairs]
+    candidates += [t for t in extra if t not in candidates and t not in terms]
+    present = [t for t in candidates if t in terms]
+    candidates = [t for t in candidates if t not in terms]
+    if not candidates:
+        return pd.DataFrame(columns=TEST_COLUMNS)
+    data = fit.data
+    design = design_matrix(data, terms + candidates)
+    X = np.asarray(design.X, dtype=float)
+    y = data[fit.response].to_numpy(dtype=float)
+    m = data[fit.trials].to_numpy(dtype=float) if fit.trials else np.ones(len(data))
+    base = np.concatenate([[0], *[np.arange(X.shape[1])[design.term_columns[t]] for t in terms]]).astype(int)
+    beta0, _, ll0, _ = newton(np.ascontiguousarray(X[:, base]), y, m, _start(fit, design, base))
+    rows = []
+    added_all = []
+    for term in candidates:
+        new = np.arange(X.shape[1])[design.term_columns[term]]
+        new = _independent(X, base, new)
+        added_all.append(new)
+        first, second = (split_interaction(term) + [""])[:2]
+        rows.append(_lr_row(X, y, m, base, new, beta0, ll0, term, first, second))
+    p = np.array([r["p_value"] for r in rows], dtype=float)
+    finite = np.isfinite(p)
+    holm = np.full(len(p), np.nan)
+    if finite.any():
+        holm[finite] = multipletests(p[finite], method="holm")[1]
+    for r, h in zip(rows, holm):
+        r["p_holm"] = h
+    if len(candidates) > 1:
+        every = _independent(X, base, np.unique(np.concatenate(added_all)))
+        rows.append({**_lr_row(X, y, m, base, every, beta0, ll0, ALL_PAIRS, "", ""), "p_holm": np.nan})
+    for term in present:
+        rows.append({"term": term, "first": "", "second": "", "df": 0, "lr_chi2": np.nan, "p_value": np.nan,
+                     "p_holm": np.nan, "note": "in the model already (its test is the Type 3 table's)"})
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def _start(fit, design, base) -> np.ndarray:
+    """The fit's estimates in the order of ``base`` (the fit's columns in the new design)."""
+    params = fit.results.params
+    names = [design.columns[j] for j in base]
+    return np.array([params.get(n, 0.0) for n in names], dtype=float)
+
+
+def _lr_row(X, y, m, base, new, beta0, ll0, term, first, second) -> dict:
+    row = {"term": term, "first": first, "second": second, "df": int(len(new)), "lr_chi2": np.nan,
+           "p_value": np.nan, "note": ""}
+    if len(new) == 0:
+        row["note"] = "every column of the interaction is aliased with the model (no information to test it)"
+        return row
+    cols = np.concatenate([base, new])
+    start = np.concatenate([beta0, np.zeros(len(new))])
+    ll1, note = supremum_loglik(np.ascontiguousarray(X[:, cols]), y, m, start)
+    if not math.isfinite(ll1):
+        row["note"] = note
+        return row
+    lr = max(0.0, 2.0 * (ll1 - ll0))
+    row.update(lr_chi2=lr, p_value=float(stats.chi2.sf(lr, len(new))), note=note)
+    return row
+
+
+def supremum_loglik(X, y, m, start, maxiter: int = 100, tol: float = 1e-12) -> tuple[float, str]:
+    """The maximum log-likelihood of a logit, or, when the maximum is not attained (quasi-separation: some
+    cell of an interaction has only events or only non-events, and the estimates diverge), its supremum:
+    the limit the log-likelihood climbs to as they do. That limit is found as R's glm climbs towards it:
+    iteratively reweighted least squares on sqrt(w) X (columns scaled to unit length, solved by SVD), with
+    step halving, until the log-likelihood gains less than ``tol`` relative. Returns (log-likelihood, note); NaN when even the supremum is not reached."""
+    try:
+        return newton(X, y, m, start)[2], ""
+    except SeparationError:
+        pass
+    beta = np.asarray(start, dtype=float).copy()
+    ll = loglik(y, m, X @ beta)
+    for _ in range(maxiter):
+        p = expit(X @ beta)
+        w = np.maximum(m * p * (1.0 - p), 1e-300)
+        root = np.sqrt(w)
+        A = X * root[:, None]
+        scale = np.linalg.norm(A, axis=0)
+        scale[scale == 0] = 1.0
+        step = np.linalg.lstsq(A / scale, (y - m * p) / root, rcond=1e-12)[0] / scale
+        t, gained = 1.0, -math.inf
+        while t > 1e-12:
+            new_ll = loglik(y, m, X @ (beta + t * step))
+            if new_ll >= ll:
+                gained = new_ll - ll
+                beta, ll = beta + t * step, new_ll
+                break
+            t *= 0.5
+        if gained <= tol * abs(ll):
+            return ll, ("quasi-separation: a cell of the interaction has only one outcome, so its estimates "
+                        "diverge; the statistic is the limit of the likelihood ratio")
+    return math.nan, "the model with this interaction did not converge, even to its supremum"
+
+
+def strong(tests: pd.DataFrame, level: float = STRONG_P) -> list[str]:
+    """The single interactions (not the global row) whose Holm-adjusted p-value is below ``level``."""
+    if tests.empty:
+        return []
+    single = tests[(tests["term"] != ALL_PAIRS) & tests["p_holm"].notna()]
+    return list(single.loc[single["p_holm"] < level, "term"])
+
+
+def _levels(data: pd.DataFrame, term: str, weights) -> tuple[str, list, object] | None:
+    """(variable, levels to compare, baseline) of a one-factor term: a categorical's levels against its
+    baseline, a two-valued column's 1 against 0; None for other terms (numeric, spline)."""
+    from analysis.model.terms import explicit_baseline
+
+    var = term_variables(term)[0]
+    values = data[var]
+    if term.strip().startswith("C("):
+        levels = sorted(values.dropna().unique(), key=str)
+        base = explicit_baseline(term)
+        base = next((lv for lv in levels if str(lv) == base), levels[0]) if base is not None else levels[0]
+        return var, [lv for lv in levels if lv != base], base
+    if term.strip().startswith("rcs("):
+        return None
+    distinct = np.unique(values.to_numpy(dtype=float))
+    if set(distinct) <= {0.0, 1.0}:
+        return var, [1], 0
+    return None
+
+
+def odds_ratios_within(fit, interaction: str, conf_level: float = 0.95) -> pd.DataFrame:
+    """Odds ratios of each factor of ``interaction`` (two categorical or 0/1 terms) within each level of the
+    other, in the fit's model with the interaction added (the fit itself when it has it): the difference of
+    two design rows that differ only in the first factor, the second at the given level and every other
+    variable at its reference value (``reference_profile``), with its Wald interval. Columns
+    ``interaction, variable, level, baseline, at_variable, at_level, estimate, std_error, odds_ratio,
+    or_conf_low, or_conf_high``. A numeric or spline factor gives no rows (its effect within levels is a
+    curve, not one odds ratio).
+
+    Tested against R 4.2.2 on the Titanic (sex within passenger class: female vs male and its 95% Wald limits
+    from glm's coefficients and vcov, 1e-6 relative) and on the coupon data (returned goods within each
+    count of coupons used last month)."""
+    first, second = split_interaction(interaction)
+    terms = list(fit.terms)
+    if interaction not in terms:
+        terms = terms + [interaction]
+    results = fit_logit(fit.data, fit.response, terms, trials=fit.trials)
+    info = require_design_info(results)
+    weights = fit.data[fit.trials].to_numpy() if fit.trials else None
+    columns = [c for c in fit.data.columns if c not in (fit.response, fit.trials)]
+    profile = reference_profile(fit.data[columns], columns, weights)
+    beta = np.asarray(results.params, dtype=float)
+    V = np.asarray(results.cov_params(), dtype=float)
+    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    out = []
+    for a, b in ((first, second), (second, first)):
+        la, lb = _levels(fit.data, a, weights), _levels(fit.data, b, weights)
+        if la is None or lb is None:
+            continue
+        var_a, levels_a, base_a = la
+        var_b, levels_b, base_b = lb
+        for at in [base_b, *levels_b]:
+            for level in levels_a:
+                rows = pd.DataFrame([profile, profile])
+                rows[var_a] = [level, base_a]
+                rows[var_b] = [at, at]
+                for c in columns:
+                    if fit.data[c].dtype != object and not isinstance(fit.data[c].dtype, pd.CategoricalDtype):
+                        rows[c] = rows[c].astype(fit.data[c].dtype)
+                X = np.asarray(patsy.build_design_matrices([info], rows)[0], dtype=float)
+                c = X[0] - X[1]
+                est = float(c @ beta)
+                se = float(math.sqrt(c @ V @ c))
+                out.append({"interaction": interaction, "variable": var_a, "level": level, "baseline": base_a,
+                            "at_variable": var_b, "at_level": at, "estimate": est, "std_error": se,
+                            "odds_ratio": math.exp(est), "or_conf_low": math.exp(est - z * se),
+                            "or_conf_high": math.exp(est + z * se)})
+    return pd.DataFrame(out, columns=WITHIN_COLUMNS)
