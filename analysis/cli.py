@@ -90,10 +90,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data specification (TOML) of the file: response, variables, words, rules "
                             "(default: the bundled Tmall coupon specification; draft one with 'init')")
         p.add_argument("--out", type=Path, default=Path("_output"), help="output directory (default: %(default)s)")
-        p.add_argument("--test-size", type=_fraction, default=0.3,
+        p.add_argument("--test-size", type=_fraction, default=0.0,
                        help="share of rows held out for evaluation, by a seeded hash of the ID (of the row's position "
-                            "when the specification declares no ID); 0 fits on all rows "
-                            "(default: %(default)s)")
+                            "when the specification declares no ID); 0 fits and selects on all rows and "
+                            "validates by the optimism bootstrap, the better estimate unless events are plentiful "
+                            "(see README) (default: %(default)s)")
         p.add_argument("--seed", type=int, default=100, help="seed of the train/test split (default: %(default)s)")
         p.add_argument("--exclude", action="append", default=[], metavar="EXPRESSION",
                        help="exclude the rows where EXPRESSION holds, e.g. 'age > 60' (repeatable; counted in "

@@ -29,7 +29,8 @@ class RunConfig:
     out: Path = Path("_output")
     #: the data specification (None: the bundled default, analysis/spec/tmall.toml)
     spec: Path | None = None
-    test_size: float = 0.3
+    #: share of rows held out (0: fit on all rows and validate by the optimism bootstrap, Harrell RMS 5.3)
+    test_size: float = 0.0
     seed: int = 100
     #: exclusion rules added to the specification's, as expressions ("age > 60")
     exclude: tuple = ()

@@ -56,8 +56,8 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None,
 
 def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     samples = Samples.from_patterns(pattern_data.patterns, spec.pattern_variables)
-    try:
-        terms, baselines = model_terms(spec, samples.all, config.baselines)
+    try:  # baselines, like knots, are learned from the rows the model is fitted on
+        terms, baselines = model_terms(spec, samples.train, config.baselines)
     except ValueError as err:
         raise ModelError(str(err)) from None
     terms, knots = resolve_knots(terms, samples.train)

@@ -26,6 +26,7 @@ from scipy import stats
 from scipy.special import expit
 from statsmodels.stats.multitest import multipletests
 
+from analysis.errors import ModelError
 from analysis.model.design import design_matrix
 from analysis.model.fit import fit_logit
 from analysis.model.formula import require_design_info
@@ -43,6 +44,10 @@ ALL_PAIRS = "all pairwise interactions"
 #: Holm-adjusted p-value is below this: a strict level, since the pairwise screen tests many pairs that
 #: were not planned, and a weak interaction does not change what a reader should take from the model
 STRONG_P = 0.01
+#: odds ratios within levels are shown for a strong interaction of two factors with at most this many
+#: (level, level) comparisons; beyond it the table would not be read (the test and the calibration in the
+#: crossed cells stand for it)
+MAX_WITHIN_ROWS = 24
 #: columns whose QR diagonal is below this times the column's norm are aliased (R's dqrdc2 tolerance)
 ALIAS_TOL = 1e-7
 
@@ -215,18 +220,25 @@ def odds_ratios_within(fit, interaction: str, conf_level: float = 0.95) -> pd.Da
     variable at its reference value (``reference_profile``), with its Wald interval. Columns
     ``interaction, variable, level, baseline, at_variable, at_level, estimate, std_error, odds_ratio,
     or_conf_low, or_conf_high``. A numeric or spline factor gives no rows (its effect within levels is a
-    curve, not one odds ratio).
+    curve, not one odds ratio), nor do factors with more than ``MAX_WITHIN_ROWS`` comparisons between them,
+    nor a model with the interaction that cannot be estimated (an empty cell: an aliased column).
 
     Tested against R 4.2.2 on the Titanic (sex within passenger class: female vs male and its 95% Wald limits
     from glm's coefficients and vcov, 1e-6 relative) and on the coupon data (returned goods within each
     count of coupons used last month)."""
     first, second = split_interaction(interaction)
+    weights = fit.data[fit.trials].to_numpy() if fit.trials else None
+    la, lb = _levels(fit.data, first, weights), _levels(fit.data, second, weights)
+    if la is None or lb is None or 2 * len(la[1]) * len(lb[1]) + len(la[1]) + len(lb[1]) > MAX_WITHIN_ROWS:
+        return pd.DataFrame(columns=WITHIN_COLUMNS)
     terms = list(fit.terms)
     if interaction not in terms:
         terms = terms + [interaction]
-    results = fit_logit(fit.data, fit.response, terms, trials=fit.trials)
+    try:
+        results = fit_logit(fit.data, fit.response, terms, trials=fit.trials)
+    except ModelError:              # an empty cell (aliased column) or separation: no odds ratio there
+        return pd.DataFrame(columns=WITHIN_COLUMNS)
     info = require_design_info(results)
-    weights = fit.data[fit.trials].to_numpy() if fit.trials else None
     columns = [c for c in fit.data.columns if c not in (fit.response, fit.trials)]
     profile = reference_profile(fit.data[columns], columns, weights)
     beta = np.asarray(results.params, dtype=float)

@@ -712,6 +712,13 @@ def reference_profile(data: pd.DataFrame, columns, weights=None) -> dict:
     return out
 
 
+def quantiles(x, probs, weights=None) -> list[float]:
+    """R's ``quantile(x, probs, type = 7)`` of the rows (``weights``: integer frequency weights, a pattern
+    table's trials), without expanding them. Tested with ``datadist_limits`` against R (exact)."""
+    values, counts = _patterns(x, weights)
+    return _Sorted(values, counts).quantile(probs)
+
+
 class Effect(NamedTuple):
     low: float
     high: float

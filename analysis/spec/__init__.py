@@ -123,6 +123,9 @@ class Variable:
     knots: int = 4
     bins: tuple[float, ...] = ()
     tail_above: float | None = None
+    #: the variable may hold part of the outcome (measured after it, or including it): the report refits the
+    #: model without it and compares the AUCs (a paired DeLong test)
+    leak_suspect: bool = False
 
     @property
     def derived(self) -> bool:
@@ -194,6 +197,8 @@ class Spec:
     terms: tuple[str, ...] = ()
     #: terms always kept by selection (each one of ``candidate_terms``)
     force: tuple[str, ...] = ()
+    #: interactions declared to test, as candidate terms ("C(sex):C(passengerClass)"); selection may add them
+    interactions: tuple[str, ...] = ()
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
@@ -227,8 +232,9 @@ class Spec:
     @property
     def candidate_terms(self) -> tuple[str, ...]:
         """The candidate terms as written: ``[model] terms``, or one per variable in the model
-        (:func:`default_terms`). ``force`` holds some of them."""
-        return self.terms or tuple(default_terms(self.variables))
+        (:func:`default_terms`), then the declared ``interactions``. ``force`` holds some of them."""
+        main = self.terms or tuple(default_terms(self.variables))
+        return main + tuple(t for t in self.interactions if t not in main)
 
     def labels(self) -> dict[str, str]:
         """Display label of every variable (and of the response, under its model name)."""
@@ -292,7 +298,8 @@ _KEYS_NOT_FOR = {"categorical": _KEYS_BINARY | _KEYS_NUMERIC, "binary": _KEYS_CA
                  "count": _KEYS_CATEGORICAL | _KEYS_BINARY, "numeric": _KEYS_CATEGORICAL | _KEYS_BINARY}
 KNOWN_VARIABLE = {"column", "name", "type", "label", "description", "expression", "in_model", "baseline",
                   "groups", "level_labels", "max_levels", "yes", "no", "yes_group", "no_group", "term",
-                  "min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above"}
+                  "min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above",
+                  "leak_suspect"}
 
 
 def _unknown(table: dict, known: set, where: str, problems: list[str]) -> None:
@@ -376,10 +383,11 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     rules = _rules(doc, known, unusable, kinds, r, problems)
     exclusions = _exclusions(doc, known, unusable, kinds, r, problems)
     model = doc.get("model", {})
-    _unknown(model, {"terms", "force"}, "[model]", problems)
+    _unknown(model, {"terms", "force", "interactions"}, "[model]", problems)
     terms = r.get(model, "terms", "[model]", list, [])
     force = r.get(model, "force", "[model]", list, [])
-    for t in list(terms) + list(force):
+    declared = r.get(model, "interactions", "[model]", list, [])
+    for t in list(terms) + list(force) + list(declared):
         if not isinstance(t, str):
             problems.append(f"[model]: terms must be text, got {t!r}")
     reading = doc.get("reading", {})
@@ -396,6 +404,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         ("title", f"What predicts {response.label.lower()}?"), ("name", Path(path).stem),
         ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
     terms, force = _model_terms(terms, force, variables, unusable, problems)
+    interactions = _interactions(declared, terms or default_terms(variables), variables, unusable, problems)
     if problems:
         raise SpecError(path, problems)
     return Spec(
@@ -403,7 +412,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         background=texts["background"], row=row, rows=rows,
         source=texts["source"], response=response, id=id_column,
         variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
-        terms=tuple(terms), force=tuple(force),
+        terms=tuple(terms), force=tuple(force), interactions=tuple(interactions),
         missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
 
 
@@ -670,6 +679,7 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
     return Variable(
         name=name, column=column, kind=kind, label=label, description=r.get(item, "description", where, str, ""),
         expression=expression, in_model=r.get(item, "in_model", where, bool, True),
+        leak_suspect=r.get(item, "leak_suspect", where, bool, False),
         baseline=baseline, groups=MappingProxyType({str(k): v for k, v in groups.items()}),
         level_labels=MappingProxyType({str(k): v for k, v in level_labels.items()}),
         max_levels=max_levels, yes=yes, no=str(r.get(item, "no", where, (str, int), "no")),
@@ -774,6 +784,52 @@ def _model_terms(terms, force, variables, unusable, problems) -> tuple[list[str]
             problems.append(f"[model] force: {f!r} is not one of the candidate terms ({', '.join(candidates)}); "
                             "give a term as listed or a variable's name")
     return written, list(dict.fromkeys(forced))
+
+
+def _interactions(declared, candidates, variables, unusable, problems) -> list[str]:
+    """``[model] interactions``: each "a:b" names two variables of the model (by name or column); it becomes
+    the interaction of their candidate terms ("C(sex):C(passengerClass)", "rcs(age, 4):C(sex)")."""
+    by_token = {}
+    for v in variables:
+        for token in (v.name, v.column):
+            if token:
+                by_token.setdefault(token, v)
+    alone = {}
+    for t in candidates:
+        if ":" in t:
+            continue
+        m = _TERM_C.match(t) or _TERM_RCS.match(t)
+        alone[(m[1] if m else t)] = t
+    out = []
+    for entry in declared:
+        if not isinstance(entry, str):
+            continue
+        parts = [x.strip() for x in entry.split(":")]
+        if len(parts) != 2 or not all(parts):
+            problems.append(f"[model] interactions: {entry!r}: write two variables joined by ':', e.g. \"sex:age\"")
+            continue
+        factors = []
+        for part in parts:
+            v = by_token.get(part)
+            if v is None:
+                if part not in unusable:
+                    problems.append(f"[model] interactions: {entry!r}: {part!r} is not a variable of the specification")
+                break
+            if v.name not in alone:
+                problems.append(f"[model] interactions: {entry!r}: {part!r} is not a term of the model on its own "
+                                "(an interaction needs both main effects among the candidate terms)")
+                break
+            factors.append(alone[v.name])
+        else:
+            if factors[0] == factors[1]:
+                problems.append(f"[model] interactions: {entry!r}: a variable cannot interact with itself")
+                continue
+            term = ":".join(factors)
+            if term in out or term in candidates:
+                problems.append(f"[model] interactions: {entry!r} is listed twice (or is a candidate term already)")
+                continue
+            out.append(term)
+    return out
 
 
 def _rcs_knots_ok(text: str) -> bool:
