@@ -169,3 +169,16 @@ def test_runs_on_the_real_data_pattern_table(real_data_path):
     assert np.isfinite(infl.cells[["leverage", "pearson", "deviance", "cooks_distance"]].to_numpy()).all()
     flips = infl.flips([n for n in fit.params.index if n != "Intercept"], k=10)
     assert len(flips) == 10 * 26 and flips["flips"].notna().all()
+
+
+def test_fit_method_delegates(simulated):
+    """Fit.influence() is influence(fit.results); a Firth fit has none (ValueError)."""
+    from analysis.model.firth import firth_fit
+    from analysis.model.fit import Fit
+
+    patterns, _, fit, _ = simulated
+    wrapped = Fit(fit, data=patterns, terms=tuple(TERMS), candidates=tuple(TERMS), knots=pd.DataFrame(), baselines={})
+    pd.testing.assert_frame_equal(wrapped.influence().cells, influence(fit).cells)
+    firth = firth_fit(patterns, TERMS, knots=pd.DataFrame(), baselines={})
+    with pytest.raises(ValueError, match="maximum-likelihood"):
+        firth.influence()

@@ -185,3 +185,21 @@ def test_size_limit():
     assert len(profile_conf_int(fit, max_size=None)) == 2
     with pytest.raises(ValueError, match="conf_level"):
         profile_conf_int(fit, conf_level=1.0)
+
+
+def test_fit_method_delegates(titanic):
+    """Fit.profile_conf_int() is profile_conf_int(fit.results), with max_size passed on; a Firth fit has none
+    here (ValueError: its own profile penalised-likelihood limits are in its tidy)."""
+    from analysis.model.firth import firth_fit
+    from analysis.model.fit import Fit
+
+    _, on_patterns, _ = titanic
+    data = on_patterns.model.data.frame
+    terms = (SEX, CLASS, "age")
+    wrapped = Fit(on_patterns, data=data, terms=terms, candidates=terms, knots=pd.DataFrame(), baselines={})
+    pd.testing.assert_frame_equal(wrapped.profile_conf_int(), profile_conf_int(on_patterns))
+    with pytest.raises(ProfileTooLarge):
+        wrapped.profile_conf_int(max_size=100)
+    firth = firth_fit(data, list(terms), knots=pd.DataFrame(), baselines={})
+    with pytest.raises(ValueError, match="maximum-likelihood"):
+        firth.profile_conf_int()
