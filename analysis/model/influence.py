@@ -4,7 +4,9 @@ diagnostics of the rows it stands for.
     influence(results) -> Influence
     Influence.cells            DataFrame[cell, pattern, <the model's variables>, outcome, rows, fitted,
                                          leverage, pearson, deviance, cooks_distance]
-    Influence.dfbetas          DataFrame[cell, term, dfbetas]            (long: one row per cell and coefficient)
+    Influence.dfbetas          DataFrame[cell, term, dfbetas]            (long: one row per cell and coefficient,
+                                                                          term categorical; built on first use)
+    Influence.dfbetas_matrix   ndarray (cells x coefficients), columns in ``Influence.terms`` order
     Influence.top(k=10)        the k cells with the largest Cook's distance, with their rank
     Influence.flips(coefficients, k=10, conf_level=0.95)
                                refits without one row of each top cell: does an odds ratio's interval change
@@ -47,6 +49,7 @@ coefficients in the top 10 cells).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -84,9 +87,22 @@ class Influence:
     """Influence diagnostics by (pattern, outcome) cell; see the module docstring for the definitions."""
 
     cells: pd.DataFrame
-    dfbetas: pd.DataFrame
+    dfbetas_matrix: np.ndarray = field(repr=False)
     variables: list
     _problem: _Problem = field(repr=False)
+
+    @property
+    def terms(self) -> list:
+        """The coefficient names, in the order of ``dfbetas_matrix``'s columns."""
+        return list(self._problem.names)
+
+    @cached_property
+    def dfbetas(self) -> pd.DataFrame:
+        """dfbetas as a long table: DataFrame[cell, term, dfbetas], cells in order, terms in model order."""
+        n, k = self.dfbetas_matrix.shape
+        terms = pd.Categorical.from_codes(np.tile(np.arange(k), n), categories=self.terms)
+        return pd.DataFrame({"cell": np.repeat(self.cells["cell"].to_numpy(), k), "term": terms,
+                             "dfbetas": self.dfbetas_matrix.ravel()})
 
     def top(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` cells with the largest Cook's distance (ties: cell order), with their ``rank`` (1 = most
@@ -238,6 +254,4 @@ def influence(results) -> Influence:
                        pd.DataFrame({"outcome": outcome, "rows": np.round(rows).astype("int64"), "fitted": pj,
                                      "leverage": hj, "pearson": pearson, "deviance": deviance,
                                      "cooks_distance": cooks})], axis=1)
-    long = pd.DataFrame({"cell": np.repeat(cell, k), "term": np.tile(np.array(prob.names, dtype=object), len(cell)),
-                         "dfbetas": dfbetas.ravel()})
-    return Influence(cells=cells, dfbetas=long, variables=variables, _problem=prob)
+    return Influence(cells=cells, dfbetas_matrix=dfbetas, variables=variables, _problem=prob)

@@ -45,7 +45,10 @@ def by_row(infl, rows):
 
 
 def wide(infl, names):
-    return infl.dfbetas.pivot(index="cell", columns="term", values="dfbetas").loc[:, names].to_numpy()
+    """The long dfbetas table back to cells x coefficients (and checked equal to ``dfbetas_matrix``)."""
+    table = infl.dfbetas.pivot(index="cell", columns="term", values="dfbetas").loc[:, names].to_numpy()
+    assert infl.terms == names and np.array_equal(table, infl.dfbetas_matrix)
+    return table
 
 
 def test_cells_equal_statsmodels_glm_influence_on_the_rows(simulated):
