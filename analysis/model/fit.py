@@ -545,6 +545,29 @@ class Fit:
                 "full_model_summary": undated(summary_text(fits["full"][1], yname=yname)),
                 "summary_fitted_on": "rows" if on_rows else "covariate patterns"}
 
+    def influence(self):
+        """Influence diagnostics of the rows by (pattern, outcome) cell, the top cells by Cook's distance and
+        the exact refits without one of their rows (:func:`analysis.model.influence.influence`; tested equal
+        to statsmodels' GLM ``get_influence()`` on the expanded rows). Maximum-likelihood fits only."""
+        if self.method != "ml":
+            raise ValueError(f"influence diagnostics are for maximum-likelihood fits, not method {self.method!r}")
+        from analysis.model.influence import influence
+
+        return influence(self.results)
+
+    def profile_conf_int(self, conf_level: float = 0.95, **options) -> pd.DataFrame:
+        """Wald and profile-likelihood intervals of the coefficients and odds ratios
+        (:func:`analysis.model.profile.profile_conf_int`, tested against exact roots in R and R's confint);
+        ``options``: ``max_size``, the bound on patterns x coefficients (default
+        ``analysis.model.profile.MAX_SIZE``; None: no bound; ``ProfileTooLarge`` above it). Maximum-likelihood
+        fits only (Firth's fit has its own profile limits in its ``tidy``)."""
+        if self.method != "ml":
+            raise ValueError(f"profile-likelihood intervals here are for maximum-likelihood fits, not method "
+                             f"{self.method!r}")
+        from analysis.model.profile import profile_conf_int
+
+        return profile_conf_int(self.results, conf_level, **options)
+
 
 def undated(summary: str) -> str:
     """statsmodels' summary without its run date and time, so the same input gives the same report."""
