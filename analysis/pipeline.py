@@ -80,6 +80,8 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     assessment = performance.assess(fit, {"train": samples.train, "test": samples.test},
                                     performance.calibration_groups(spec))
     tables |= assessment.tables
+    tables["leakage_check"] = performance.leakage_check(fit, {"train": samples.train, "test": samples.test},
+                                                        assessment.evaluated, spec.leak_suspects)
     tables["profile_top_customers"], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
                                                                    TOP_SHARE)
     curves = effects.effect_curves(fit)

@@ -29,7 +29,7 @@ from scipy.special import expit
 
 from analysis.evaluate import discrimination as evaluation
 from analysis.evaluate.calibration import calibration_curve
-from analysis.model.fit import bernoulli_loglik, null_loglik
+from analysis.model.fit import bernoulli_loglik, blank_odds_ratios, null_loglik
 from analysis.model.newton import SeparationError, newton
 from analysis.model.selection import Selector
 from analysis.threads import blas_single_thread
@@ -516,8 +516,8 @@ def tables(boot: BootstrapResult, coefficients: pd.DataFrame) -> dict[str, pd.Da
     models["model"] = models["model"].map(lambda m: " + ".join(m) if m else "(intercept only)")
     wald = coefficients.set_index("term")[["or_conf_low", "or_conf_high"]]
     ors = boot.odds_ratios.join(wald, on="term")
-    ors = ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low", "boot_high",
-               "selected_share"]]
+    ors = blank_odds_ratios(ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low",
+                                 "boot_high", "selected_share"]])
     out = {"validation": validation, "selection_stability": boot.stability.copy(),
            "selected_models": models[["model", "n_terms", "share", "count"]], "bootstrap_odds_ratios": ors}
     if boot.calibration is not None:

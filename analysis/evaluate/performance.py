@@ -15,7 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from analysis.evaluate import calibration
+from analysis.errors import ModelError
 from analysis.evaluate import discrimination as evaluation
+from analysis.model.newton import SeparationError
 
 
 @dataclass
@@ -61,3 +63,42 @@ def assess(fit, frames: dict[str, pd.DataFrame], groups: dict) -> Assessment:
     tables["roc_curve"] = pd.concat([c["roc"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
     tables["ks_curve"] = pd.concat([c["ks"].assign(sample=n) for n, c in curves.items()], ignore_index=True)
     return Assessment(tables, metrics, curves, evaluated)
+
+
+LEAKAGE_COLUMNS = ["variables", "terms_left_out", "sample", "rows", "auc_with", "auc_without", "difference", "std_error",
+                   "z", "p_value", "conf_low", "conf_high", "note"]
+
+
+def leakage_check(fit, frames: dict[str, pd.DataFrame], evaluated: str, variables) -> pd.DataFrame:
+    """Does the model lean on variables that may hold part of the outcome? The final model is refitted on
+    the same rows without every term that uses one of ``variables`` (the specification's ``leak_suspect``
+    variables), and the two models' AUCs on the evaluation sample are compared by the paired DeLong test
+    (``discrimination.auc_paired_delong``, equal to ``pROC::roc.test(paired = TRUE)``). One row; none when
+    no term of the model uses those variables.
+
+    Tested (tests/evaluate/test_performance.py) against R's glm without the term and ``pROC::roc.test`` on the
+    coupon data (tests/reference/r/tmall_interactions.json, 1e-6)."""
+    from analysis.model.fit import fit_logit
+    from analysis.model.terms import term_variables
+
+    variables = list(variables)
+    dropped = [t for t in fit.terms if set(term_variables(t)) & set(variables)]
+    if not dropped:
+        return pd.DataFrame(columns=LEAKAGE_COLUMNS)
+    kept = [t for t in fit.terms if t not in dropped]
+    frame = frames[evaluated]
+    row = {"variables": ", ".join(variables), "terms_left_out": " + ".join(dropped), "sample": evaluated,
+           "rows": int(frame[fit.trials].sum()), "note": ""}
+    try:
+        reduced = fit_logit(fit.data, fit.response, kept, trials=fit.trials)
+    except (ModelError, SeparationError) as err:
+        return pd.DataFrame([{**row, "note": f"the model without them cannot be fitted ({err})"}],
+                            columns=LEAKAGE_COLUMNS)
+    from analysis.model.fit import predict_by_pattern
+
+    test = evaluation.auc_paired_delong(fit.predict(frame), predict_by_pattern(reduced, frame),
+                                        frame[fit.response].to_numpy(), frame[fit.trials].to_numpy())
+    row.update(auc_with=test["auc_1"], auc_without=test["auc_2"], difference=test["difference"],
+               std_error=test["se"], z=test["z"], p_value=test["p_value"], conf_low=test["conf_low"],
+               conf_high=test["conf_high"])
+    return pd.DataFrame([row], columns=LEAKAGE_COLUMNS)

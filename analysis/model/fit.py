@@ -37,6 +37,7 @@ from analysis.errors import ModelError
 from analysis.model import patsy_speed
 from analysis.model.counts import Counts
 from analysis.model.formula import factor_levels, term_slices
+from analysis.model.terms import term_variables
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from analysis.threads import one_blas_thread
 
@@ -519,11 +520,31 @@ class Fit:
         return gvif_from_results(self.results) if len(self.terms) >= 2 else empty_vif()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The model's tables: coefficients of the final and the full model, Type 3 tests, marginal effects,
-        VIFs, the selection path and the spline knots."""
-        return {"coefficients": self.tidy(), "coefficients_full": self.full.tidy(), "type3_tests": self.type3(),
-                "marginal_effects": self.marginal_effects(), "vif": self.vif(), "stepwise": self.path,
-                "spline_knots": self.knots}
+        """The model's tables: coefficients of the final model (Wald and, up to ``profile.MAX_SIZE``,
+        profile-likelihood intervals) and of the full model, Type 3 tests, marginal effects of the variables
+        that are not splines (a spline's effect is a curve: ``analysis.evaluate.effects``), VIFs, the
+        selection path, the spline knots, and influence: the ten most influential (pattern, outcome) cells
+        and whether removing one of their rows changes any single-effect odds ratio's relation to 1. Odds
+        ratios are left blank for the intercept and spline basis coefficients (:func:`odds_ratio_rows`)."""
+        from analysis.model.profile import ProfileTooLarge
+
+        coefficients = self.tidy()
+        try:
+            prof = self.profile_conf_int().set_index("term")
+            for column in ("profile_conf_low", "profile_conf_high", "or_profile_low", "or_profile_high"):
+                coefficients[column] = coefficients["term"].map(prof[column]).to_numpy()
+        except ProfileTooLarge:
+            for column in ("profile_conf_low", "profile_conf_high", "or_profile_low", "or_profile_high"):
+                coefficients[column] = np.nan
+        effects = self.marginal_effects()
+        splines = {term_variables(t)[0] for t in self.terms if t.strip().startswith("rcs(")}
+        influence = self.influence()
+        single = [t for t in coefficients["term"] if coefficient_kind(t) == "effect"]
+        return {"coefficients": blank_odds_ratios(coefficients), "coefficients_full": blank_odds_ratios(self.full.tidy()),
+                "type3_tests": self.type3(),
+                "marginal_effects": effects[~effects["variable"].isin(splines)].reset_index(drop=True),
+                "vif": self.vif(), "stepwise": self.path, "spline_knots": self.knots,
+                "influence": influence.top(10), "influence_flips": influence.flips(single, k=10)}
 
     def metrics(self) -> dict:
         """glance of the final and the full model, and the method, for metrics.json."""
@@ -567,6 +588,36 @@ class Fit:
         from analysis.model.profile import profile_conf_int
 
         return profile_conf_int(self.results, conf_level, **options)
+
+
+def coefficient_kind(name: str) -> str:
+    """What a coefficient (design column) of a formula model is, read from its name: "intercept", "spline
+    basis" (a column of ``rcs(...)``, alone or in an interaction), "interaction" (a product of factors), or
+    "effect" (a level against its baseline, a 0/1 variable, a per-unit slope: one odds ratio each)."""
+    if name == "Intercept":
+        return "intercept"
+    if "rcs(" in name:
+        return "spline basis"
+    if ":" in name.replace("::", ""):
+        from analysis.model.terms import split_interaction
+
+        if len(split_interaction(name)) > 1:
+            return "interaction"
+    return "effect"
+
+
+def blank_odds_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """A coefficient table with the odds-ratio columns blank (NaN) for the intercept and spline basis
+    coefficients, which are not odds ratios of anything a reader can name (the intercept's reference profile
+    has every variable at 0; a basis coefficient is one piece of a curve), and a ``kind`` column saying what
+    each coefficient is (:func:`coefficient_kind`)."""
+    out = table.copy()
+    kinds = out["term"].map(coefficient_kind)
+    blank = kinds.isin(["intercept", "spline basis"]).to_numpy()
+    for column in [c for c in out.columns if c.startswith(("or_", "boot_")) or c == "odds_ratio"]:
+        out.loc[blank, column] = np.nan
+    out.insert(1, "kind", kinds.to_numpy())
+    return out
 
 
 def undated(summary: str) -> str:

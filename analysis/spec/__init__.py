@@ -236,6 +236,11 @@ class Spec:
         main = self.terms or tuple(default_terms(self.variables))
         return main + tuple(t for t in self.interactions if t not in main)
 
+    @property
+    def leak_suspects(self) -> tuple[str, ...]:
+        """Names of the variables marked ``leak_suspect`` (they may hold part of the outcome)."""
+        return tuple(v.name for v in self.variables if v.leak_suspect)
+
     def labels(self) -> dict[str, str]:
         """Display label of every variable (and of the response, under its model name)."""
         out = {v.name: v.label for v in self.variables}
