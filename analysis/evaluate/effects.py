@@ -233,7 +233,7 @@ def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
     (:func:`spline_effects`), the fit of the model as specified against the same model with every spline
     entered linearly (AIC, BIC), and additivity: every pairwise interaction of the final model's terms and
     the specification's declared ones tested (``analysis.model.interactions``), with the odds ratios within
-    levels of the strong ones. Firth's fit has none of them: they rest on maximum-likelihood refits, which
+    levels of the interactions in the model and of the strong ones. Firth's fit has none of them: they rest on maximum-likelihood refits, which
     do not exist under separation (the tables are empty)."""
     if fit.method != "ml":
         return {"linearity_tests": pd.DataFrame(columns=LINEARITY_COLUMNS),
@@ -256,7 +256,8 @@ def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
     comparison = pd.DataFrame(rows).drop_duplicates(subset=["model"]).reset_index(drop=True)
     declared = [t for t in fit.candidates if ":" in t]
     tests = interactions.interaction_tests(fit, extra=declared)
-    within = [interactions.odds_ratios_within(fit, t) for t in interactions.strong(tests)]
+    shown = list(dict.fromkeys([t for t in fit.terms if ":" in t] + interactions.strong(tests)))
+    within = [interactions.odds_ratios_within(fit, t) for t in shown]
     return {
         "linearity_tests": linearity_tests(fit.results, data, response, list(fit.terms), trials=trials, spec=spec),
         "spline_effects": spline_effects(fit.results, data, list(fit.terms), spec),
