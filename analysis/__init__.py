@@ -14,6 +14,7 @@ Model
     ``tidy(fit)``, ``glance(fit)``, ``type3_tests(fit)``, ``marginal_effects(fit)``; ``select_and_fit`` the full
     model, the selection and the final model as one ``Fit`` object whose verbs (``tidy``, ``glance``,
     ``type3``, ``marginal_effects``, ``vif``, ``predict``) need nothing else.
+    ``impute(rows, response, m=20, seed=...)`` multiple imputation as R's mice; ``pool(fits)`` Rubin's rules.
 Specification checks and validation
     ``linearity_tests(fit, data, response, terms, ...)`` the non-linear part of splines (Wald and LR);
     ``validate_selection(train, terms, ...)`` optimism bootstrap of selection + fit, with selection
@@ -45,6 +46,7 @@ _API = {
     "calibration_fit": ("evaluate.calibration", "calibration_fit"),
     "calibration_curve": ("evaluate.calibration", "calibration_curve"),
     "linearity_tests": ("evaluate.effects", "linearity_tests"),
+    "impute": ("model.imputation", "impute"), "pool": ("model.imputation", "pool"),
 }
 _SUBMODULES = {"cli", "draft", "errors", "evaluate", "model", "pipeline", "present", "read", "results", "simulate",
                "spec", "threads"}

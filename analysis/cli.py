@@ -141,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--formats", default="html,pdf,pptx",
                         help="comma-separated: html and pdf (report.qmd), pptx (slides.qmd); the workbook "
                              "report_tables.xlsx is always written (default: %(default)s)")
+    report.add_argument("--allow-draft", action="store_true",
+                        help="render a specification that still has CHECK or CHOOSE comments (a draft from "
+                             "'init'; refused without this option), with every output stamped DRAFT")
 
     init = sub.add_parser("init", help="draft a data specification (TOML) from a CSV or Parquet file")
     init.add_argument("--data", type=Path, required=True, help="the data file to describe")
@@ -167,6 +170,20 @@ def _config(args):
                      bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers)
 
 
+def _draft_refusal(config) -> str:
+    """Why ``report`` will not render the specification of ``config`` (it still marks guesses of ``init``),
+    naming every mark; "" for a finished specification."""
+    spec = config.load_spec()
+    if not spec.draft:
+        return ""
+    n = len(spec.markers)
+    return (f"the specification {spec.path} is a draft: {n} comment{'s' if n != 1 else ''} still "
+            f"mark{'s' if n == 1 else ''} a guess or a choice of 'init':\n"
+            + "\n".join(f"  {m}" for m in spec.markers)
+            + "\nCheck each, correct the value if need be and delete the comment; or run again with "
+              "--allow-draft for a report stamped DRAFT.")
+
+
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -189,6 +206,9 @@ def main(argv=None) -> int:
         from analysis import pipeline
 
         config = _config(args)
+        if args.command == "report" and not args.allow_draft and (refusal := _draft_refusal(config)):
+            print(f"error: {refusal}", file=sys.stderr)
+            return EXIT_INVALID
         results = pipeline.run(config, progress=progress)
         pipeline.write_outputs(results, config.out, progress=progress)
         if args.command == "report":

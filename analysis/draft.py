@@ -27,13 +27,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.spec import MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED
+from analysis.spec import (MAX_LEVELS, MISSING_TOKENS, NAME, RESERVED, ROW, YES_NO, draft_markers, in_sentence,
+                           is_yes_no, response_words)
 
 SAMPLE_ROWS = 200_000
 #: a count with at most this many distinct values gets a note: codes of groups are counts to the eye
 FEW_VALUES = 5
-ID_NAMES = re.compile(r"(^|_)(id|identifier|key|no|number)$", re.I)
-YES_NO = [("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f")]
+#: the last word of an ID column's name ("id", "customer_id", "PassengerId")
+ID_WORDS = {"id", "identifier", "key", "no", "number"}
+#: a count or numeric variable spanning more than this many units is stated per 10 units
+WIDE = 50
 
 
 @dataclass
@@ -104,7 +107,7 @@ def describe(series: pd.Series, name: str) -> Column:
         if set(distinct.tolist()) <= {0.0, 1.0} and len(distinct) == 2:
             return Column(name, "binary", 2, n_missing, ["0", "1"], yes="1", no="0",
                           note="0/1: a predictor, or the response?")
-        if whole and len(distinct) == len(present) and ID_NAMES.search(name):
+        if whole and len(distinct) == len(present) and _is_id_name(name):
             return Column(name, "id", len(distinct), n_missing, note="all values different: the ID")
         kind = "count" if whole and distinct.min() >= 0 else "numeric"
         return Column(name, kind, len(distinct), n_missing, minimum=float(distinct.min()),
@@ -112,7 +115,7 @@ def describe(series: pd.Series, name: str) -> Column:
     levels = sorted(map(str, pd.unique((text if text is not None else series.astype(str))[~missing])))
     if len(levels) == 2:
         lower = {lv.lower(): lv for lv in levels}
-        for yes, no in YES_NO:
+        for yes, no in YES_NO[:-1]:                 # text pairs (1/0 are numbers, above)
             if set(lower) == {yes, no}:
                 return Column(name, "binary", 2, n_missing, levels, yes=lower[yes], no=lower[no])
         counts = (text if text is not None else series.astype(str))[~missing].value_counts()
@@ -122,7 +125,7 @@ def describe(series: pd.Series, name: str) -> Column:
                       note=f"two values: '{rare}' (the less frequent) taken as yes -- check")
     if len(levels) <= MAX_LEVELS:
         return Column(name, "categorical", len(levels), n_missing, levels)
-    if ID_NAMES.search(name) and len(levels) == len(present):
+    if _is_id_name(name) and len(levels) == len(present):
         return Column(name, "id", len(levels), n_missing, note="all values different: the ID (text)")
     return Column(name, "skip", len(levels), n_missing,
                   note=f"{len(levels):,} distinct texts: free text or an identifier, left out")
@@ -133,9 +136,23 @@ def _q(text) -> str:
     return json.dumps(str(text), ensure_ascii=False)
 
 
+def _words(name: str) -> list[str]:
+    """The words of a column name: split at ``_ . -`` and spaces and where camelCase starts a word."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", re.sub(r"[_.\-\s]+", " ", name)).split()
+
+
+def _is_id_name(name: str) -> bool:
+    """A name whose last word says "identifier": ``id``, ``customer_id``, ``PassengerId``, ``record_no``."""
+    words = _words(name)
+    return bool(words) and words[-1].lower() in ID_WORDS
+
+
 def _label(name: str) -> str:
-    words = re.sub(r"[_.]+", " ", name).strip()
-    return words[:1].upper() + words[1:] if words else name
+    """The column's name as a label in sentence case ("passengerClass" -> "Passenger class", "lwt" -> "Lwt");
+    a word in capitals stays so ("BMI")."""
+    words = [w if len(w) > 1 and w.isupper() else w.lower() for w in _words(name)]
+    text = " ".join(words) or name
+    return text[:1].upper() + text[1:]
 
 
 def _variable_name(column: str) -> str | None:
@@ -145,6 +162,100 @@ def _variable_name(column: str) -> str | None:
     slug = re.sub(r"[^A-Za-z0-9_]+", "_", column).strip("_").lower() or "x"
     slug = slug if re.match(r"[A-Za-z_]", slug) else f"x_{slug}"
     return slug + "_" if slug in RESERVED else slug
+
+
+def _plural(noun: str) -> str:
+    if re.search(r"[^aeiou]y$", noun):
+        return noun[:-1] + "ies"
+    return noun + ("es" if re.search(r"(s|x|z|ch|sh)$", noun) else "s")
+
+
+def _row_noun(path: Path, ids: list) -> tuple[str, str]:
+    """What one row is, as (noun, where it came from): the words before "id" in the ID column's name
+    ("PassengerId" -> "passenger"), else a plural word of the file's name ("customers.csv" -> "customer"), else
+    a neutral noun that still reads ("record")."""
+    if ids and len(words := _words(ids[0].name)) > 1:
+        return " ".join(w.lower() for w in words[:-1]), f"from the ID column '{ids[0].name}'"
+    for word in reversed([w.lower() for w in _words(path.stem) if w.isalpha()]):
+        if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+            return (word[:-3] + "y" if word.endswith("ies") else word[:-1]), f"from the file name '{path.name}'"
+    return ROW, "a neutral noun: neither the file name nor an ID column names one"
+
+
+def _dataset_lines(path: Path, row: str, source: str, outcome: str | None) -> list[str]:
+    title = f"What predicts {outcome}?" if outcome else "What predicts the outcome?"
+    return ["[dataset]", f"name = {_q(re.sub(r'[^A-Za-z0-9_]+', '_', path.stem).lower())}",
+            f"title = {_q(title)}  # CHECK: the report's title",
+            f'row = {_q(row)}  # CHECK: what one row is, singular ("customer"); {source}',
+            f"rows = {_q(_plural(row))}  # CHECK: the plural", ""]
+
+
+#: what each drafted word of the response completes, for its CHECK comment
+RESPONSE_WORDS = (("event_group", 'the rows with the event, for tables and sentences ("coupon users")'),
+                  ("non_event_group", 'the rows without it ("non-users")'),
+                  ("outcome", 'completes "... times the odds of ..." ("using a coupon")'),
+                  ("verb", 'completes "40% of the rows ..." ("used the coupon")'),
+                  ("rate", 'the event rate as a noun ("coupon-use rate")'))
+
+
+def _response_lines(r: Column, rows: str, checks: list[str]) -> tuple[list[str], str]:
+    """The [response] table with its words drafted (``analysis.spec.response_words``), and its outcome."""
+    label = _label(r.name)
+    lines = ["[response]", f"column = {_q(r.name)}", f"event = {_q(r.yes)}", f"non_event = {_q(r.no)}",
+             f"label = {_q(label)}  # CHECK: the label, in tables and titles"]
+    if safe := _variable_name(r.name):
+        lines.append(f"name = {_q(safe)}  # the column's name in formulas")
+    words = response_words(label, r.yes, r.no, rows)
+    lines += [f"{key} = {_q(words[key])}  # CHECK: {what}" for key, what in RESPONSE_WORDS]
+    if r.note and "response" not in r.note:
+        lines.append(f"# CHECK: {r.note}")
+        checks.append(f"CHECK the event value of '{r.name}': {r.note}")
+    return lines + [""], words["outcome"]
+
+
+def _variable_lines(c: Column, rows: str, frame: pd.DataFrame, response: Column | None,
+                    checks: list[str]) -> list[str]:
+    """One [[variables]] entry: type, label and words, each guess marked CHECK."""
+    label = _label(c.name)
+    unit = '; add unit = "..." if the values have one ("year")' if c.kind in ("count", "numeric") else ""
+    lines = ["[[variables]]", f"column = {_q(c.name)}", f"type = {_q(c.kind)}",
+             f"label = {_q(label)}  # CHECK: the label, in tables and sentences{unit}"]
+    safe = _variable_name(c.name)
+    if c.kind == "binary":
+        lines += [f"yes = {_q(c.yes)}", f"no = {_q(c.no)}"]
+        if safe:
+            lines.append(f"term = {_q(safe + '_' + re.sub(r'[^A-Za-z0-9_]+', '_', c.yes).lower())}")
+        if is_yes_no(c.yes, c.no):
+            groups = (f"{rows} with {in_sentence(label)}", f"{rows} without {in_sentence(label)}")
+        else:
+            groups = (f"{c.yes} {rows}", f"{c.no} {rows}")
+        lines += [f"yes_group = {_q(groups[0])}  # CHECK: the {rows} at each level, for sentences",
+                  f"no_group = {_q(groups[1])}"]
+        if c.note:
+            lines.append(f"# CHECK: {c.note}")
+            if "response" in c.note and response is not None:
+                checks.append(f"'{c.name}' is 0/1 and was taken as a binary predictor, not the response.")
+    elif safe:
+        lines.append(f"name = {_q(safe)}")
+    if c.kind == "categorical":
+        lines.append('baseline = "most_frequent"')
+    if c.kind in ("count", "numeric") and c.minimum is not None and c.minimum >= 0:
+        lines.append("min = 0")
+    if c.kind in ("count", "numeric") and c.maximum - c.minimum > WIDE:
+        lines.append(f"step = 10  # CHECK: odds ratios per 10 (the values span {c.minimum:g} to {c.maximum:g})")
+    if c.kind == "count" and c.n_distinct <= FEW_VALUES:
+        note = (f"only {c.n_distinct} distinct whole numbers: if they are codes of groups, make it "
+                'type = "categorical"')
+        lines.append(f"# CHECK: {note}")
+        checks.append(f"CHECK '{c.name}': {note}.")
+    if response is not None and c.kind in ("count", "numeric", "binary"):
+        if note := _separates(frame[c.name], frame[response.name], response):
+            lines.append(f"# CHECK: {note}")
+            checks.append(f"CHECK '{c.name}': {note}.")
+    if c.n_missing:
+        checks.append(f"'{c.name}' has {c.n_missing:,} missing values in the rows read: a run will refuse them "
+                      "until they are filled in or the rows removed.")
+    return lines + [""]
 
 
 def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]]:
@@ -174,29 +285,24 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
                       + "set [response] column, event and non_event (the draft does not load until you do), "
                       "or run init again with --response COLUMN.")
     ids = [c for c in columns if c.kind == "id"]
+    row, source = _row_noun(path, ids)
+    rows = _plural(row)
+    if chosen is not None:
+        response_lines, outcome = _response_lines(by_name[chosen], rows, checks)
+    else:
+        response_lines, outcome = ["[response]", '# CHOOSE: column = "...", event = "...", non_event = "..."', ""], None
     lines = ["# Data specification drafted by `python -m analysis init` from " + path.name + ".",
-             "# Every guess is marked CHECK; the format is documented in docs/specification.md.", "",
-             "[dataset]", f"name = {_q(re.sub(r'[^A-Za-z0-9_]+', '_', path.stem).lower())}",
-             f"title = {_q('What predicts the outcome?')}", 'row = "row"  # CHECK: what one row is ("customer")',
-             'rows = "rows"', ""]
+             "# A comment that starts with CHECK marks a guess, one that starts with CHOOSE a choice left to you:",
+             "# correct the value if need be and delete the comment. `report` refuses the file while one is left",
+             "# (`report --allow-draft` renders it stamped DRAFT). The format: docs/specification.md.", "",
+             *_dataset_lines(path, row, source, outcome)]
     if ids:
         lines += ["[id]", f"column = {_q(ids[0].name)}",
                   f"type = {_q('integer' if 'text' not in ids[0].note else 'text')}", ""]
         checks.append(f"CHECK the ID: '{ids[0].name}' (all values different) keys the train/test split.")
     else:
         checks.append("No ID column: the train/test split will hash each row's position in the file.")
-    if chosen is not None:
-        r = by_name[chosen]
-        lines += ["[response]", f"column = {_q(chosen)}", f"event = {_q(r.yes)}", f"non_event = {_q(r.no)}",
-                  f"label = {_q(_label(chosen))}"]
-        if safe := _variable_name(chosen):
-            lines.append(f"name = {_q(safe)}  # the column's name in formulas")
-        if r.note and "response" not in r.note:
-            lines.append(f"# CHECK: {r.note}")
-            checks.append(f"CHECK the event value of '{chosen}': {r.note}")
-        lines.append("")
-    else:
-        lines += ["[response]", '# CHOOSE: column = "...", event = "...", non_event = "..."', ""]
+    lines += response_lines
     for c in columns:
         if c.name == chosen or (ids and c.name == ids[0].name):
             continue
@@ -204,36 +310,12 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
             lines += [f"# left out: {_q(c.name)}: {c.note}", ""]
             checks.append(f"Left out '{c.name}': {c.note}.")
             continue
-        lines += ["[[variables]]", f"column = {_q(c.name)}", f"type = {_q(c.kind)}", f"label = {_q(_label(c.name))}"]
-        safe = _variable_name(c.name)
-        if c.kind == "binary":
-            lines += [f"yes = {_q(c.yes)}", f"no = {_q(c.no)}"]
-            if safe:
-                lines.append(f"term = {_q(safe + '_' + re.sub(r'[^A-Za-z0-9_]+', '_', c.yes).lower())}")
-            if c.note:
-                lines.append(f"# CHECK: {c.note}")
-                if "response" in c.note and chosen is not None:
-                    checks.append(f"'{c.name}' is 0/1 and was taken as a binary predictor, not the response.")
-        elif safe:
-            lines.append(f"name = {_q(safe)}")
-        if c.kind == "categorical":
-            lines.append('baseline = "most_frequent"')
-        if c.kind in ("count", "numeric") and c.minimum is not None and c.minimum >= 0:
-            lines.append("min = 0")
-        if c.kind == "count" and c.n_distinct <= FEW_VALUES:
-            note = (f"only {c.n_distinct} distinct whole numbers: if they are codes of groups, make it "
-                    'type = "categorical"')
-            lines.append(f"# CHECK: {note}")
-            checks.append(f"CHECK '{c.name}': {note}.")
-        if chosen is not None and c.kind in ("count", "numeric", "binary"):
-            if note := _separates(frame[c.name], frame[chosen], by_name[chosen]):
-                lines.append(f"# CHECK: {note}")
-                checks.append(f"CHECK '{c.name}': {note}.")
-        if c.n_missing:
-            checks.append(f"'{c.name}' has {c.n_missing:,} missing values in the rows read: a run will refuse them "
-                          "until they are filled in or the rows removed.")
-        lines.append("")
-    return "\n".join(lines), checks
+        lines += _variable_lines(c, rows, frame, by_name[chosen] if chosen else None, checks)
+    text = "\n".join(lines)
+    n = len(draft_markers(text))
+    checks.append(f"CHECK the words: {n} comments of the draft start with CHECK or CHOOSE; report refuses the "
+                  "draft until each is resolved and deleted (--allow-draft renders it stamped DRAFT).")
+    return text, checks
 
 
 def _separates(x: pd.Series, y: pd.Series, response: Column) -> str:

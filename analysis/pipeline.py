@@ -82,8 +82,8 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     tables |= assessment.tables
     tables["leakage_check"] = performance.leakage_check(fit, {"train": samples.train, "test": samples.test},
                                                         assessment.evaluated, spec.leak_suspects)
-    tables["profile_top_customers"], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
-                                                                   TOP_SHARE)
+    tables[explore.PROFILE_TABLE], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
+                                                                 TOP_SHARE)
     curves = effects.effect_curves(fit)
     tables |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,

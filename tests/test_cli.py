@@ -149,7 +149,8 @@ def test_help_documents_every_option():
         assert proc.returncode == 0
     text = run_cli("report", "--help").stdout
     for option in ["--data", "--spec", "--exclude", "--out", "--test-size", "--seed", "--max-age", "--select", "--criterion",
-                   "--slentry", "--slstay", "--baseline", "--engine", "--memory-limit", "--renderer", "--formats"]:
+                   "--slentry", "--slstay", "--baseline", "--engine", "--memory-limit", "--renderer", "--formats",
+                   "--allow-draft"]:
         assert option in text
 
 
@@ -247,3 +248,19 @@ def test_bad_specification_exits_2_listing_every_problem(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     for text in ("'event' is required", "'type' must be one of", "unknown key 'lable'"):
         assert text in proc.stderr, proc.stderr
+
+
+def test_report_refuses_a_draft_naming_every_mark(tmp_path):
+    """A specification that still has CHECK or CHOOSE comments is refused by report (exit 2, before any work),
+    naming each comment by its line; fit runs it (trying a draft is what fit is for)."""
+    spec = (ROOT / "analysis" / "spec" / "tmall.toml").read_text()
+    spec = spec.replace('row = "customer"', 'row = "customer"  # CHECK: what one row is', 1)
+    spec = spec.replace('[response]\n', '[response]\n# CHOOSE: the response\n', 1)
+    path = tmp_path / "draft.toml"
+    path.write_text(spec)
+    line = spec.splitlines().index('row = "customer"  # CHECK: what one row is') + 1
+    proc = run_cli("report", "--spec", path, "--out", tmp_path / "out", "--quiet")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "is a draft: 2 comments" in proc.stderr and "--allow-draft" in proc.stderr
+    assert f"line {line}: CHECK: what one row is" in proc.stderr and "CHOOSE: the response" in proc.stderr
+    assert not (tmp_path / "out").exists()

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from analysis.model.counts import Counts, whole_numbers
+from analysis.spec import in_sentence
+
 TRIALS = "trials"
 EVENTS = "events"
 
@@ -456,10 +458,10 @@ def tail_rates(
 ) -> pd.DataFrame:
     """The upper tail of a numeric ``column`` (values >= cutoff) against the rest.
 
-    Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, age_min, age_max]``
+    Returns ``DataFrame[group, n, share, events, rate, conf_low, conf_high, min, max]``
     with two rows, ``"under 60"`` then ``"60+"`` (named after ``cutoff``); ``share`` is the share
-    of all rows, ``rate`` the event rate with a Wilson interval; ``age_min``/``age_max`` (names
-    kept for the table's readers) are the smallest and largest value of each group. A missing value
+    of all rows, ``rate`` the event rate with a Wilson interval; ``min``/``max`` are the smallest and
+    largest value of ``column`` in each group. A missing value
     would belong to neither group and raises ``ValueError``. ``weights``: see :func:`weighted_rows` (a pattern table needs none).
 
     Tested against hand counts on a tiny frame, numpy masks on the real data, and on the pattern
@@ -478,8 +480,8 @@ def tail_rates(
     total = r.n
     table.insert(2, "share", n / total if total else np.nan)
     av = values.to_numpy()
-    table["age_min"] = [av[g].min() if g.any() else np.nan for g in groups]
-    table["age_max"] = [av[g].max() if g.any() else np.nan for g in groups]
+    table["min"] = [av[g].min() if g.any() else np.nan for g in groups]
+    table["max"] = [av[g].max() if g.any() else np.nan for g in groups]
     return table
 
 
@@ -612,23 +614,23 @@ def headline_sentences(tables: dict, spec) -> pd.DataFrame:
                 rows.append((key, f"{_capital(v.yes_group)} {r.verb} at {_pct(rates[1])} "
                                   f"versus {_pct(rates[0])} for {v.no_group}."))
         elif v.kind == "categorical" and f"rate_by_{key}" in tables:
-            rows.append((key, _range_sentence(tables[f"rate_by_{key}"], v.label.lower(), r.rate, v.level_label)))
+            rows.append((key, _range_sentence(tables[f"rate_by_{key}"], in_sentence(v.label), r.rate, v.level_label)))
         elif f"rate_by_{v.name}_group" in tables:
-            label = v.label.lower()
+            label = in_sentence(v.label)
             rows.append((f"{v.name}_group", _range_sentence(tables[f"rate_by_{v.name}_group"], f"{label} group",
                                                             r.rate, lambda lvl, label=label: f"{label} {lvl}")))
             if f"{v.name}_tail" in tables:
                 tail = tables[f"{v.name}_tail"]
                 low, high = tail.iloc[0], tail.iloc[1]
                 rows.append((f"{v.name}_tail",
-                             f"{_capital(spec.rows)} with {v.label.lower()} {v.tail_above:g} or over are "
+                             f"{_capital(spec.rows)} with {in_sentence(v.label)} {v.tail_above:g} or over are "
                              f"{_pct(high['share'])} of {spec.rows} (n = {int(high['n']):,}) and {r.verb} at "
                              f"{_pct(high['rate'])} versus {_pct(low['rate'])} for the others."))
     cw = tables.get("correlation_with_flag")
     if cw is not None and len(cw):
         top = cw.iloc[0]
-        label = spec.labels().get(top["variable"], top["variable"])
-        rows.append(("correlation", f"The strongest linear association with the response ({r.label.lower()}) is "
+        label = spec.indicator_labels().get(top["variable"], top["variable"])
+        rows.append(("correlation", f"The strongest linear association with the response ({in_sentence(r.label)}) is "
                                     f"\u201c{label}\u201d (Pearson r = {top['correlation']:.3f})."))
     return pd.DataFrame(rows, columns=["topic", "sentence"])
 
@@ -723,6 +725,10 @@ def tables(data: pd.DataFrame, spec) -> dict[str, pd.DataFrame]:
     out["correlations"] = correlations(data, response)
     out["correlation_with_flag"] = correlation_with_flag(data, response)
     return out
+
+
+#: the name of the table of :func:`top_profile` (``tables/<name>.csv``): the profile of the top-scored rows
+PROFILE_TABLE = "profile_top_scored"
 
 
 def top_profile(data: pd.DataFrame, p, spec, top_share: float) -> tuple[pd.DataFrame, dict]:

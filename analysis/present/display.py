@@ -17,9 +17,11 @@ from typing import Callable
 
 import pandas as pd
 
+from analysis.evaluate.explore import PROFILE_TABLE
 from analysis.present.narrative import profile_label
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct, pipe_table
 from analysis.present.labels import describe_coefficient, describe_term
+from analysis.spec import in_sentence
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:
@@ -71,31 +73,30 @@ def _data_specs(spec) -> dict[str, TableSpec]:
             ("Sample", lambda x: x["sample"]), (rows_h, _col("rows", fmt_int)),
             (events_h, _col("events", fmt_int)), ("Rate", _col("event_rate", fmt_pct)))),
         "class_balance": TableSpec("Class balance of the response.", (
-            (r.label, lambda x: f"yes ({r.event})" if int(x[r.name]) == 1 else f"no ({r.non_event})"),
+            (r.label, lambda x: r.level_label(x[r.name])),
             (rows_h, _col("n", fmt_int)), ("Share", _col("share", fmt_pct)))),
         "means_by_flag": TableSpec(f"Means of each variable for {r.non_event_group} and {r.event_group} "
-                                   "(binary variables: share with the attribute).", (
-            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
-            (_cap(r.non_event_group), _col("mean_flag_0", lambda v: fmt_num(v, 3))),
-            (events_h, _col("mean_flag_1", lambda v: fmt_num(v, 3))),
-            ("Difference", _col("difference", lambda v: fmt_num(v, 3))))),
+                                   f"(binary variables: the share of {spec.rows} at the level named).", (
+            ("Variable", lambda x: spec.indicator_labels().get(x["variable"], x["variable"])),
+            (_cap(r.non_event_group), _mean_or_share(spec, "mean_flag_0")),
+            (events_h, _mean_or_share(spec, "mean_flag_1")), ("Difference", _mean_or_share(spec, "difference")))),
     }
     for v in spec.variables:
         key = v.column or v.name
         if v.kind in ("categorical", "binary"):
-            out[f"rate_by_{key}"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()}.", (
+            out[f"rate_by_{key}"] = TableSpec(f"{_cap(r.rate)} by {in_sentence(v.label)}.", (
                 (v.label, lambda x, v=v: v.level_label(x["level"])), *rate_columns))
         elif v.bins:
-            out[f"rate_by_{v.name}_group"] = TableSpec(f"{_cap(r.rate)} by {v.label.lower()} group.", (
+            out[f"rate_by_{v.name}_group"] = TableSpec(f"{_cap(r.rate)} by {in_sentence(v.label)} group.", (
                 (f"{v.label} group", lambda x: str(x["level"])), *rate_columns))
             if v.tail_above is not None:
                 out[f"{v.name}_tail"] = TableSpec(
-                    f"{_cap(spec.rows)} with {v.label.lower()} {v.tail_above:g} or over against the others.", (
+                    f"{_cap(spec.rows)} with {in_sentence(v.label)} {v.tail_above:g} or over against the others.", (
                         ("Group", lambda x: str(x["group"])), (rows_h, _col("n", fmt_int)),
                         ("Share", _col("share", fmt_pct)), ("Rate", _col("rate", fmt_pct)),
                         ("95% CI", _ci("conf_low", "conf_high", fmt_pct))))
     out["correlation_with_flag"] = TableSpec("Pearson correlation of each variable with the response.", (
-            ("Variable", lambda x: spec.labels().get(x["variable"], x["variable"])),
+            ("Variable", lambda x: spec.indicator_labels().get(x["variable"], x["variable"])),
             ("Correlation", _col("correlation", lambda v: fmt_num(v, 3)))))
     return out
 
@@ -231,11 +232,18 @@ def _validation_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
             ("Term kept in", _col("selected_share", fmt_pct))),
             query=lambda t: t["term"].map(lambda x: describe_coefficient(str(x), spec, baselines).kind
                                           in ("categorical", "binary", "numeric"))),
-        "profile_top_customers": TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
+        PROFILE_TABLE: TableSpec(f"Profile of the top-scored fifth of {spec.rows} against the rest.", (
             ("Characteristic", lambda x: profile_label(x["characteristic"], spec)),
             ("Top 20%", lambda x: fmt_pct(x["top"]) if x["kind"] == "share" else fmt_num(x["top"], 2)),
             ("Rest", lambda x: fmt_pct(x["rest"]) if x["kind"] == "share" else fmt_num(x["rest"], 2)))),
     }
+
+
+def _mean_or_share(spec, column: str) -> Callable:
+    """A cell of the means table: a binary variable's share as a percentage, other means to 3 decimals in the
+    variable's unit."""
+    binary = {v.name for v in spec.variables if v.kind == "binary"}
+    return lambda row: fmt_pct(row[column]) if row["variable"] in binary else fmt_num(row[column], 3)
 
 
 def _level(spec, variable, level) -> str:

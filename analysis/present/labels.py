@@ -71,8 +71,8 @@ def _factor(spec, factor: str, baselines: dict):
             return var, "spline", col, None, f"{label} (spline: linear part)", "spline coefficient", 1.0
         return var, "spline", col, None, f"{label} (spline: non-linear part {k})", "spline coefficient", 1.0
     v = _variable(spec, factor)
-    if v is not None and v.kind == "binary":
-        return v.name, "binary", "1", "0", v.label, "yes vs no", 1.0
+    if v is not None and v.kind == "binary":   # named by its levels: "female vs male", "yes vs no"
+        return v.name, "binary", "1", "0", v.label, f"{v.level_label(1)} vs {v.level_label(0)}", 1.0
     if v is not None:
         return v.name, "numeric", None, None, v.label, f"per {v.step_phrase()}", float(v.step)
     return factor, "numeric", None, None, factor, "per unit", 1.0

@@ -12,6 +12,7 @@ import pandas as pd
 
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
 from analysis.present.labels import describe_coefficient
+from analysis.spec import group_phrase, in_sentence
 
 EVENT_RATE = "event rate (observed)"
 
@@ -28,12 +29,11 @@ def _change(odds_ratio_rounded: float) -> str:
 
 
 def _group(variable, level, spec) -> str:
-    """The rows at a level of a categorical variable, as a noun phrase."""
-    phrase = variable.group(level) if variable is not None else ""
-    if phrase:
-        return phrase
-    label = variable.label.lower() if variable is not None else "the variable"
-    return f"{spec.rows} with {label} '{variable.level_label(level) if variable is not None else level}'"
+    """The rows at a level of a categorical variable, as a noun phrase: the specification's ``groups``, else
+    "<rows> with <label> '<level>'" (``analysis.spec.group_phrase``)."""
+    if variable is None:
+        return group_phrase(spec.rows, "the variable", level)
+    return variable.group(level) or group_phrase(spec.rows, variable.label, variable.level_label(level))
 
 
 def _variable(spec, name):
@@ -61,7 +61,7 @@ def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None =
     if info.kind == "categorical":
         group = _group(var, info.level, spec)
         base = _group(var, info.baseline, spec) if info.baseline is not None else "the baseline"
-        label = var.label.lower() if var is not None else info.variables[0]
+        label = in_sentence(var.label) if var is not None else info.variables[0]
         text = (f"{_capital(group)} have {fmt_or(odds)} times the odds of {outcome} "
                 f"({_change(shown)}; {ci}) compared with {base} (the baseline {label}), other factors held fixed.")
     elif info.kind == "binary":
@@ -81,9 +81,10 @@ def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None =
 def var_per(variable) -> str:
     """"each additional coupon used in the last month" / "every 10 years of age": what a numeric odds
     ratio is stated per (the specification's ``per``, else built from the step and unit)."""
+    each = "each" if variable.step == 1 else "every"
     if variable.per:
-        return f"{'each' if variable.step == 1 else 'every'} {variable.per}"
-    return f"every {variable.step_phrase()} more of {variable.label.lower()}"
+        return f"{each} {variable.per}"
+    return f"{each} {variable.step_phrase()} more of {in_sentence(variable.label)}"
 
 
 def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec) -> pd.DataFrame:
@@ -111,13 +112,14 @@ def _or_text(row, spec, baselines) -> str:
 
 
 def profile_label(characteristic: str, spec) -> str:
-    """Readable name of a row of ``explore.profile_by_score``: "job: retired" -> "retired customers"."""
+    """Readable name of a row of ``explore.profile_by_score``: "job: retired" -> "retired customers" (the
+    specification's ``groups``, else "customers with job 'retired'", as the odds-ratio sentences name them)."""
     if characteristic == EVENT_RATE:
         return f"{spec.response.rate} (observed)"
     column, sep, level = characteristic.partition(": ")
     var = _variable(spec, column)
     if sep and var is not None:
-        return var.group(level) or f"{var.label}: {var.level_label(level)}"
+        return var.group(level) or group_phrase(spec.rows, var.label, var.level_label(level))
     if var is not None and var.kind == "binary":
         return var.yes_group
     return var.label if var is not None else characteristic
@@ -127,7 +129,7 @@ def _profile_phrase(row, spec) -> str:
     label = profile_label(row["characteristic"], spec)
     if row["kind"] == "share":
         return f"{label} ({fmt_pct(row['top'])} vs {fmt_pct(row['rest'])})"
-    return f"{label} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
+    return f"{in_sentence(label)} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
 
 
 def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
@@ -188,14 +190,14 @@ def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info:
         f"On the {sample} sample ({fmt_int(m['n'])} {spec.rows}) the model ranks {r.event_group} above "
         f"{r.non_event_group} with AUC {fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to "
         f"{fmt_num(m['auc_ci_high'], 3)}) and KS {fmt_num(m['ks'], 3)}; the top-scored tenth of {spec.rows} holds "
-        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times the rate of "
-        "random targeting.")))
+        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random "
+        "tenth would hold.")))
     at_half = classification[(classification["sample"] == sample) & (classification["threshold"] == 0.5)].iloc[0]
     out.append(("accuracy", (
         f"Accuracy is the wrong yardstick here: at a 0.5 cut-off the model is {fmt_pct(at_half['accuracy'])} accurate, "
         f"while predicting the more common outcome for every row scores {fmt_pct(at_half['no_information_rate'])}; "
-        f"it finds {fmt_pct(at_half['recall'])} of {r.event_group} at that cut-off. Rank {spec.rows} by predicted "
-        "probability and target the top deciles instead.")))
+        f"it finds {fmt_pct(at_half['recall'])} of {r.event_group} at that cut-off. Judge the model by how it ranks "
+        f"{spec.rows} by predicted probability (AUC, gains, lift) instead.")))
     return pd.DataFrame(out, columns=["topic", "sentence"])
 
 
@@ -323,7 +325,7 @@ def specification_sentences(tables: dict, spec) -> pd.DataFrame:
                 break
     eff = tables.get("spline_effects")
     if eff is not None and len(eff):
-        parts = [f"{r['label'].lower()} {_num(r['high'])} against {_num(r['low'])}: OR {fmt_or(r['odds_ratio'])} "
+        parts = [f"{in_sentence(r['label'])} {_num(r['high'])} against {_num(r['low'])}: OR {fmt_or(r['odds_ratio'])} "
                  f"(95% CI {fmt_or(r['or_conf_low'])} to {fmt_or(r['or_conf_high'])})" for _, r in eff.iterrows()]
         out.append(("effects", f"A spline has no single odds ratio; between the lower and upper quartile of the "
                                f"{spec.rows}, other variables at their median or most frequent value: "
@@ -451,7 +453,7 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
 
     out = {"eda_sentences": explore.headline_sentences(tables, spec),
            "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
-           "conclusions": conclusions(tables["coefficients"], tables["profile_top_customers"], metrics["profile"],
+           "conclusions": conclusions(tables["coefficients"], tables[explore.PROFILE_TABLE], metrics["profile"],
                                       metrics, tables["gains"], tables["classification"], spec)}
     tables = {**tables, **out}
     out["specification_sentences"] = specification_sentences(tables, spec)

@@ -35,6 +35,7 @@ from dataclasses import dataclass
 
 from analysis.evaluate import explore
 from analysis.present.labels import coefficient_labels, describe_term, single_effects
+from analysis.spec import in_sentence
 
 # --------------------------------------------------------------------------------------------
 # style
@@ -345,7 +346,7 @@ def plot_distribution(
         title = f"{label} distribution, by outcome"
     if mark is not None:
         ax.axvline(mark, color=PALETTE["black"], ls=":", lw=1.8)
-        ax.text(mark - 0.8, 0.97, f"{label.lower()} {mark:g}", transform=ax.get_xaxis_transform(),
+        ax.text(mark - 0.8, 0.97, f"{in_sentence(label)} {mark:g}", transform=ax.get_xaxis_transform(),
                 va="top", ha="right", fontsize=14)
     ax.set_xlim(edges[0], edges[-1])
     ax.set_ylim(bottom=0)
@@ -658,12 +659,12 @@ def plot_gains(
     *,
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
-    """Cumulative capture (share of all events reached) against share of rows
-    targeted, from a gains table (``decile, n, events, ..., cum_n, cum_events, cum_capture,
-    lift, cum_lift, ...``, deciles in targeting order), starting at (0, 0); with the random
-    line and the perfect-model line (all users reached once the share targeted equals the event
-    rate). The capture at ``annotate_deciles`` is summarised in a text box ("Top 10% targeted
-    → 30% of users").
+    """Cumulative capture (share of all events reached) against the share of rows taken, highest
+    predicted first, from a gains table (``decile, n, events, ..., cum_n, cum_events, cum_capture,
+    lift, cum_lift, ...``, deciles from the highest), starting at (0, 0); with the random-order
+    line and the perfect-model line (all events reached once the share taken equals the event
+    rate). The capture at ``annotate_deciles`` is summarised in a text box ("Top 10% of customers
+    → 30% of coupon users", in the specification's words).
     """
     _require_columns(table, _GAINS_COLUMNS, "gains")
     title = title or f"Cumulative gains: share of {words.event_group} reached"
@@ -675,18 +676,18 @@ def plot_gains(
     fig, ax = _new_figure(figsize or (9, 7))
     ax.plot([0, event_rate, 1], [0, 1, 1], color=PALETTE["green"], ls="-.", lw=1.8,
             label="Perfect model")
-    ax.plot([0, 1], [0, 1], color=PALETTE["grey"], ls="--", lw=1.8, label="Random targeting")
+    ax.plot([0, 1], [0, 1], color=PALETTE["grey"], ls="--", lw=1.8, label="Random order")
     ax.plot(x, y, color=PALETTE["blue"], marker="o", ms=7, label="Model")
     lines = []
     for d in annotate_deciles:
         hit = np.flatnonzero(t["decile"].to_numpy() == d)
         if hit.size:
             i = hit[0] + 1
-            lines.append(f"Top {_fmt_pct(x[i], 0)} targeted \u2192 {_fmt_pct(y[i], 0)} of {words.event_group}")
+            lines.append(f"Top {_fmt_pct(x[i], 0)} of {words.rows} \u2192 {_fmt_pct(y[i], 0)} of {words.event_group}")
     if lines:
         ax.text(0.97, 0.30, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom",
                 fontsize=14, linespacing=1.5)
-    _finish_unit_square(ax, 1.02, f"{words.rows[:1].upper()}{words.rows[1:]} targeted, highest predicted first (%)",
+    _finish_unit_square(ax, 1.02, f"{words.rows[:1].upper()}{words.rows[1:]}, highest predicted first (%)",
                         f"{words.event_group[:1].upper()}{words.event_group[1:]} reached (%)", title)
     return fig
 
@@ -700,13 +701,13 @@ def plot_lift(
     figsize: tuple[float, float] | None = None,
 ) -> Figure:
     """Lift of each decile (its response rate / overall rate) as bars, labelled with their
-    value, with a dashed line at 1 (random targeting) and, if ``cumulative``, the cumulative
+    value, with a dashed line at 1 (a random order) and, if ``cumulative``, the cumulative
     lift as a line. Input: a gains table as in :func:`plot_gains`."""
     _require_columns(table, _GAINS_COLUMNS, "gains")
     t = table.sort_values("decile", kind="stable").reset_index(drop=True)
     fig, ax = _new_figure(figsize or FIGSIZE)
     bars = ax.bar(t["decile"], t["lift"], color=PALETTE["blue"], width=0.7, label="Lift of decile")
-    ax.axhline(1, color=PALETTE["black"], ls="--", lw=1.5, label="Random targeting (lift = 1)",
+    ax.axhline(1, color=PALETTE["black"], ls="--", lw=1.5, label="Random order (lift = 1)",
                zorder=1.5)
     handles = [bars, ax.lines[-1]]
     if cumulative:
@@ -875,7 +876,7 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
         key = v.key
         if v.kind in ("categorical", "binary"):
             levels = sorted(data[v.name].unique())
-            options = dict(title=f"{rate} by {v.label.lower()}", xlabel=v.label, words=words,
+            options = dict(title=f"{rate} by {in_sentence(v.label)}", xlabel=v.label, words=words,
                            level_labels={lvl: v.level_label(lvl) for lvl in levels})
             if v.kind == "categorical" and len(levels) > 5:
                 options.update(horizontal=True, sort=True)
@@ -885,17 +886,17 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
                 column=v.name, response=response, label=v.label, unit=v.unit, units=v.units,
                 mark=v.tail_above, words=words))
             specs[f"rate_by_{v.name}_group"] = (plot_rate_by_group, (data, (*v.bins, math.inf), v.name, response),
-                                                dict(title=f"{rate} by {v.label.lower()} group",
+                                                dict(title=f"{rate} by {in_sentence(v.label)} group",
                                                      xlabel=f"{v.label} group" + (f" ({v.units})" if v.units else ""),
                                                      words=words))
     for var in tables["spline_effects"]["variable"] if "spline_effects" in tables else []:
         v = spec.variable(var)
         specs[f"effect_{var}"] = (plot_effect, (effect_curves[var], f"{v.label}" + (f" ({v.units})" if v.units
                                                                                          else "")),
-                                  {"title": f"Predicted probability by {v.label.lower()}", "words": words})
+                                  {"title": f"Predicted probability by {in_sentence(v.label)}", "words": words})
     aucs = {n: metrics[n]["auc"] for n in curves}
     m = metrics[evaluated]
-    labels = spec.labels()
+    labels = spec.indicator_labels()     # a yes/no variable's 0/1 column named by its level ("Sex: female")
     specs.update({
         "correlation_heatmap": (plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
         "odds_ratios": (plot_odds_ratios, (single_effects(tables["coefficients"], spec, metrics["baselines"]),),

@@ -287,7 +287,7 @@ def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
 
 def conclusion_groups(tables: dict) -> list[list]:
     """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, and the
-    advice that follows the accuracy sentence ("Rank ... and target the top deciles instead.")."""
+    advice that follows the accuracy sentence ("Judge the model by how it ranks ... instead.")."""
     from analysis.present.display import sentence
 
     groups = []

@@ -29,7 +29,8 @@ from types import MappingProxyType
 from analysis.spec.expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
-           "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS"]
+           "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS", "YES_NO", "is_yes_no",
+           "in_sentence", "group_phrase", "response_words", "draft_markers"]
 
 DEFAULT_SPEC = Path(__file__).with_name("tmall.toml")
 KINDS = ("categorical", "binary", "count", "numeric")
@@ -43,6 +44,47 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: names a model variable must not take: they have a meaning in formulas or in the pattern table
 RESERVED = {"C", "Q", "I", "Treatment", "rcs", "np", "sample", "trials", "events", "Intercept"}
 MAX_LEVELS = 50
+#: pairs of values (yes, no) that mean yes and no, compared case-insensitively: a binary variable with one
+#: of them reads "yes"/"no"; any other pair is named by its own values ("female"/"male")
+YES_NO = (("yes", "no"), ("y", "n"), ("true", "false"), ("t", "f"), ("1", "0"))
+#: what one row is when the specification does not say: a neutral noun that still reads ("one row per record")
+ROW, ROWS = "record", "records"
+
+
+def is_yes_no(yes, no) -> bool:
+    """Whether two values mean yes and no (:data:`YES_NO`, any case): ``is_yes_no("Y", "N")``."""
+    return (str(yes).strip().lower(), str(no).strip().lower()) in YES_NO
+
+
+def in_sentence(text: str) -> str:
+    """A label as it reads inside a sentence: its first letter lower-cased when its first word is an ordinary
+    capitalised word ("Passenger class" -> "passenger class", "Uses ANT Credit Pay" -> "uses ANT Credit
+    Pay"), unchanged when that word has another capital ("BMI", "PassengerClass"), so a label reads the same
+    in a table and in a sentence."""
+    first = text.split(" ", 1)[0]
+    if first[:1].isupper() and not any(ch.isupper() for ch in first[1:]):
+        return text[:1].lower() + text[1:]
+    return text
+
+
+def group_phrase(rows: str, label: str, level: str) -> str:
+    """The rows at a level of a variable when the specification gives no words for them:
+    "passengers with passenger class '1st'"."""
+    return f"{rows} with {in_sentence(label)} '{level}'"
+
+
+def response_words(label: str, event: str, non_event: str, rows: str) -> dict[str, str]:
+    """The response's words when the specification gives none (and what ``init`` drafts): with yes/no values
+    the event is named by the label ("the odds of “survived”", "passengers with “survived”" / "without"),
+    otherwise by its value ("the odds of outcome 'Poor'", "patients with outcome 'Good'"). Never
+    "column = value"."""
+    if is_yes_no(event, non_event):
+        name = f"\u201c{in_sentence(label)}\u201d"
+        return {"event_group": f"{rows} with {name}", "non_event_group": f"{rows} without {name}",
+                "outcome": name, "verb": f"had {name}", "rate": f"rate of {name}"}
+    name = f"{in_sentence(label)} '{event}'"
+    return {"event_group": group_phrase(rows, label, event), "non_event_group": group_phrase(rows, label, non_event),
+            "outcome": name, "verb": f"had {name}", "rate": f"rate of {name}"}
 
 
 class SpecError(ValueError):
@@ -77,6 +119,15 @@ class Response:
     #: the event rate, as a noun ("coupon-use rate")
     rate: str
 
+    def level_label(self, code) -> str:
+        """The response's value for the model's 1 or 0, as tables show it: "yes"/"no" when the values mean yes
+        and no, with the value beside it where it differs ("yes (1)"); otherwise the value itself ("Poor")."""
+        value = self.event if int(code) == 1 else self.non_event
+        if not is_yes_no(self.event, self.non_event):
+            return value
+        word = "yes" if int(code) == 1 else "no"
+        return word if value.lower() == word else f"{word} ({value})"
+
 
 @dataclass(frozen=True)
 class IdColumn:
@@ -101,7 +152,7 @@ class Variable:
     description: str = ""
     expression: Expression | None = None
     in_model: bool = True
-    # categorical
+    # categorical (level_labels: binary too)
     baseline: str = "most_frequent"
     groups: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     level_labels: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
@@ -141,23 +192,47 @@ class Variable:
     def numeric(self) -> bool:
         return self.kind in ("count", "numeric")
 
+    @property
+    def yes_no(self) -> bool:
+        """A binary variable whose values mean yes and no (:func:`is_yes_no`): its levels read "yes"/"no"."""
+        return self.kind == "binary" and is_yes_no(self.yes, self.no)
+
+    def _binary_value(self, level) -> str:
+        """The file value of a binary level given as the model's 0/1 or as the value itself."""
+        return self.yes if str(level) in ("1", self.yes) else self.no
+
     def group(self, level) -> str:
         """The rows at ``level`` as a noun phrase ("admin staff"), for sentences."""
         if self.kind == "binary":
-            return self.yes_group if str(level) in ("1", self.yes) else self.no_group
+            return self.yes_group if self._binary_value(level) == self.yes else self.no_group
         return self.groups.get(str(level), "")
 
     def level_label(self, level) -> str:
-        """Short label of a level for tables and figures (the level itself unless declared)."""
+        """Short label of a level for tables and figures: the declared ``level_labels``, else the level itself;
+        a binary level (0/1 or its value) is named by its value ("female"), or "yes"/"no" when its values mean
+        yes and no ("1"/"0", "Y"/"N")."""
         if self.kind == "binary":
-            return "yes" if str(level) in ("1", self.yes) else "no"
+            value = self._binary_value(level)
+            if value in self.level_labels:
+                return self.level_labels[value]
+            if self.yes_no:
+                return "yes" if value == self.yes else "no"
+            return value
         return self.level_labels.get(str(level), str(level))
 
+    @property
+    def indicator_label(self) -> str:
+        """The label of the variable's values as the model and the means hold them: a binary variable's 0/1
+        indicator names its level ("Sex: female", "Returned goods: yes"); other variables their label."""
+        return f"{self.label}: {self.level_label(1)}" if self.kind == "binary" else self.label
+
     def step_phrase(self) -> str:
-        """"10 years" / "1 coupon": the change an odds ratio of a numeric variable is stated for."""
+        """"10 years" / "year" / "10 units" / "unit": the change an odds ratio of a numeric variable is stated
+        for (the step, left out when it is 1)."""
         step = _number(self.step)
-        unit = self.unit if self.step == 1 else (self.units or self.unit)
-        return f"{step} {unit}".strip() if unit else (f"{step} unit{'s' if self.step != 1 else ''}")
+        if self.step == 1:
+            return self.unit or "unit"
+        return f"{step} {self.units or self.unit or 'units'}"
 
 
 @dataclass(frozen=True)
@@ -202,6 +277,14 @@ class Spec:
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
+    #: comments of the file that still mark a guess or a choice of ``init`` (:func:`draft_markers`): a draft
+    markers: tuple[str, ...] = ()
+
+    @property
+    def draft(self) -> bool:
+        """A specification that still holds CHECK or CHOOSE comments: ``report`` refuses it unless told
+        ``--allow-draft``, and then stamps every output DRAFT."""
+        return bool(self.markers)
 
     # -- lookups
     def variable(self, name: str) -> Variable:
@@ -246,6 +329,11 @@ class Spec:
         out = {v.name: v.label for v in self.variables}
         out[self.response.name] = self.response.label
         return out
+
+    def indicator_labels(self) -> dict[str, str]:
+        """:meth:`labels` for tables of the values themselves (means, correlations): a binary variable's 0/1
+        indicator named by its level ("Sex: female")."""
+        return {**self.labels(), **{v.name: v.indicator_label for v in self.variables}}
 
     def rows_phrase(self, n: int) -> str:
         return f"{n:,} {self.row if n == 1 else self.rows}"
@@ -299,7 +387,8 @@ _KEYS_CATEGORICAL = {"baseline", "groups", "level_labels", "max_levels"}
 _KEYS_BINARY = {"yes", "no", "yes_group", "no_group", "term"}
 _KEYS_NUMERIC = {"min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above"}
 #: keys of one type of variable that mean nothing for another (reported rather than ignored)
-_KEYS_NOT_FOR = {"categorical": _KEYS_BINARY | _KEYS_NUMERIC, "binary": _KEYS_CATEGORICAL | _KEYS_NUMERIC,
+_KEYS_NOT_FOR = {"categorical": _KEYS_BINARY | _KEYS_NUMERIC,
+                 "binary": (_KEYS_CATEGORICAL - {"level_labels"}) | _KEYS_NUMERIC,
                  "count": _KEYS_CATEGORICAL | _KEYS_BINARY, "numeric": _KEYS_CATEGORICAL | _KEYS_BINARY}
 KNOWN_VARIABLE = {"column", "name", "type", "label", "description", "expression", "in_model", "baseline",
                   "groups", "level_labels", "max_levels", "yes", "no", "yes_group", "no_group", "term",
@@ -331,7 +420,49 @@ def load_spec(path: str | Path | None = None) -> Spec:
         raise SpecError(path, ["the file is not UTF-8 text"]) from None
     except tomllib.TOMLDecodeError as err:
         raise SpecError(path, [f"not valid TOML: {err}"]) from None
-    return spec_from_dict(doc, path)
+    import dataclasses
+
+    return dataclasses.replace(spec_from_dict(doc, path), markers=draft_markers(raw.decode("utf-8")))
+
+
+#: what starts a comment that marks a draft: ``# CHECK: ...`` (a guess of ``init``) or ``# CHOOSE: ...``
+MARKER_WORDS = ("CHECK", "CHOOSE")
+
+
+def draft_markers(text: str) -> tuple[str, ...]:
+    """The comments of a TOML text that mark a draft -- those whose first word is CHECK or CHOOSE, as ``init``
+    writes them -- each as "line N: <comment>". Only comments count: a ``#`` inside a string (basic, literal
+    or multi-line) is text, so a background paragraph that says "# CHECK" marks nothing."""
+    found, quote, line, i = [], None, 1, 0
+    while i < len(text):
+        ch = text[i]
+        if quote is None:
+            if text.startswith(('"""', "'''"), i):
+                quote, i = text[i:i + 3], i + 3
+                continue
+            if ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                end = text.find("\n", i)
+                end = len(text) if end < 0 else end
+                comment = text[i:end].lstrip("#").strip()
+                if comment.split(":", 1)[0].split(" ", 1)[0] in MARKER_WORDS:
+                    found.append(f"line {line}: {comment}")
+                i = end
+                continue
+        elif ch == "\\" and quote in ('"', '"""'):
+            line += text[i + 1:i + 2] == "\n"
+            i += 2
+            continue
+        elif text.startswith(quote, i):
+            i += len(quote)
+            quote = None
+            continue
+        elif ch == "\n" and len(quote) == 1:
+            quote = None          # an unterminated one-line string ends with its line (TOML would not load)
+        line += ch == "\n"
+        i += 1
+    return tuple(found)
 
 
 def default_spec() -> Spec:
@@ -376,11 +507,11 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     doc, malformed = _well_formed(doc, problems)
     dataset = doc.get("dataset", {})
     _unknown(dataset, KNOWN_DATASET, "[dataset]", problems)
-    row = r.get(dataset, "row", "[dataset]", str, "row")
-    rows = r.get(dataset, "rows", "[dataset]", str, row + "s")
+    row = r.get(dataset, "row", "[dataset]", str, ROW)
+    rows = r.get(dataset, "rows", "[dataset]", str, ROWS if row == ROW else row + "s")
     response = _response(doc, rows, malformed, r, problems)
     id_column = _id_column(doc, response, r, problems)
-    variables, declared = _variables(doc, response, id_column, malformed, r, problems)
+    variables, declared = _variables(doc, response, id_column, malformed, r, problems, rows)
     known = {v.name for v in variables} | {v.column for v in variables if v.column}
     unusable = declared - known      # entries that had problems of their own: say nothing more about them
     kinds = value_kinds(variables)
@@ -406,7 +537,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         problems.append("[dataset]: 'caveats' must be a list of texts")
         caveats = []
     texts = {key: r.get(dataset, key, "[dataset]", str, default) for key, default in (
-        ("title", f"What predicts {response.label.lower()}?"), ("name", Path(path).stem),
+        ("title", f"What predicts {response.outcome}?"), ("name", Path(path).stem),
         ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
     terms, force = _model_terms(terms, force, variables, unusable, problems)
     interactions = _interactions(declared, terms or default_terms(variables), variables, unusable, problems)
@@ -458,14 +589,11 @@ def _response(doc: dict, rows: str, malformed: set, r: "_Reader", problems: list
                         f"name = \"{_formula_name(rname)}\" (letters, digits and underscores, not starting "
                         "with a digit)")
     rlabel = r.get(resp, "label", "[response]", str, rcol)
+    words = response_words(rlabel, event, non_event, rows)
     return Response(
         column=rcol, name=rname, event=event, non_event=non_event,
         label=rlabel, description=r.get(resp, "description", "[response]", str, ""),
-        event_group=r.get(resp, "event_group", "[response]", str, f"{rows} with {rcol} = {event}"),
-        non_event_group=r.get(resp, "non_event_group", "[response]", str, f"{rows} with {rcol} = {non_event}"),
-        outcome=r.get(resp, "outcome", "[response]", str, f"{rcol} = {event}"),
-        verb=r.get(resp, "verb", "[response]", str, f"had {rcol} = {event}"),
-        rate=r.get(resp, "rate", "[response]", str, f"rate of {rcol} = {event}"))
+        **{key: r.get(resp, key, "[response]", str, default) for key, default in words.items()})
 
 
 def _id_column(doc: dict, response: Response, r: "_Reader", problems: list[str]) -> IdColumn | None:
@@ -485,7 +613,7 @@ def _id_column(doc: dict, response: Response, r: "_Reader", problems: list[str])
 
 
 def _variables(doc: dict, response: Response, id_column: IdColumn | None, malformed: set, r: "_Reader",
-               problems: list[str]) -> tuple[list[Variable], set[str]]:
+               problems: list[str], rows: str = ROWS) -> tuple[list[Variable], set[str]]:
     """The [[variables]] entries that are valid, and the names and columns of every entry, valid or not
     (so that an entry with problems of its own causes no follow-on errors)."""
     rcol = response.column
@@ -509,7 +637,7 @@ def _variables(doc: dict, response: Response, id_column: IdColumn | None, malfor
             continue
         declared.update(str(item[key]) for key in ("column", "name", "term") if isinstance(item.get(key), str))
         where = f"[[variables]] #{k} ({item.get('column') or item.get('name') or '?'})"
-        var = _variable(item, where, r, problems, file_columns + names_so_far, response)
+        var = _variable(item, where, r, problems, file_columns + names_so_far, rows)
         if var is not None and var.expression is not None and set(var.expression.columns) & outcome_columns:
             problems.append(f"{where}: a derived column cannot use the response or the ID column "
                             f"({', '.join(sorted(set(var.expression.columns) & outcome_columns))}): a predictor "
@@ -609,7 +737,7 @@ def _exclusions(doc: dict, known: set, unusable: set, kinds, r: "_Reader", probl
 
 
 def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: list[str],
-              response: Response) -> Variable | None:
+              rows: str = ROWS) -> Variable | None:
     _unknown(item, KNOWN_VARIABLE, where, problems)
     kind = r.get(item, "type", where, str, required=True)
     if kind not in KINDS:
@@ -681,15 +809,19 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
     if low is not None and high is not None and low > high:
         problems.append(f"{where}: 'min' ({low:g}) is above 'max' ({high:g})")
     unit = r.get(item, "unit", where, str, "")
+    no = str(r.get(item, "no", where, (str, int), "no"))
+    words = {str(k): v for k, v in level_labels.items()}
+    named = {value: words.get(value) or (word if is_yes_no(yes, no) else value)
+             for value, word in ((yes, "yes"), (no, "no"))}
     return Variable(
         name=name, column=column, kind=kind, label=label, description=r.get(item, "description", where, str, ""),
         expression=expression, in_model=r.get(item, "in_model", where, bool, True),
         leak_suspect=r.get(item, "leak_suspect", where, bool, False),
         baseline=baseline, groups=MappingProxyType({str(k): v for k, v in groups.items()}),
         level_labels=MappingProxyType({str(k): v for k, v in level_labels.items()}),
-        max_levels=max_levels, yes=yes, no=str(r.get(item, "no", where, (str, int), "no")),
-        yes_group=r.get(item, "yes_group", where, str, f"{label}: yes"),
-        no_group=r.get(item, "no_group", where, str, f"{label}: no"),
+        max_levels=max_levels, yes=yes, no=no,
+        yes_group=r.get(item, "yes_group", where, str, group_phrase(rows, label, named[yes])),
+        no_group=r.get(item, "no_group", where, str, group_phrase(rows, label, named[no])),
         minimum=low, maximum=high,
         unit=unit, units=r.get(item, "units", where, str, unit + "s" if unit else ""), step=step or 1.0,
         per=r.get(item, "per", where, str, ""),

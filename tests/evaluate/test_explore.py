@@ -174,15 +174,15 @@ def test_age_groups_extra_groups_and_empty_bins():
 def test_age_tail_by_hand():
     out = explore.tail_rates(tiny(), 60, "age", response="flag")
     assert list(out.columns) == ["group", "n", "share", "events", "rate", "conf_low",
-                                 "conf_high", "age_min", "age_max"]
+                                 "conf_high", "min", "max"]
     assert out["group"].tolist() == ["under 60", "60+"]
     # under 60: ages 17..59 (6 rows), one event (age 18); 60+: ages 60 and 72, both events
     assert out["n"].tolist() == [6, 2]
     assert out["events"].tolist() == [1, 2]
     np.testing.assert_allclose(out["share"], [0.75, 0.25], atol=1e-15)
     np.testing.assert_allclose(out["rate"], [1 / 6, 1.0], atol=1e-15)
-    assert out["age_min"].tolist() == [17, 60]
-    assert out["age_max"].tolist() == [59, 72]
+    assert out["min"].tolist() == [17, 60]
+    assert out["max"].tolist() == [59, 72]
     ref_low, ref_high = wilson_closed_form([1, 2], [6, 2])
     np.testing.assert_allclose(out["conf_low"], ref_low, atol=1e-12)
     np.testing.assert_allclose(out["conf_high"], ref_high, atol=1e-12)
@@ -233,9 +233,9 @@ def test_headline_sentences_by_hand():
                           "to 50.0% (b, n = 2).")
     assert out["age_tail"] == ("Customers with age 60 or over are 25.0% of customers (n = 2) and "
                                "used the coupon at 100.0% versus 16.7% for the others.")
-    # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746
+    # strongest |r| with flag: returned_yes, -12/sqrt(240) = -0.7746; the 0/1 column named by its level
     assert out["correlation"] == ("The strongest linear association with the response (used the coupon) is "
-                                  "\u201cReturned goods\u201d (Pearson r = -0.775).")
+                                  "\u201cReturned goods: yes\u201d (Pearson r = -0.775).")
 
 
 # ------------------------------------------------------------------------------------------
@@ -307,7 +307,7 @@ def test_age_tail_real(real_clean):
     assert out["n"].tolist() == [(~old).sum(), old.sum()]
     np.testing.assert_allclose(out["share"], [(~old).mean(), old.mean()], atol=1e-15)
     np.testing.assert_allclose(out["rate"], [y[~old].mean(), y[old].mean()], atol=1e-12)
-    assert out["age_max"].iloc[0] == age[~old].max() and out["age_min"].iloc[1] == 60
+    assert out["max"].iloc[0] == age[~old].max() and out["min"].iloc[1] == 60
 
 
 def test_correlations_real_match_numpy(real_clean):

@@ -117,3 +117,24 @@ def test_words_of_another_data_set():
     # per 5 years: exp(5 * 0.02) = 1.105 -> 1.11
     s = odds_ratio_sentence(row("age", 0.02, 0.01, 0.03), spec)
     assert s.startswith("Every 5 years more of age goes with 1.11 times the odds of dying within a year")
+
+
+def test_words_of_a_data_set_without_words_name_the_levels():
+    """A specification as bare as a draft: a binary variable whose levels are not yes/no is named by them
+    everywhere ("Sex: female vs male", never "Sex: yes"); labels read the same in a sentence ("passenger class"
+    in both); a numeric variable without a unit is stated per unit (never "per 1 unit")."""
+    spec = spec_from_dict({
+        "response": {"column": "survived", "event": "yes", "non_event": "no", "label": "Survived"},
+        "variables": [{"column": "sex", "type": "binary", "yes": "female", "no": "male", "label": "Sex"},
+                      {"column": "age", "type": "numeric", "label": "Age"},
+                      {"column": "passengerClass", "type": "categorical", "label": "Passenger class"}]})
+    sex = describe_coefficient("sex_female", spec)
+    assert (sex.label, sex.comparison) == ("Sex: female vs male", "female vs male")
+    s = odds_ratio_sentence(row("sex_female", 1.0, 0.5, 1.5), spec)
+    assert s.startswith("Records with sex 'female' have 2.72 times the odds of \u201csurvived\u201d")
+    assert "compared with records with sex 'male'," in s and "yes" not in s and "=" not in s
+    assert effect_label("age", spec) == "Age (per unit)"
+    assert odds_ratio_sentence(row("age", -0.04, -0.05, -0.03), spec).startswith("Each unit more of age goes with")
+    s = odds_ratio_sentence(row("C(passengerClass)[T.1st]", 1.0, 0.5, 1.5), spec, {"passengerClass": "3rd"})
+    assert s.startswith("Records with passenger class '1st' have")
+    assert "compared with records with passenger class '3rd' (the baseline passenger class)" in s

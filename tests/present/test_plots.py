@@ -278,7 +278,7 @@ def test_plot_odds_ratios(coefs):
     assert any(np.all(np.asarray(line.get_xdata()) == 1) for line in ax.lines)
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels == ["Age, per year", "Job: blue-collar vs admin.", "Job: student vs admin.",
-                      "Returned goods: yes vs no", "Coupons used, last month (per 1 coupon)"]
+                      "Returned goods: yes vs no", "Coupons used, last month (per coupon)"]   # never "per 1"
     assert "Intercept" not in " ".join(labels)
     # annotated OR (CI): age needs 3 decimals to show its interval around 1
     assert "1.002 (0.997\u20131.007)" in texts(fig)
@@ -413,8 +413,9 @@ def test_plot_gains(gains_table):
     np.testing.assert_allclose(model.get_ydata(), [0, 0.5, 0.8, 0.9, 0.95, 1.0])
     np.testing.assert_allclose(ax.lines[1].get_xydata(), [[0, 0], [1, 1]])     # random
     np.testing.assert_allclose(ax.lines[0].get_xdata(), [0, 0.2, 1])            # perfect: 20/100
-    assert texts(fig) == ["Top 20% targeted \u2192 50% of coupon users"]
-    assert legend_texts(fig) == ["Perfect model", "Random targeting", "Model"]
+    assert texts(fig) == ["Top 20% of customers \u2192 50% of coupon users"]   # the specification's nouns
+    assert legend_texts(fig) == ["Perfect model", "Random order", "Model"]           # never "targeting"
+    assert ax.get_xlabel() == "Customers, highest predicted first (%)"
 
 
 def test_plot_lift(gains_table):
@@ -427,7 +428,7 @@ def test_plot_lift(gains_table):
     np.testing.assert_allclose(cum.get_ydata(), gains_table["cum_lift"])
     assert texts(fig) == ["2.50", "1.50", "0.50", "0.25", "0.25"]
     assert "1 = highest" in ax.get_xlabel()
-    assert legend_texts(fig) == ["Lift of decile", "Cumulative lift", "Random targeting (lift = 1)"]
+    assert legend_texts(fig) == ["Lift of decile", "Cumulative lift", "Random order (lift = 1)"]
     assert len(plots.plot_lift(gains_table, cumulative=False).axes[0].lines) == 1
 
 

@@ -235,7 +235,7 @@ def test_profile_equals_rows(results, rows):
     data = rows["all"]
     p = row_probabilities(rows["final"], data)
     expected = explore.profile_by_score(data, p, top_share=pipeline.TOP_SHARE, spec=SPEC, response="flag")
-    got = results.tables["profile_top_customers"]
+    got = results.tables[explore.PROFILE_TABLE]
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=1e-15)
     assert results.metrics["profile"]["threshold"] == pytest.approx(expected.attrs["threshold"], rel=1e-12)
     assert results.metrics["profile"]["n_top"] == expected.attrs["n_top"]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis.spec import SpecError, default_spec, load_spec, spec_from_dict, with_exclusions
+from analysis.spec import (SpecError, default_spec, draft_markers, in_sentence, load_spec, spec_from_dict,
+                           with_exclusions)
 from analysis.model.terms import forced_terms, model_terms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +34,77 @@ def problems(doc) -> list[str]:
 def test_a_valid_minimal_spec_and_its_defaults():
     spec = spec_from_dict(base())
     assert spec.candidate_terms == ("x", "C(g)", "b_yes") and spec.force == ()
-    assert spec.response.name == "y" and spec.id is None and spec.rows == "rows"
+    assert spec.response.name == "y" and spec.id is None
+
+
+def test_default_words_read_without_column_equals_value():
+    """Without words in the specification: a neutral noun for a row ("one row per record", never "one row per
+    row"); the response named by its label (yes/no values) or its value; a binary variable's groups named by
+    its levels; never "column = value" and never "Sex: yes"."""
+    spec = spec_from_dict(base(variables=[{"column": "sex", "type": "binary", "yes": "female", "no": "male",
+                                           "label": "Sex"},
+                                          {"column": "b", "type": "binary", "label": "Returned goods"}]))
+    assert (spec.row, spec.rows) == ("record", "records")
+    r = spec.response
+    assert (r.outcome, r.verb, r.rate) == ("\u201cy\u201d", "had \u201cy\u201d", "rate of \u201cy\u201d")
+    assert (r.event_group, r.non_event_group) == ("records with \u201cy\u201d", "records without \u201cy\u201d")
+    assert spec.title == "What predicts \u201cy\u201d?"
+    sex, returned = spec.variables
+    assert (sex.yes_group, sex.no_group) == ("records with sex 'female'", "records with sex 'male'")
+    assert (returned.yes_group, returned.no_group) == ("records with returned goods 'yes'",
+                                                       "records with returned goods 'no'")
+    other = spec_from_dict({"dataset": {"row": "patient"}, "response": {"column": "outcome", "event": "Poor",
+                                                                        "non_event": "Good", "label": "Outcome"},
+                            "variables": [{"column": "x", "type": "count"}]})
+    assert other.rows == "patients"
+    assert (other.response.outcome, other.response.event_group, other.response.non_event_group) == (
+        "outcome 'Poor'", "patients with outcome 'Poor'", "patients with outcome 'Good'")
+
+
+@pytest.mark.parametrize("yes, no, shown", [("female", "male", ("female", "male")), ("yes", "no", ("yes", "no")),
+                                            ("1", "0", ("yes", "no")), ("Y", "N", ("yes", "no")),
+                                            ("TRUE", "FALSE", ("yes", "no")), ("Poor", "Good", ("Poor", "Good"))])
+def test_a_binary_variable_is_named_by_its_levels(yes, no, shown):
+    """'yes'/'no' only for values that mean yes and no; the model's 1/0 and the values themselves both work."""
+    spec = spec_from_dict(base(variables=[{"column": "b", "type": "binary", "yes": yes, "no": no, "label": "B"}]))
+    v = spec.variables[0]
+    assert (v.level_label(1), v.level_label(0), v.level_label(yes), v.level_label(no)) == shown * 2
+    assert v.indicator_label == f"B: {shown[0]}"
+
+
+def test_level_labels_of_a_binary_variable_name_its_levels():
+    spec = spec_from_dict(base(variables=[{"column": "smoke", "type": "binary", "yes": "1", "no": "0",
+                                           "label": "Smoking", "level_labels": {"1": "smoker", "0": "non-smoker"}}]))
+    v = spec.variables[0]
+    assert (v.level_label(1), v.level_label(0), v.yes_group) == ("smoker", "non-smoker",
+                                                                  "records with smoking 'smoker'")
+    assert "'max_levels' does not apply to a binary variable" in problems(base(variables=[
+        {"column": "b", "type": "binary", "max_levels": 3}]))[0]
+
+
+def test_the_response_values_in_tables():
+    def shown(event, non_event):
+        r = spec_from_dict({**base(), "response": {"column": "y", "event": event, "non_event": non_event}}).response
+        return r.level_label(1), r.level_label(0)
+
+    assert shown("yes", "no") == ("yes", "no")            # never "yes (yes)", "no (no)"
+    assert shown("1", "0") == ("yes (1)", "no (0)")
+    assert shown("Poor", "Good") == ("Poor", "Good")
+
+
+@pytest.mark.parametrize("text, expect", [("Passenger class", "passenger class"), ("Age", "age"),
+                                          ("Uses ANT Credit Pay", "uses ANT Credit Pay"), ("BMI", "BMI"),
+                                          ("PassengerClass", "PassengerClass"), ("Mother's age", "mother's age")])
+def test_labels_read_the_same_in_sentences(text, expect):
+    assert in_sentence(text) == expect
+
+
+@pytest.mark.parametrize("unit, step, phrase", [("", 1, "unit"), ("", 10, "10 units"), ("year", 1, "year"),
+                                                ("year", 10, "10 years")])
+def test_the_step_of_a_numeric_variable_in_words(unit, step, phrase):
+    """Never "per 1 unit": a step of 1 is left out."""
+    spec = spec_from_dict(base(variables=[{"column": "x", "type": "count", "unit": unit, "step": step}]))
+    assert spec.variables[0].step_phrase() == phrase
 
 
 @pytest.mark.parametrize("doc, expect", [
@@ -200,3 +271,78 @@ def test_malformed_tables_are_reported_once():
 def test_text_comparisons_and_binary_names_are_allowed():
     spec = spec_from_dict(base(exclusions=[{"exclude": "g == 'a' and b == 'yes' and b_yes == 1 and x > 2"}]))
     assert len(spec.exclusions) == 1
+
+
+def test_draft_markers_are_comments_that_start_with_check_or_choose(tmp_path):
+    """What makes a specification a draft: a comment whose first word is CHECK or CHOOSE (as init writes them),
+    not the words inside a string, a longer word, or a comment that only mentions them."""
+    text = ('# init marks every guess with CHECK or CHOOSE\n'
+            '[dataset]\n'
+            'row = "record"  # CHECK: what one row is\n'
+            'title = "a # CHECK: in a string"\n'
+            'background = """\n# CHECK: in a multi-line string\n"""\n'
+            "source = 'x # CHOOSE: in a literal string'\n"
+            'name = "a \\" # CHECK: after an escaped quote"  # CHECKED is another word\n'
+            '[response]\n'
+            '#CHOOSE: column, event and non_event\n'
+            'column = "y"\nevent = "1"\nnon_event = "0"\n\n[[variables]]\ncolumn = "x"\ntype = "count"\n')
+    assert draft_markers(text) == ("line 3: CHECK: what one row is", "line 11: CHOOSE: column, event and non_event")
+    path = tmp_path / "s.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.draft and spec.markers == draft_markers(text)
+    assert not load_spec(None).draft and not spec_from_dict(base()).draft
+
+
+TITANIC = ROOT / "tests" / "data" / "public" / "titanic.csv"
+
+
+def test_init_drafts_the_words_each_marked_check(tmp_path):
+    """On the Titanic data init drafts every word the report uses -- the event phrase from the response's
+    levels, group names from a binary variable's levels, labels in sentence case, a step of 10 for age (0.17 to
+    80) -- and marks each CHECK; the draft loads, and is a draft (report refuses it)."""
+    from analysis.draft import draft
+
+    text, checks = draft(TITANIC, "survived")
+    lines = text.splitlines()
+
+    def line(key_value):
+        found = [x for x in lines if x.startswith(key_value)]
+        assert len(found) == 1 and "# CHECK:" in found[0], (key_value, found)
+
+    for key_value in ('row = "record"', 'rows = "records"', 'label = "Survived"', 'label = "Sex"',
+                      'label = "Age"', 'label = "Passenger class"', 'yes_group = "female records"',
+                      'outcome = "\u201csurvived\u201d"', 'verb = "had \u201csurvived\u201d"', 'step = 10',
+                      'event_group = "records with \u201csurvived\u201d"', 'title = "What predicts'):
+        line(key_value)
+    assert 'no_group = "male records"' in lines
+    assert "= yes" not in text.replace('event = "yes"', "") and "PassengerClass" not in text
+    path = tmp_path / "titanic.toml"
+    path.write_text(text)
+    spec = load_spec(path)
+    assert spec.draft and len(spec.markers) == 15
+    assert f"CHECK the words: {len(spec.markers)} comments" in checks[-1]
+    assert spec.variable("sex").level_label(1) == "female" and spec.variable("age").step == 10
+
+
+@pytest.mark.parametrize("name, header, noun", [
+    ("customers.csv", "id,y,x", "customer"),                  # a plural file name
+    ("data.csv", "PassengerId,y,x", "passenger"),             # the ID column's words before "Id"
+    ("titanic.csv", "id,y,x", "record"),                      # neither: a neutral noun that still reads
+])
+def test_init_names_a_row_from_the_id_column_or_the_file_name(tmp_path, name, header, noun):
+    from analysis.draft import draft
+
+    data = tmp_path / name
+    data.write_text(header + "\n" + "\n".join(f"{i},{'yes' if i % 3 else 'no'},{i % 7}" for i in range(1, 60)))
+    text, _ = draft(data, "y")
+    assert f'row = "{noun}"' in text and f'rows = "{noun}s"' in text
+    assert f'[id]\ncolumn = "{header.split(",")[0]}"' in text
+
+
+def test_init_names_the_groups_of_a_yes_no_variable_by_its_label():
+    from analysis.draft import draft
+
+    text, _ = draft(BIRTHWT, "low")
+    assert 'yes_group = "records with smoke"' in text and 'no_group = "records without smoke"' in text
+    assert 'label = "Low"' in text and 'outcome = "\u201clow\u201d"' in text
