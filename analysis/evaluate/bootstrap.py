@@ -309,6 +309,40 @@ def _mp_context():
 
 
 # ------------------------------------------------------------------------------------------- public
+def _run(task: _Task, children, B: int, workers: int, chunk_size, say) -> list:
+    """The B resamples' records, in this process (workers = 1) or in ``workers`` forked processes, in chunks;
+    the records do not depend on how they were computed."""
+    records: list = [None] * B
+    done = 0
+    if workers == 1 or B == 1:
+        with blas_single_thread():
+            step = chunk_size or max(1, math.ceil(B / 8))
+            for start in range(0, B, step):
+                for b in range(start, min(B, start + step)):
+                    records[b] = (b, *_one(task, children[b], b))
+                done = min(B, start + step)
+                say(f"bootstrap: {done}/{B} resamples")
+    else:
+        step = chunk_size or max(1, math.ceil(B / (8 * workers)))
+        chunks = [list(range(s, min(B, s + step))) for s in range(0, B, step)]
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_mp_context(),
+                                 initializer=_init_worker, initargs=(task,)) as pool:
+            pending = {pool.submit(_run_chunk, c, [children[b] for b in c]) for c in chunks}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        for rec in fut.result():
+                            records[rec[0]] = rec
+                            done += 1
+                    say(f"bootstrap: {done}/{B} resamples")
+            except BaseException:                 # an error in a worker, or an interrupt: stop the rest
+                for fut in pending:
+                    fut.cancel()
+                raise
+    return records
+
+
 def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", trials: str | None = "trials",
                        selection: dict | None = None, B: int = 200, seed: int = 100, workers: int = 2,
                        progress=None, conf_level: float = 0.95, chunk_size: int | None = None,
@@ -376,34 +410,7 @@ def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", 
     task = _Task(selector, rows, outcome, counts, len(events), warm, y, m, predy, int(min(calibrate_b, B)))
     children = np.random.SeedSequence(seed).spawn(B)
 
-    records: list = [None] * B
-    done = 0
-    if workers == 1 or B == 1:
-        with blas_single_thread():
-            step = chunk_size or max(1, math.ceil(B / 8))
-            for start in range(0, B, step):
-                for b in range(start, min(B, start + step)):
-                    records[b] = (b, *_one(task, children[b], b))
-                done = min(B, start + step)
-                say(f"bootstrap: {done}/{B} resamples")
-    else:
-        step = chunk_size or max(1, math.ceil(B / (8 * workers)))
-        chunks = [list(range(s, min(B, s + step))) for s in range(0, B, step)]
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_mp_context(),
-                                 initializer=_init_worker, initargs=(task,)) as pool:
-            pending = {pool.submit(_run_chunk, c, [children[b] for b in c]) for c in chunks}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        for rec in fut.result():
-                            records[rec[0]] = rec
-                            done += 1
-                    say(f"bootstrap: {done}/{B} resamples")
-            except BaseException:                 # an error in a worker, or an interrupt: stop the rest
-                for fut in pending:
-                    fut.cancel()
-                raise
+    records = _run(task, children, B, workers, chunk_size, say)
 
     result = _summarise(selector, original, apparent, records, B=B, seed=seed, settings=settings, workers=workers,
                         conf_level=conf_level, seconds=time.perf_counter() - t0)

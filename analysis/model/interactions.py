@@ -30,7 +30,7 @@ from analysis.errors import ModelError
 from analysis.model.design import design_matrix
 from analysis.model.fit import fit_logit
 from analysis.model.formula import require_design_info
-from analysis.model.newton import SeparationError, information, loglik, newton
+from analysis.model.newton import SeparationError, loglik, newton
 from analysis.model.splines import reference_profile
 from analysis.model.terms import split_interaction, term_variables
 from analysis.threads import one_blas_thread

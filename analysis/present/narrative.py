@@ -132,17 +132,19 @@ def _profile_phrase(row, spec) -> str:
     return f"{in_sentence(label)} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
 
 
-def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
+def conclusions(claims: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
                 gains: pd.DataFrame, classification: pd.DataFrame, spec) -> pd.DataFrame:
-    """The summary conclusions, each sentence assembled from the tables: DataFrame[topic, sentence].
+    """The summary conclusions: DataFrame[topic, sentence], every odds ratio, curve, interaction and fit
+    statement read from ``claims`` (``analysis.present.claims``: the one table the report, the slides and the
+    workbook state), the rest assembled from the tables.
 
     ``profile`` is ``explore.profile_by_score`` (with its threshold/n_top/n_rest in ``profile_info``),
     ``gains`` and ``classification`` the tables of the evaluation sample. Topics: who, profile, higher,
-    lower, unclear, quality, accuracy. Means in the profile are ranked by their standardized difference
-    (difference over the variable's standard deviation), never by raw differences in different units.
+    lower, unclear, curves, interactions, quality, calibration, leakage, influence, accuracy. The profile's
+    characteristics (shares and means alike) are ranked by their standardized difference (the difference
+    over the variable's pooled standard deviation), never by raw differences in different units.
     """
     r = spec.response
-    baselines = metrics.get("baselines", {})
     out = []
     rate = profile.set_index("characteristic").loc[EVENT_RATE]
     scored = profile_info.get("scored", "all rows used")
@@ -151,47 +153,41 @@ def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info:
         f"at least {fmt_num(profile_info['threshold'], 3)}, the top {fmt_pct(profile_info['top_share'], 0)}) "
         f"{r.verb} at {fmt_pct(rate['top'])}, against {fmt_pct(rate['rest'])} among the other "
         f"{fmt_int(profile_info['n_rest'])}.")))
-    shares = profile[(profile["kind"] == "share") & (profile["characteristic"] != EVENT_RATE)]
-    over = shares[shares["difference"] > 0].sort_values("difference", ascending=False).head(3)
-    under = shares[shares["difference"] < 0].sort_values("difference").head(2)
-    means = profile[profile["kind"] == "mean"].sort_values("std_difference", key=abs, ascending=False).head(2)
-    parts = []
-    if len(over):
-        parts.append("more " + ", ".join(_profile_phrase(x, spec) for _, x in over.iterrows()))
-    if len(under):
-        parts.append("fewer " + ", ".join(_profile_phrase(x, spec) for _, x in under.iterrows()))
-    if len(means):
-        parts.append("differs most, relative to each variable's spread, in "
-                     + ", ".join(_profile_phrase(x, spec) for _, x in means.iterrows()))
-    if parts:
-        out.append(("profile", "Compared with the rest, the top group has " + "; ".join(parts) + "."))
-
-    coefs = coefficients[coefficients["term"] != "Intercept"]
-    single = coefs[[describe_coefficient(t, spec, baselines).kind in ("categorical", "binary", "numeric")
-                    for t in coefs["term"]]]
-    clear = single[(single["or_conf_low"] > 1) | (single["or_conf_high"] < 1)]
-    up = clear[clear["estimate"] > 0].sort_values("estimate", ascending=False)
-    down = clear[clear["estimate"] < 0].sort_values("estimate")
-    unclear = single[(single["or_conf_low"] <= 1) & (single["or_conf_high"] >= 1)]
-    if len(up):
-        out.append(("higher", f"Associated with higher odds of {r.outcome} (95% CI above 1), other factors held "
-                    "fixed: " + "; ".join(_or_text(x, spec, baselines) for _, x in up.iterrows()) + "."))
-    if len(down):
-        out.append(("lower", "Associated with lower odds (95% CI below 1): "
-                    + "; ".join(_or_text(x, spec, baselines) for _, x in down.iterrows()) + "."))
-    if len(unclear):
-        out.append(("unclear", "No clear difference (95% CI includes 1): "
-                    + "; ".join(_or_text(x, spec, baselines) for _, x in unclear.iterrows()) + "."))
-
+    rows = profile[profile["characteristic"] != EVENT_RATE]
+    ranked = rows.reindex(rows["std_difference"].abs().sort_values(ascending=False, kind="stable").index).head(4)
+    if len(ranked):
+        parts = [("more " if x["difference"] > 0 else "fewer ") + _profile_phrase(x, spec) if x["kind"] == "share"
+                 else f"{'a higher' if x['difference'] > 0 else 'a lower'} {_profile_phrase(x, spec)}"
+                 for _, x in ranked.iterrows()]
+        out.append(("profile", "Compared with the rest, the top group differs most (in standard deviations of each "
+                               "variable) in: " + "; ".join(parts) + "."))
+    ors = claims[claims["topic"] == "odds ratio"]
+    kind = ors["interval"].iloc[0] if len(ors) else ""
+    for direction, head in (("higher", f"Associated with higher odds of {r.outcome} ({kind} above 1), other "
+                                       "factors held fixed: "),
+                            ("lower", f"Associated with lower odds ({kind} below 1): "),
+                            ("unclear", f"No clear difference ({kind} includes 1): ")):
+        these = ors[ors["direction"] == direction]
+        if len(these):
+            out.append((direction, head + "; ".join(
+                f"{x['label']}: OR {fmt_or(x['estimate'])} ({fmt_or(x['conf_low'])} to {fmt_or(x['conf_high'])})"
+                for _, x in these.iterrows()) + "."))
+    for topic, key in (("curves", "curve"), ("interactions", "interaction")):
+        these = claims[claims["topic"] == key]
+        if len(these):
+            out.append((topic, " ".join(these["sentence"])))
+    for topic, key in (("quality", "discrimination"), ("calibration", "calibration"), ("leakage", "leakage"),
+                       ("influence", "influence")):
+        these = claims[claims["topic"] == key]
+        if len(these):
+            text = " ".join(these["sentence"])
+            if topic == "quality":
+                first = gains.sort_values("decile").iloc[0]
+                text = text[:-1] + (f"; the top-scored tenth of {spec.rows} holds {fmt_pct(first['cum_capture'])} of "
+                                    f"the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random tenth "
+                                    "would hold.")
+            out.append((topic, text))
     sample = metrics["evaluation_sample"]
-    m = metrics[sample]
-    first = gains.sort_values("decile").iloc[0]
-    out.append(("quality", (
-        f"On the {sample} sample ({fmt_int(m['n'])} {spec.rows}) the model ranks {r.event_group} above "
-        f"{r.non_event_group} with AUC {fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to "
-        f"{fmt_num(m['auc_ci_high'], 3)}) and KS {fmt_num(m['ks'], 3)}; the top-scored tenth of {spec.rows} holds "
-        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random "
-        "tenth would hold.")))
     at_half = classification[(classification["sample"] == sample) & (classification["threshold"] == 0.5)].iloc[0]
     out.append(("accuracy", (
         f"Accuracy is the wrong yardstick here: at a 0.5 cut-off the model is {fmt_pct(at_half['accuracy'])} accurate, "
@@ -451,9 +447,13 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
     conclusions, the specification checks, the validation, the calibration and the limitations."""
     from analysis.evaluate import explore
 
+    from analysis.present.claims import claims
+
+    stated = claims(tables, metrics, spec)
     out = {"eda_sentences": explore.headline_sentences(tables, spec),
            "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
-           "conclusions": conclusions(tables["coefficients"], tables[explore.PROFILE_TABLE], metrics["profile"],
+           "claims": stated,
+           "conclusions": conclusions(stated, tables[explore.PROFILE_TABLE], metrics["profile"],
                                       metrics, tables["gains"], tables["classification"], spec)}
     tables = {**tables, **out}
     out["specification_sentences"] = specification_sentences(tables, spec)
