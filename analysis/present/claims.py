@@ -26,12 +26,21 @@ import pandas as pd
 
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
 from analysis.present.labels import describe_coefficient, describe_term
+from analysis.spec import in_sentence
 
 CLAIM_COLUMNS = ["claim", "topic", "term", "label", "estimate", "conf_low", "conf_high", "interval", "direction",
                  "sentence"]
-BOOTSTRAP_INTERVAL = "bootstrap 95% interval, selection included"
+BOOTSTRAP_INTERVAL = "bootstrap 95% interval"
 WALD_INTERVAL = "Wald 95% interval"
 FIRTH_INTERVAL = "profile penalised-likelihood 95% interval"
+#: what each kind of headline interval is, for the one sentence that says so
+INTERVAL_NOTES = {
+    BOOTSTRAP_INTERVAL: ("bootstrap 95% percentile intervals whose resamples repeat the selection, so they include "
+                         "its uncertainty (the Wald intervals of the coefficient table treat the selected model as "
+                         "fixed in advance)"),
+    WALD_INTERVAL: "Wald 95% intervals of the model as fitted",
+    FIRTH_INTERVAL: "profile penalised-likelihood 95% intervals of Firth's fit",
+}
 
 
 def _capital(text: str) -> str:
@@ -128,11 +137,15 @@ def _curve_claims(tables, spec) -> list[dict]:
         except KeyError:
             units, label = "", var
         ref = float(group["reference"].iloc[0])
-        parts = [f"{fmt_num(r['value'], 0)}{units} ({int(r['percentile'])}th percentile): OR "
+        unit = f" {v.unit}" if spec.has(var) and spec.variable(var).unit else ""
+
+        def at(value) -> str:
+            return f"{fmt_num(value, 0)}{unit if float(fmt_num(value, 0)) == 1 else units}"
+        parts = [f"{at(r['value'])} ({int(r['percentile'])}th percentile): OR "
                  f"{fmt_or(r['odds_ratio'])} ({fmt_or(r['or_conf_low'])} to {fmt_or(r['or_conf_high'])})"
                  for _, r in group.iterrows()]
         sentence = (f"{label} enters as a curve (a restricted cubic spline), so no single odds ratio describes it; "
-                    f"against the median ({fmt_num(ref, 0)}{units}), the odds at " + "; ".join(parts)
+                    f"against the median ({at(ref)}), the odds at " + "; ".join(parts)
                     + f" ({WALD_INTERVAL}s; the effect curve shows the whole shape).")
         rows.append({"claim": f"curve: {var}", "topic": "curve", "term": var, "label": label, "estimate": math.nan,
                      "conf_low": math.nan, "conf_high": math.nan, "interval": WALD_INTERVAL, "direction": "curve",
@@ -214,14 +227,15 @@ def _fit_claims(tables, metrics, spec) -> list[dict]:
         if isinstance(k.get("note"), str) and k["note"]:
             text = f"Leakage check: {k['note']}."
         else:
-            names = ", ".join(spec.variable(x).label for x in str(k["variables"]).split(", ") if spec.has(x))
-            verdict = ("the model leans on them" if k["p_value"] < 0.05 and k["difference"] > 0 else
-                       "the model does not lean on them measurably")
+            labels = [in_sentence(spec.variable(x).label) for x in str(k["variables"]).split(", ") if spec.has(x)]
+            names, them = ", ".join(labels), ("it" if len(labels) == 1 else "them")
+            verdict = (f"the model leans on {them}" if k["p_value"] < 0.05 and k["difference"] > 0 else
+                       f"the model does not lean on {them} measurably")
             text = (f"Leakage check: without {names} (possibly holding part of the outcome) the AUC is "
                     f"{fmt_num(k['auc_without'], 3)} against {fmt_num(k['auc_with'], 3)} (difference "
                     f"{fmt_num(k['difference'], 3)}, 95% CI {fmt_num(k['conf_low'], 3)} to {fmt_num(k['conf_high'], 3)}; "
-                    f"paired DeLong p {fmt_p(k['p_value'])}): {verdict}; if they do hold part of the outcome, the "
-                    "model without them is the one to use before the outcome is known.")
+                    f"paired DeLong p {fmt_p(k['p_value'])}): {verdict}; if {them} do{'es' if them == 'it' else ''} hold part "
+                    f"of the outcome, the model without {them} is the one to use before the outcome is known.")
         rows.append({"claim": "leakage", "topic": "leakage", "term": str(k["terms_left_out"]), "label": "AUC difference",
                      "estimate": k.get("difference", math.nan), "conf_low": k.get("conf_low", math.nan),
                      "conf_high": k.get("conf_high", math.nan), "interval": "paired DeLong 95% interval",

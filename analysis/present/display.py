@@ -25,7 +25,11 @@ from analysis.spec import in_sentence
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:
-    return lambda row: f"{fmt(row[low_col])} to {fmt(row[high_col])}"
+    """ "low to high", or nothing when neither limit is there (an odds ratio left blank)."""
+    def text(row) -> str:
+        low, high = fmt(row[low_col]), fmt(row[high_col])
+        return f"{low} to {high}" if low or high else ""
+    return text
 
 
 def _col(name: str, fmt: Callable) -> Callable:
@@ -56,7 +60,8 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
         return describe_term(str(row["term"]), spec)
 
     return {**_data_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
-            **_check_specs(spec), **_validation_specs(spec, baselines, coef, term)}
+            **_check_specs(spec), **_validation_specs(spec, baselines, coef, term),
+            **_referee_specs(spec, baselines, coef, term)}
 
 
 def _data_specs(spec) -> dict[str, TableSpec]:
@@ -110,10 +115,14 @@ def _model_specs(spec, coef, term) -> dict[str, TableSpec]:
             ("df", lambda x: "" if pd.isna(x["df"]) else fmt_int(x["df"])),
             ("Criterion", _col("criterion", lambda v: fmt_num(v, 2))),
             ("Chi-square", _col("statistic", lambda v: fmt_num(v, 3))), ("p", _col("p_value", fmt_p)))),
-        "coefficients": TableSpec("Final model: coefficients (log-odds), Wald 95% CIs and odds ratios.", (
+        "coefficients": TableSpec("Final model: coefficients (log-odds), odds ratios with Wald and profile-likelihood "
+                                  "95% CIs (no odds ratio for the intercept and spline basis coefficients: a curve "
+                                  "is shown by its effect figure).", (
             ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
             ("z", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)),
-            ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI (Wald)", _ci("or_conf_low", "or_conf_high", fmt_or)),
+            ("OR 95% CI (profile)", lambda x: _ci("or_profile_low", "or_profile_high", fmt_or)(x)
+             if "or_profile_low" in x else ""))),
         "coefficients_full": TableSpec("Full model (all candidate terms): coefficients and odds ratios.", (
             ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
             ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
@@ -201,6 +210,67 @@ def _check_specs(spec) -> dict[str, TableSpec]:
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)),
             ("Flag", lambda x: "outside" if str(x["outside"]) in ("True", "true", "1") else ""))),
+    }
+
+
+def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
+    """The tables a referee asks for: the claims, interactions, curves at reference values, the corrected
+    calibration curve, the leakage check and influence."""
+    def level(variable, value) -> str:
+        try:
+            return spec.variable(variable).level_label(value)
+        except KeyError:
+            return str(value)
+
+    def label(variable) -> str:
+        return spec.labels().get(variable, variable)
+
+    return {
+        "claims": TableSpec("The claims of this report: every odds ratio with the interval it is cited with, the "
+                            "curves, the interactions and the fit's summary (the conclusions, the slides and this "
+                            "workbook state these).", (
+            ("Topic", _col("topic", str)), ("Claim", _col("label", str)), ("Odds ratio", _col("estimate", fmt_or)),
+            ("95% interval", _ci("conf_low", "conf_high", fmt_or)), ("Interval", _col("interval", str)),
+            ("Direction", _col("direction", str)), ("Sentence", _col("sentence", str)))),
+        "interaction_tests": TableSpec("Does one variable's effect depend on another? Each pairwise interaction of "
+                                       "the final model's terms added alone (likelihood ratio on the rank it adds, "
+                                       "Holm-adjusted over the pairs), and all of them at once.", (
+            ("Interaction", lambda x: describe_term(str(x["term"]), spec) if ":" in str(x["term"]) else str(x["term"])),
+            ("df", _col("df", fmt_int)), ("LR chi-square", _col("lr_chi2", lambda v: fmt_num(v, 2))),
+            ("p", _col("p_value", fmt_p)), ("Holm p", _col("p_holm", fmt_p)),
+            ("Note", lambda x: "" if pd.isna(x["note"]) else str(x["note"])))),
+        "interaction_odds_ratios": TableSpec("Odds ratios within levels for the interactions in the model and the "
+                                             "strong ones (Holm p < 0.01), in the model with the interaction, other "
+                                             "variables at their reference values (Wald 95% CIs).", (
+            ("Odds ratio of", lambda x: f"{label(x['variable'])}: {level(x['variable'], x['level'])} vs "
+                                        f"{level(x['variable'], x['baseline'])}"),
+            ("Among", lambda x: f"{label(x['at_variable'])} {level(x['at_variable'], x['at_level'])}"),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "spline_odds_ratios": TableSpec("Spline variables at their 10th, 25th, 75th and 90th percentiles against "
+                                        "their median: the curve in numbers (Wald 95% CIs).", (
+            ("Variable", _col("label", str)), ("Percentile", _col("percentile", fmt_int)),
+            ("Value", _col("value", lambda v: fmt_num(v, 1))), ("Median", _col("reference", lambda v: fmt_num(v, 1))),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "calibration_corrected": TableSpec("Calibration curve corrected for over-fitting by the bootstrap (rms's "
+                                           "calibrate): at each predicted probability, the apparent smoothed "
+                                           "observed rate, its optimism and the corrected rate.", (
+            ("Predicted", _col("predy", fmt_pct)), ("Apparent", _col("calibrated_orig", fmt_pct)),
+            ("Optimism", _col("optimism", lambda v: fmt_num(100 * v, 2) + " pp" if fmt_num(v) else "")),
+            ("Corrected", _col("calibrated_corrected", fmt_pct)), ("Resamples", _col("n", fmt_int)))),
+        "leakage_check": TableSpec("Leakage check: the final model against the same model without the variables "
+                                   "that may hold part of the outcome (paired DeLong test of the AUCs).", (
+            ("Left out", lambda x: describe_term(str(x["terms_left_out"]), spec)
+             if " + " not in str(x["terms_left_out"]) else str(x["terms_left_out"])),
+            ("AUC with", _col("auc_with", fmt_num)), ("AUC without", _col("auc_without", fmt_num)),
+            ("Difference (95% CI)", lambda x: f"{fmt_num(x['difference'])} ({fmt_num(x['conf_low'])} to "
+                                              f"{fmt_num(x['conf_high'])})" if fmt_num(x["difference"]) else ""),
+            ("p", _col("p_value", fmt_p)))),
+        "influence": TableSpec("The most influential (pattern, outcome) cells by Cook's distance: the diagnostics of "
+                               "one row of the cell.", (
+            ("Rank", _col("rank", fmt_int)), ("Outcome", _col("outcome", fmt_int)), ("Rows", _col("rows", fmt_int)),
+            ("Fitted", _col("fitted", fmt_pct)), ("Leverage", _col("leverage", lambda v: fmt_num(v, 4))),
+            ("Pearson", _col("pearson", lambda v: fmt_num(v, 2))),
+            ("Cook's distance", _col("cooks_distance", lambda v: fmt_num(v, 4))))),
     }
 
 

@@ -157,21 +157,27 @@ def conclusions(claims: pd.DataFrame, profile: pd.DataFrame, profile_info: dict,
     ranked = rows.reindex(rows["std_difference"].abs().sort_values(ascending=False, kind="stable").index).head(4)
     if len(ranked):
         parts = [("more " if x["difference"] > 0 else "fewer ") + _profile_phrase(x, spec) if x["kind"] == "share"
-                 else f"{'a higher' if x['difference'] > 0 else 'a lower'} {_profile_phrase(x, spec)}"
+                 else (f"a {'higher' if x['difference'] > 0 else 'lower'} mean "
+                       f"{in_sentence(profile_label(x['characteristic'], spec))} ({fmt_num(x['top'], 2)} vs "
+                       f"{fmt_num(x['rest'], 2)})")
                  for _, x in ranked.iterrows()]
         out.append(("profile", "Compared with the rest, the top group differs most (in standard deviations of each "
                                "variable) in: " + "; ".join(parts) + "."))
+    from analysis.present.claims import INTERVAL_NOTES
+
     ors = claims[claims["topic"] == "odds ratio"]
     kind = ors["interval"].iloc[0] if len(ors) else ""
-    for direction, head in (("higher", f"Associated with higher odds of {r.outcome} ({kind} above 1), other "
-                                       "factors held fixed: "),
-                            ("lower", f"Associated with lower odds ({kind} below 1): "),
-                            ("unclear", f"No clear difference ({kind} includes 1): ")):
+    for direction, head in (("higher", f"Associated with higher odds of {r.outcome}, other factors held fixed "
+                                       "(95% interval above 1): "),
+                            ("lower", "Associated with lower odds (95% interval below 1): "),
+                            ("unclear", "No clear difference (95% interval includes 1): ")):
         these = ors[ors["direction"] == direction]
         if len(these):
             out.append((direction, head + "; ".join(
                 f"{x['label']}: OR {fmt_or(x['estimate'])} ({fmt_or(x['conf_low'])} to {fmt_or(x['conf_high'])})"
                 for _, x in these.iterrows()) + "."))
+    if len(ors):
+        out.append(("intervals", f"The odds ratios' intervals are {INTERVAL_NOTES.get(kind, kind)}."))
     for topic, key in (("curves", "curve"), ("interactions", "interaction")):
         these = claims[claims["topic"] == key]
         if len(these):
@@ -218,6 +224,7 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
         f"of {spec.rows} with the other variables of the model held fixed. They are not the effect of changing a "
         "variable, and characteristics that are not in the data may explain part of them."))]
     crit = {"aic": "AIC", "bic": "BIC", "pvalue": "score and Wald p-values"}.get(config.get("criterion"), "")
+    where = "on the training sample" if metrics.get("evaluation_sample") == "test" else f"on all {spec.rows} used"
     if config.get("select", "both") != "none":
         boot = metrics.get("bootstrap")
         stab = tables.get("selection_stability")
@@ -232,14 +239,14 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                    f"{boot['B'] - boot['failed']} bootstrap resamples, but terms it left out could enter with "
                    "another sample")
             out.append(("selection", (
-                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
-                "sample. The p-values and Wald confidence intervals of the final model treat it as fixed in "
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) {where}. The "
+                "p-values and Wald confidence intervals of the final model treat it as fixed in "
                 "advance, so they are optimistic; the bootstrap intervals, which repeat the selection, are the "
                 f"honest ones. {_capital(how)}.")))
         else:
             out.append(("selection", (
-                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
-                "sample. The p-values and confidence intervals of the final model treat it as fixed in advance, so "
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) {where}. The "
+                "p-values and confidence intervals of the final model treat it as fixed in advance, so "
                 "they are optimistic, and a different sample could select different terms (the bootstrap that "
                 "would show how much was not run: --bootstrap 0).")))
     split = tables["split"].set_index("sample")
@@ -253,8 +260,7 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
             f"example AUC {fmt_num(te['auc'], 3)} with 95% CI {fmt_num(te['auc_ci_low'], 3)} to "
             f"{fmt_num(te['auc_ci_high'], 3)}.")))
     else:
-        out.append(("split", "There is no test sample (test share 0): every evaluation statistic is computed on the "
-                             "rows the model was fitted on and is optimistic."))
+        out.append(("split", _no_split_sentence(metrics, tables, spec)))
     cal = tables["calibration"]
     outside = cal[(cal["mean_predicted"] < cal["obs_conf_low"]) | (cal["mean_predicted"] > cal["obs_conf_high"])]
     m = metrics[ev]
@@ -271,9 +277,29 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                   "of their observed rate" + (": " + ", ".join(
                       f"{spec.labels().get(r['variable'], r['variable'])} {_level(spec, r['variable'], r['level'])}"
                       for _, r in flagged.iterrows()) if len(flagged) else "") + ".")
+    on = "on the test sample" if ev == "test" else f"on the {spec.rows} the model was fitted on (apparent)"
     out.append(("calibration", (
-        f"Calibration on the {ev} sample: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}."
-        + groups)))
+        f"Calibration {on}: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}." + groups)))
+    tests = tables.get("interaction_tests")
+    if tests is not None and len(tests):
+        from analysis.model import interactions
+        from analysis.present.labels import describe_term
+
+        strong = [t for t in interactions.strong(tests) if t not in metrics.get("selected_terms", [])]
+        single = tests[tests["term"] != interactions.ALL_PAIRS]
+        if strong:
+            out.append(("interactions", (
+                f"Of the {len(single)} interactions tested (each pair of the final model's terms and any declared in "
+                f"the specification), {len(strong)} {'is' if len(strong) == 1 else 'are'} strong (Holm-adjusted p "
+                f"below {interactions.STRONG_P}) but not in the model: " + "; ".join(describe_term(t, spec) for t in strong)
+                + ". The model's odds ratios for those variables average over the other variable's levels (the "
+                "odds ratios within levels are in the interactions section); declaring an interaction in the "
+                "specification ([model] interactions) lets the selection consider it.")))
+        else:
+            out.append(("interactions", (
+                f"None of the {len(single)} interactions tested (each pair of the final model's terms) is strong "
+                f"(Holm-adjusted p below {interactions.STRONG_P}) outside the model: the model's additive odds "
+                "ratios are a fair summary.")))
     acc = tables["row_accounting"]
     excluded = acc[acc["rows_excluded"] > 0]
     if len(excluded):
@@ -284,6 +310,47 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
     for caveat in spec.caveats:
         out.append(("caveat", caveat))
     return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+#: a held-out test sample is recommended only when, at a 30% share, it would hold at least this many events
+#: and non-events (Collins, Ogundimu & Altman 2016: at least 100, preferably 200, for a validation sample)...
+SPLIT_MIN_EVENTS = 200
+#: ...and the other 70% would keep at least this many events (of the rarer class) per candidate parameter
+SPLIT_MIN_EPP = 20
+
+
+def split_advice(events: int, non_events: int, parameters: int, share: float = 0.3) -> str:
+    """Whether a held-out test sample would be worth its cost here, by the rule of ``SPLIT_MIN_EVENTS`` and
+    ``SPLIT_MIN_EPP``: "plentiful" when both hold, else "scarce"."""
+    rarer = min(events, non_events)
+    test_ok = share * rarer >= SPLIT_MIN_EVENTS
+    train_ok = (1 - share) * rarer >= SPLIT_MIN_EPP * max(parameters, 1)
+    return "plentiful" if test_ok and train_ok else "scarce"
+
+
+def _no_split_sentence(metrics: dict, tables: dict, spec) -> str:
+    """The validation without a test sample, and whether one would be worth its cost (:func:`split_advice`)."""
+    v = tables.get("validation")
+    n, events = metrics["train"]["n"], metrics["train"]["events"]
+    params = int(metrics.get("full_model", {}).get("lr_df", 0)) + 1
+    advice = split_advice(events, n - events, params)
+    rule = (f"a held-out sample is worth its cost only when, at a 30% share, it would hold at least "
+            f"{SPLIT_MIN_EVENTS} of each outcome and the rest at least {SPLIT_MIN_EPP} of the rarer outcome per "
+            f"candidate parameter ({params} here)")
+    if v is not None and len(v):
+        vi = v.set_index("index")
+        how = (f"its performance is estimated by the optimism bootstrap, which uses every row (corrected AUC "
+               f"{fmt_num(vi.loc['auc', 'corrected'], 3)}, calibration slope "
+               f"{fmt_num(vi.loc['calibration_slope', 'corrected'], 2)}); the apparent statistics of the evaluation "
+               "tables are optimistic by the amounts in the validation table")
+    else:
+        how = ("no bootstrap was run (--bootstrap 0), so every evaluation statistic is computed on the rows the model "
+               "was fitted on and is optimistic")
+    verdict = ("events are plentiful here, so a held-out sample (--test-size 0.3) would also be informative"
+               if advice == "plentiful" else
+               "events are too few here for a held-out sample to beat the bootstrap")
+    return (f"The model was selected and fitted on all {fmt_int(n)} {spec.rows}, with no held-out test sample: "
+            f"{how}. By the rule used here, {rule}; {verdict}.")
 
 
 def specification_sentences(tables: dict, spec) -> pd.DataFrame:
@@ -350,10 +417,11 @@ def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
     shrink = (f"predictions for new {spec.rows} would be too extreme; multiplying the linear predictor by "
               f"{fmt_num(slope['corrected'], 2)} corrects that" if slope["corrected"] < 0.95 else
               "the over-fitting is small")
+    fitted_on = "training sample" if metrics.get("evaluation_sample") == "test" else f"{spec.rows} it was fitted on"
     out = [("optimism", (
-        f"Stepwise selection and the fit were repeated on {fmt_int(ok)} bootstrap resamples of the training "
-        f"{spec.rows}{failed}, as rms's validate does. The AUC of {fmt_num(auc['apparent'], 3)} on the training "
-        f"sample is optimistic by {fmt_num(auc['optimism'], 4)}: the corrected AUC is "
+        f"Stepwise selection and the fit were repeated on {fmt_int(ok)} bootstrap resamples of the {fitted_on}"
+        f"{failed}, as rms's validate does. The AUC of {fmt_num(auc['apparent'], 3)} on the {fitted_on} "
+        f"is optimistic by {fmt_num(auc['optimism'], 4)}: the corrected AUC is "
         f"{fmt_num(auc['corrected'], 3)}. The corrected calibration slope is {fmt_num(slope['corrected'], 3)} (1 "
         f"is ideal; below 1, predictions are too extreme for new data): {shrink}."))]
     stab = tables.get("selection_stability")
@@ -408,7 +476,17 @@ def calibration_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
     ev = metrics["evaluation_sample"]
     cal = metrics[ev].get("calibration", {})
     out = []
-    if cal:
+    if cal and ev == "train":
+        v = tables.get("validation")
+        if v is not None and len(v):
+            vi = v.set_index("index")
+            out.append(("slope", (
+                f"On the {spec.rows} the model was fitted on, the calibration slope and intercept are 1 and 0 by "
+                "construction (the score equations of the fit); corrected for over-fitting by the bootstrap they are "
+                f"{fmt_num(vi.loc['calibration_slope', 'corrected'], 2)} and "
+                f"{fmt_num(vi.loc['calibration_intercept', 'corrected'], 2)} (1 and 0 are ideal; a slope below 1 "
+                "means predictions too extreme for new data).")))
+    elif cal:
         out.append(("slope", (
             f"On the {ev} sample the calibration slope is {fmt_num(cal['slope'], 2)} (95% CI "
             f"{fmt_num(cal['slope_conf_low'], 2)} to {fmt_num(cal['slope_conf_high'], 2)}; 1 is ideal, below 1 "
