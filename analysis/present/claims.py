@@ -167,7 +167,8 @@ def _interaction_claims(tables, metrics, spec) -> list[dict]:
             head = f"{label} is in the final model (chosen by the selection; its test is in the Type 3 table)"
         else:
             t = tests.set_index("term").loc[term]
-            head = (f"{label}: adding this interaction to the final model gives LR chi-square "
+            name = "Rao score chi-square" if t.get("test") == "score" else "LR chi-square"
+            head = (f"{label}: adding this interaction to the final model gives {name} "
                     f"{fmt_num(t['lr_chi2'], 1)} on {int(t['df'])} df (Holm-adjusted p {fmt_p(t['p_holm'])}); "
                     "the selection did not keep it, so the model's odds ratios average over it")
         parts = []

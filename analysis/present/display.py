@@ -234,9 +234,10 @@ def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
             ("Direction", _col("direction", str)), ("Sentence", _col("sentence", str)))),
         "interaction_tests": TableSpec("Does one variable's effect depend on another? Each pairwise interaction of "
                                        "the final model's terms added alone (likelihood ratio on the rank it adds, "
-                                       "Holm-adjusted over the pairs), and all of them at once.", (
+                                       "Holm-adjusted over the pairs; Rao's score test on the largest data), and all of them at once.", (
             ("Interaction", lambda x: describe_term(str(x["term"]), spec) if ":" in str(x["term"]) else str(x["term"])),
-            ("df", _col("df", fmt_int)), ("LR chi-square", _col("lr_chi2", lambda v: fmt_num(v, 2))),
+            ("Test", lambda x: {"LR": "likelihood ratio", "score": "Rao score"}.get(str(x.get("test", "")), "")),
+            ("df", _col("df", fmt_int)), ("Chi-square", _col("lr_chi2", lambda v: fmt_num(v, 2))),
             ("p", _col("p_value", fmt_p)), ("Holm p", _col("p_holm", fmt_p)),
             ("Note", lambda x: "" if pd.isna(x["note"]) else str(x["note"])))),
         "interaction_odds_ratios": TableSpec("Odds ratios within levels for the interactions in the model and the "

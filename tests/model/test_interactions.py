@@ -151,3 +151,16 @@ def test_returned_within_coupons_last_month_equals_r(coupon_fit):
     for level, r in ref["or_returned_yes_vs_no_by_coupons_last_month"].items():
         assert returned.loc[level, "estimate"] == pytest.approx(r["log_or"], rel=1e-6)
         assert returned.loc[level, "std_error"] == pytest.approx(r["se"], rel=1e-6)
+
+
+def test_score_tests_equal_r_anova_rao(titanic_fit):
+    """Rao's efficient score test from the fit alone (used above SCORE_ABOVE patterns) equals R's
+    anova(m0, m1, test = "Rao") on the Titanic complete cases (tests/reference/r/interaction_rao.json, 1e-6)."""
+    ref = json.loads((REF / "interaction_rao.json").read_text())
+    got = interactions.interaction_tests(titanic_fit, test="score").set_index("term")
+    assert set(got["test"]) == {"score"}
+    for term in got.index:
+        r = ref["global"] if term == interactions.ALL_PAIRS else ref[_r_name(term)]
+        assert got.loc[term, "df"] == r["df"]
+        assert got.loc[term, "lr_chi2"] == pytest.approx(r["rao"], rel=1e-6)
+        assert got.loc[term, "p_value"] == pytest.approx(r["p"], rel=1e-6)
