@@ -38,9 +38,9 @@ from analysis.threads import one_blas_thread
 TEST_COLUMNS = ["term", "first", "second", "test", "df", "lr_chi2", "p_value", "p_holm", "note"]
 #: above this many covariate patterns the interactions are tested by Rao's score test from the fit alone (R's
 #: ``anova(m0, m1, test = "Rao")``) instead of refitting each model: asymptotically the same test, one pass
-#: over the patterns per interaction instead of a Newton fit of the larger model (at 10^8 rows, 830,000
-#: patterns and 28 pairs, the refits alone took minutes)
-SCORE_ABOVE = 200_000
+#: over the patterns per interaction instead of a design, a QR and a Newton fit of the larger model (at 10^7
+#: rows, 248,200 patterns and 28 pairs, 77 s against a few seconds)
+SCORE_ABOVE = 50_000
 WITHIN_COLUMNS = ["interaction", "variable", "level", "baseline", "at_variable", "at_level", "estimate", "std_error",
                   "odds_ratio", "or_conf_low", "or_conf_high"]
 #: the row of the test of every pairwise interaction at once
@@ -107,45 +107,69 @@ def interaction_tests(fit, pairs=None, extra=(), test: str = "auto") -> pd.DataF
     candidates = [t for t in candidates if t not in terms]
     if not candidates:
         return pd.DataFrame(columns=TEST_COLUMNS)
+    score = test == "score" or (test == "auto" and len(fit.data) > SCORE_ABOVE)
+    rows = _score_rows(fit, candidates) if score else _lr_rows(fit, terms, candidates)
+    p = np.array([r["p_value"] for r in rows if r["term"] != ALL_PAIRS], dtype=float)
+    finite = np.isfinite(p)
+    holm = np.full(len(p), np.nan)
+    if finite.any():
+        holm[finite] = multipletests(p[finite], method="holm")[1]
+    for r, h in zip([r for r in rows if r["term"] != ALL_PAIRS], holm):
+        r["p_holm"] = h
+    for term in present:
+        rows.append({"term": term, "first": "", "second": "", "test": "", "df": 0, "lr_chi2": np.nan,
+                     "p_value": np.nan,
+                     "p_holm": np.nan, "note": "in the model already (its test is the Type 3 table's)"})
+    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+
+
+def _lr_rows(fit, terms, candidates) -> list[dict]:
+    """LR tests: one design with every candidate interaction (patsy, as the formula would code it), each
+    interaction's independent columns found by QR, its model refitted by Newton from the fit."""
     data = fit.data
     design = design_matrix(data, terms + candidates)
     X = np.asarray(design.X, dtype=float)
     y = data[fit.response].to_numpy(dtype=float)
     m = data[fit.trials].to_numpy(dtype=float) if fit.trials else np.ones(len(data))
     base = np.concatenate([[0], *[np.arange(X.shape[1])[design.term_columns[t]] for t in terms]]).astype(int)
-    beta0, eta0, ll0, _ = newton(np.ascontiguousarray(X[:, base]), y, m, _start(fit, design, base))
-    score = test == "score" or (test == "auto" and len(data) > SCORE_ABOVE)
-    if score:
-        p0 = expit(eta0)
-        w0, resid = m * p0 * (1.0 - p0), y - m * p0
-        Xb = np.ascontiguousarray(X[:, base])
-        chol = np.linalg.cholesky(information(Xb, w0))
-    rows = []
-    added_all = []
+    beta0, _, ll0, _ = newton(np.ascontiguousarray(X[:, base]), y, m, _start(fit, design, base))
+    rows, added = [], []
     for term in candidates:
-        new = np.arange(X.shape[1])[design.term_columns[term]]
-        new = _independent(X, base, new)
-        added_all.append(new)
+        new = _independent(X, base, np.arange(X.shape[1])[design.term_columns[term]])
+        added.append(new)
         first, second = (split_interaction(term) + [""])[:2]
-        rows.append(_score_row(X, Xb, w0, resid, chol, new, term, first, second) if score else
-                    _lr_row(X, y, m, base, new, beta0, ll0, term, first, second))
-    p = np.array([r["p_value"] for r in rows], dtype=float)
-    finite = np.isfinite(p)
-    holm = np.full(len(p), np.nan)
-    if finite.any():
-        holm[finite] = multipletests(p[finite], method="holm")[1]
-    for r, h in zip(rows, holm):
-        r["p_holm"] = h
+        rows.append(_lr_row(X, y, m, base, new, beta0, ll0, term, first, second))
     if len(candidates) > 1:
-        every = _independent(X, base, np.unique(np.concatenate(added_all)))
-        row = (_score_row(X, Xb, w0, resid, chol, every, ALL_PAIRS, "", "") if score else
-               _lr_row(X, y, m, base, every, beta0, ll0, ALL_PAIRS, "", ""))
-        rows.append({**row, "p_holm": np.nan})
-    for term in present:
-        rows.append({"term": term, "first": "", "second": "", "test": "", "df": 0, "lr_chi2": np.nan,
-                     "p_value": np.nan,
-                     "p_holm": np.nan, "note": "in the model already (its test is the Type 3 table's)"})
-    return pd.DataFrame(rows, columns=TEST_COLUMNS)
+        every = _independent(X, base, np.unique(np.concatenate(added)))
+        rows.append({**_lr_row(X, y, m, base, every, beta0, ll0, ALL_PAIRS, "", ""), "p_holm": np.nan})
+    return rows
+
+
+def _score_rows(fit, candidates) -> list[dict]:
+    """Rao's score tests at the fit, on the fit's own design: an interaction's columns are the products of its
+    two terms' columns (the coding patsy gives an interaction whose main effects are in the model), formed per
+    interaction; the aliased ones are those whose pivot in the efficient information falls below
+    ``ALIAS_TOL``^2 of its diagonal (weighted, as R's QR of the converged IRLS). No refit, no patsy."""
+    from analysis.model.formula import term_slices
+
+    results = fit.results
+    X = np.asarray(results.model.exog, dtype=float)
+    slices = term_slices(results)
+    y = fit.data[fit.response].to_numpy(dtype=float)
+    m = fit.data[fit.trials].to_numpy(dtype=float) if fit.trials else np.ones(len(fit.data))
+    p = expit(X @ np.asarray(results.params, dtype=float))
+    w, resid = m * p * (1.0 - p), y - m * p
+    chol = np.linalg.cholesky(information(X, w))
+    rows, blocks = [], []
+    for term in candidates:
+        first, second = split_interaction(term)[:2]
+        A, B = X[:, slices[first.strip()]], X[:, slices[second.strip()]]
+        Z = (A[:, :, None] * B[:, None, :]).reshape(len(X), -1)
+        blocks.append(Z)
+        rows.append(_score_row(Z, X, w, resid, chol, term, first, second))
+    if len(candidates) > 1:
+        rows.append({**_score_row(np.hstack(blocks), X, w, resid, chol, ALL_PAIRS, "", ""), "p_holm": np.nan})
+    return rows
 
 
 def _start(fit, design, base) -> np.ndarray:
@@ -155,22 +179,44 @@ def _start(fit, design, base) -> np.ndarray:
     return np.array([params.get(n, 0.0) for n in names], dtype=float)
 
 
-def _score_row(X, Xb, w, resid, chol, new, term, first, second) -> dict:
-    """Rao's efficient score statistic for adding the columns ``new`` to the fitted base model: U'(I_ZZ -
-    I_ZX I_XX^-1 I_XZ)^-1 U with U = Z'(y - m p) at the base fit and the information at the base fit."""
-    row = {"term": term, "first": first, "second": second, "test": "score", "df": int(len(new)),
-           "lr_chi2": np.nan, "p_value": np.nan, "note": ""}
-    if len(new) == 0:
-        row["note"] = "every column of the interaction is aliased with the model (no information to test it)"
-        return row
-    Z = np.ascontiguousarray(X[:, new])
+def _score_row(Z, X, w, resid, chol, term, first, second) -> dict:
+    """Rao's efficient score statistic for adding the columns ``Z`` to the fitted model with design ``X``:
+    U'(I_ZZ - I_ZX I_XX^-1 I_XZ)^-1 U with U = Z'(y - m p) and the information at the fit (``chol`` the
+    Cholesky factor of I_XX). Columns aliased with the model (a pivot of the efficient information below
+    ALIAS_TOL^2 times its diagonal entry) are left out and ``df`` is the rank the rest add."""
+    row = {"term": term, "first": first, "second": second, "test": "score", "df": 0, "lr_chi2": np.nan,
+           "p_value": np.nan, "note": ""}
     u = Z.T @ resid
-    cross = (Z * w[:, None]).T @ Xb
+    cross = (Z * w[:, None]).T @ X
     half = np.linalg.solve(chol, cross.T)                # L^-1 I_XZ
     efficient = information(Z, w) - half.T @ half
-    stat = float(u @ np.linalg.solve(efficient, u))
-    row.update(lr_chi2=max(0.0, stat), p_value=float(stats.chi2.sf(max(0.0, stat), len(new))))
+    keep = _pivots(efficient)
+    if not keep:
+        row["note"] = "every column of the interaction is aliased with the model (no information to test it)"
+        return row
+    E = efficient[np.ix_(keep, keep)]
+    stat = max(0.0, float(u[keep] @ np.linalg.solve(E, u[keep])))
+    row.update(df=len(keep), lr_chi2=stat, p_value=float(stats.chi2.sf(stat, len(keep))))
     return row
+
+
+def _pivots(S: np.ndarray) -> list[int]:
+    """The columns kept by a Cholesky factorisation of the symmetric matrix ``S`` that skips a column whose
+    pivot (its variance left after the columns kept before it) is below ALIAS_TOL^2 of its diagonal entry:
+    the columns R's QR keeps, in order."""
+    keep: list[int] = []
+    for j in range(S.shape[0]):
+        d = S[j, j]
+        if d <= 0:
+            continue
+        if keep:
+            K = S[np.ix_(keep, keep)]
+            rest = d - S[j, keep] @ np.linalg.solve(K, S[keep, j])
+        else:
+            rest = d
+        if rest > ALIAS_TOL ** 2 * d and np.isfinite(rest):
+            keep.append(j)
+    return keep
 
 
 def _lr_row(X, y, m, base, new, beta0, ll0, term, first, second) -> dict:

@@ -164,3 +164,16 @@ def test_score_tests_equal_r_anova_rao(titanic_fit):
         assert got.loc[term, "df"] == r["df"]
         assert got.loc[term, "lr_chi2"] == pytest.approx(r["rao"], rel=1e-6)
         assert got.loc[term, "p_value"] == pytest.approx(r["p"], rel=1e-6)
+
+
+def test_score_path_finds_the_aliased_columns_r_finds(coupon_fit):
+    """On the coupon data (empty cells in job x default, job x coupons last month, default x coupons last
+    month), the score path's products of the fit's columns add the rank R's glm gained (the LR path's df,
+    equal to R's above), and its statistic is near the LR statistic where the models converge."""
+    lr = interactions.interaction_tests(coupon_fit, test="lr").set_index("term")
+    score = interactions.interaction_tests(coupon_fit, test="score").set_index("term")
+    assert list(score.index) == list(lr.index)
+    np.testing.assert_array_equal(score["df"].to_numpy(), lr["df"].to_numpy())
+    plain = lr["note"].fillna("") == ""
+    ratio = score.loc[plain, "lr_chi2"] / lr.loc[plain, "lr_chi2"]
+    assert ratio.between(0.8, 1.25).all(), ratio
