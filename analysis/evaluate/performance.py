@@ -2,7 +2,7 @@
 
 :func:`assess` scores each sample's patterns with the fit and returns the tables (classification at 0.5
 and at the training KS cut-off, gains, Hosmer-Lemeshow, calibration bins and lowess curve, observed vs
-predicted by group, ROC and KS curves), the metrics of each sample (``discrimination.evaluate`` with the
+predicted by group, ROC and KS curves thinned to what a figure shows (:func:`thin`)), the metrics of each sample (``discrimination.evaluate`` with the
 recalibration fit) and the curves the figures draw. The KS-optimal cut-off is chosen on the training
 rows and only applied to the test rows. Every statistic is that of the rows the patterns stand for
 (tested in tests/evaluate/test_discrimination.py and test_calibration.py).
@@ -12,12 +12,39 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from analysis.evaluate import calibration
 from analysis.errors import ModelError
 from analysis.evaluate import discrimination as evaluation
 from analysis.model.newton import SeparationError
+
+
+#: the ROC and KS curves kept for tables and figures: at most this many points per sample (see :func:`thin`)
+CURVE_POINTS = 2000
+
+
+def thin(curve: pd.DataFrame, x: str, y: str, points: int = CURVE_POINTS, keep=()) -> pd.DataFrame:
+    """A monotone step curve (one row per distinct score: ROC's fpr/tpr, KS's cumulative shares) cut to the
+    rows where ``x`` or ``y`` passes the next multiple of 1 / ``points``, plus the first and last rows and
+    those in ``keep`` (the KS maximum): every dropped point lies within 1 / ``points`` of the kept ones in
+    both coordinates, far below what a figure shows (a line's width at 200 dpi is 1/1000 of the axis). The
+    statistics (AUC, KS, its cut-off) are computed on the whole curve before thinning; with fewer rows than
+    ``points`` the curve is returned whole. Tested (tests/evaluate/test_performance.py) by the distance of
+    every dropped point to the kept polyline."""
+    if len(curve) <= points:
+        return curve
+    gx = np.floor(curve[x].to_numpy(dtype=float) * points)
+    gy = np.floor(curve[y].to_numpy(dtype=float) * points)
+    step = np.r_[True, (np.diff(gx) != 0) | (np.diff(gy) != 0)]
+    step[-1] = True
+    # keep both ends of each step: the point before a jump too, so that the kept polyline has the corners
+    before = np.r_[step[1:], True]
+    mask = step | before
+    for index in keep:
+        mask[index] = True
+    return curve[mask].reset_index(drop=True)
 
 
 @dataclass
@@ -45,7 +72,10 @@ def assess(fit, frames: dict[str, pd.DataFrame], groups: dict) -> Assessment:
     metrics, curves, tables = {}, {}, {}
     for name, s in samples.items():
         metrics[name] = evaluation.evaluate(*s)
-        curves[name] = {"roc": evaluation.roc_curve(*s), "ks": evaluation.ks_curve(*s)}
+        ks = evaluation.ks_curve(*s)
+        top = int(np.argmax(ks["gap"].to_numpy())) if len(ks) else 0
+        curves[name] = {"roc": thin(evaluation.roc_curve(*s), "fpr", "tpr"),
+                        "ks": thin(ks, "cum_nonevents", "cum_events", keep=(top,))}
     evaluated = "test" if "test" in samples else "train"
     s = samples[evaluated]
     ks_threshold = metrics["train"]["ks_threshold"]
