@@ -256,7 +256,8 @@ def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
     comparison = pd.DataFrame(rows).drop_duplicates(subset=["model"]).reset_index(drop=True)
     declared = [t for t in fit.candidates if ":" in t]
     tests = interactions.interaction_tests(fit, extra=declared)
-    shown = list(dict.fromkeys([t for t in fit.terms if ":" in t] + interactions.strong(tests)))
+    shown = list(dict.fromkeys([t for t in fit.terms if ":" in t]
+                               + interactions.strong(tests, most=interactions.MAX_WITHIN)))
     within = [interactions.odds_ratios_within(fit, t) for t in shown]
     return {
         "linearity_tests": linearity_tests(fit.results, data, response, list(fit.terms), trials=trials, spec=spec),

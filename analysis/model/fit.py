@@ -36,6 +36,7 @@ from scipy import stats
 from analysis.errors import ModelError
 from analysis.model import patsy_speed
 from analysis.model.counts import Counts
+from analysis.model.design import full_column_rank
 from analysis.model.formula import factor_levels, term_slices
 from analysis.model.terms import term_variables
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
@@ -171,10 +172,11 @@ def check_design(mod) -> None:
     """Rank of the design matrix of a statsmodels model (or results), checked before fitting: name the
     first column that is a linear combination of the columns before it. ``numpy.linalg.matrix_rank``
     (SVD, tolerance relative to the largest singular value) decides, so the verdict does not depend on
-    which LAPACK routine would fail first on a given CPU."""
+    which LAPACK routine would fail first on a given CPU; the Gram matrix settles full rank first when it
+    can (``design.full_column_rank``: the same verdict, an n x k^2 product instead of an SVD)."""
     mod = getattr(mod, "model", mod)
     exog = mod.exog
-    if np.linalg.matrix_rank(exog) == exog.shape[1]:
+    if full_column_rank(exog):
         return
     names = mod.exog_names
     for j in range(1, exog.shape[1]):

@@ -41,6 +41,13 @@ TEST_COLUMNS = ["term", "first", "second", "test", "df", "lr_chi2", "p_value", "
 #: over the patterns per interaction instead of a design, a QR and a Newton fit of the larger model (at 10^7
 #: rows, 248,200 patterns and 28 pairs, 77 s against a few seconds)
 SCORE_ABOVE = 50_000
+#: above this many patterns the global test of every interaction at once is not computed: its information
+#: matrix has one row per interaction column (253 for the coupon model), so its cost grows with their square
+#: (about a minute at 10^8 rows); the pairwise tests stand
+GLOBAL_UP_TO = 200_000
+#: odds ratios within levels are shown for at most this many strong interactions (the largest chi-square per
+#: degree of freedom first): on very large data nearly every interaction is "significant"
+MAX_WITHIN = 5
 WITHIN_COLUMNS = ["interaction", "variable", "level", "baseline", "at_variable", "at_level", "estimate", "std_error",
                   "odds_ratio", "or_conf_low", "or_conf_high"]
 #: the row of the test of every pairwise interaction at once
@@ -168,7 +175,13 @@ def _score_rows(fit, candidates) -> list[dict]:
         blocks.append(Z)
         rows.append(_score_row(Z, X, w, resid, chol, term, first, second))
     if len(candidates) > 1:
-        rows.append({**_score_row(np.hstack(blocks), X, w, resid, chol, ALL_PAIRS, "", ""), "p_holm": np.nan})
+        if len(X) <= GLOBAL_UP_TO:
+            rows.append({**_score_row(np.hstack(blocks), X, w, resid, chol, ALL_PAIRS, "", ""), "p_holm": np.nan})
+        else:
+            rows.append({"term": ALL_PAIRS, "first": "", "second": "", "test": "score", "df": 0, "lr_chi2": np.nan,
+                         "p_value": np.nan, "p_holm": np.nan,
+                         "note": f"not computed above {GLOBAL_UP_TO:,} patterns (its cost grows with the square of "
+                                 "all the interaction columns); the pairwise tests stand"})
     return rows
 
 
@@ -270,12 +283,17 @@ def supremum_loglik(X, y, m, start, maxiter: int = 100, tol: float = 1e-12) -> t
     return math.nan, "the model with this interaction did not converge, even to its supremum"
 
 
-def strong(tests: pd.DataFrame, level: float = STRONG_P) -> list[str]:
-    """The single interactions (not the global row) whose Holm-adjusted p-value is below ``level``."""
+def strong(tests: pd.DataFrame, level: float = STRONG_P, most: int | None = None) -> list[str]:
+    """The single interactions (not the global row) whose Holm-adjusted p-value is below ``level``, in table
+    order; with ``most``, only that many, the largest chi-square per degree of freedom first."""
     if tests.empty:
         return []
     single = tests[(tests["term"] != ALL_PAIRS) & tests["p_holm"].notna()]
-    return list(single.loc[single["p_holm"] < level, "term"])
+    chosen = single[single["p_holm"] < level]
+    if most is not None:
+        size = chosen["lr_chi2"] / chosen["df"].clip(lower=1)
+        chosen = chosen.loc[size.sort_values(ascending=False, kind="stable").index[:most]].sort_index()
+    return list(chosen["term"])
 
 
 def _levels(data: pd.DataFrame, term: str, weights) -> tuple[str, list, object] | None:
