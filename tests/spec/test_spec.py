@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.spec import (SpecError, default_spec, draft_markers, in_sentence, load_spec, spec_from_dict,
-                           with_exclusions)
+                           with_exclusions, with_missing)
 from analysis.model.terms import forced_terms, model_terms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -179,6 +179,28 @@ def test_with_exclusions_refuses_values_and_unknown_names():
     with pytest.raises(SpecError, match="agee"):
         with_exclusions(spec, ["agee > 20"])
     assert len(with_exclusions(spec, ["age > 60"]).exclusions) == len(spec.exclusions) + 1
+
+
+def test_the_missing_value_strategy_is_declared_and_checked():
+    """``[missing] strategy`` (issue 19): complete_cases by default, checked like every key; ``--missing``
+    (``with_missing``, RunConfig.missing) overrides it and is recorded in run.json's config."""
+    from analysis.config import RunConfig
+
+    assert spec_from_dict(base()).missing_strategy == "complete_cases"
+    assert spec_from_dict(base(missing={"strategy": "refuse"})).missing_strategy == "refuse"
+    assert problems(base(missing={"strategy": "drop", "method": "x"})) == [
+        "[missing]: unknown key 'method'; known keys: strategy",
+        "[missing]: 'strategy' must be one of 'refuse', 'complete_cases', 'impute', got 'drop'"]
+    assert problems(base(missing={"strategy": 1})) == ["[missing]: 'strategy' must be text, got 1"]
+    assert problems(base(missing="refuse")) == ["[missing] must be a table: write it as a line [missing] followed "
+                                                "by its keys"]
+    spec = default_spec()
+    assert with_missing(spec, None) is spec and with_missing(spec, "impute").missing_strategy == "impute"
+    with pytest.raises(SpecError, match="must be one of"):
+        with_missing(spec, "mean")
+    config = RunConfig(data=BIRTHWT, missing="refuse")
+    assert config.load_spec().missing_strategy == "refuse" and config.as_dict()["missing"] == "refuse"
+    assert RunConfig(data=BIRTHWT).load_spec().missing_strategy == "complete_cases"
 
 
 def test_bundled_and_test_specs_load():
