@@ -129,6 +129,17 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
         return _SPARK
 
 
+def arrow_frame(table) -> pd.DataFrame:
+    """An Arrow table as pandas, integer columns exact: ``Int64`` where one holds a NULL, int64 otherwise."""
+    import pyarrow as pa
+
+    out = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_integer(column.type) and column.null_count == 0:
+            out[name] = out[name].astype("int64")
+    return out
+
+
 class SparkEngine:
     dialect = SparkDialect()
     ordered_scan = False  # lag(...) OVER () would move every row into one partition
@@ -158,11 +169,16 @@ class SparkEngine:
         return self.tag
 
     def frame(self, query: str) -> pd.DataFrame:
+        """The result through Arrow, as DuckDB gives it: an integer column holding a NULL becomes ``Int64``
+        (``toPandas`` makes it float64, which cannot hold every BIGINT exactly), the others int64."""
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self.spark.sql(query).toPandas()
+            result = self.spark.sql(query)
+            if not hasattr(result, "toArrow"):      # pyspark < 4
+                return result.toPandas()
+            return arrow_frame(result.toArrow())
 
     def materialize(self, name: str, query: str) -> None:
         """Compute ``query`` once and keep it as a leaf of later plans (a local checkpoint, not
