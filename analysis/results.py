@@ -24,8 +24,9 @@ from analysis.spec import load_spec
 class Metrics:
     """metrics.json, in its key order: the final and full model's glance, the method, the bootstrap (when
     run), each sample's performance, which sample the tables describe, the model's baselines, candidate
-    and selected terms and formula, the data and split, the specification, the top-scored group and the
-    reference profiles of the effect curves."""
+    and selected terms and formula, the data and split, the specification, the top-scored group, the
+    reference profiles of the effect curves and the missing values (strategy and counts:
+    ``analysis.evaluate.missing.facts``)."""
 
     model: dict
     full_model: dict
@@ -43,10 +44,11 @@ class Metrics:
     spec: dict
     profile: dict
     effect_profiles: dict
+    missing: dict | None = None
 
     @classmethod
     def collect(cls, *, fit, assessment, boot, pattern_data, samples, engine, config, spec, profile,
-                effect_profiles) -> "Metrics":
+                effect_profiles, missing=None) -> "Metrics":
         from analysis.model.fit import baseline_levels, build_formula
         from analysis.read.patterns import TRIALS
 
@@ -62,12 +64,13 @@ class Metrics:
                   "notes": list(pattern_data.notes), "engine": engine or "memory"},
             split={"test_size": config.test_size, "seed": config.seed, "stratified": False,
                    "rule": f"test if {key} < test_size (analysis.read.split)"},
-            spec={"name": spec.name, "file": spec.path.name}, profile=profile, effect_profiles=effect_profiles)
+            spec={"name": spec.name, "file": spec.path.name}, profile=profile, effect_profiles=effect_profiles,
+            missing=missing)
 
     def as_dict(self) -> dict:
         """The metrics as metrics.json holds them (the bootstrap and the test sample only when there are)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        for optional in ("bootstrap", "test"):
+        for optional in ("bootstrap", "test", "missing"):
             if out[optional] is None:
                 del out[optional]
         return out

@@ -12,6 +12,9 @@ pandas means, standard deviations and shares.
 import json
 import math
 import random
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -205,3 +208,80 @@ def test_tables_equal_computations_on_the_expanded_rows(tmp_path):
     assert {"age", "job", "marriage", "coupons_last_month"} <= set(comp["variable"])
     assert missing.tables(Samples.from_patterns(data.patterns[data.patterns.notna().all(axis=1)],
                                                 spec.pattern_variables), spec) == {}
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "analysis", *map(str, args)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=900)
+
+
+def test_titanic_report_under_complete_cases(tmp_path):
+    """One whole run (report, HTML only, no bootstrap, the full model on every row) of the Titanic data with its
+    263 missing ages: the coefficients are R's na.omit fit (1e-6), the accounting, the two tables, the metrics
+    and the limitations say what was left out; --missing refuse and impute exit 2 with their message."""
+    out = tmp_path / "out"
+    proc = run_cli("report", "--data", CSV, "--spec", ROOT / "tests" / "specs" / "titanic.toml", "--out", out,
+                   "--bootstrap", 0, "--select", "none", "--test-size", 0, "--formats", "html", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "1,046 rows used" in proc.stderr
+    coef = pd.read_csv(out / "tables" / "coefficients.csv").set_index("term")
+    r = R_FIT["coefficients"]
+    for r_term, estimate, se in zip(r["term"], r["estimate"], r["std_error"]):
+        assert coef.loc[R_TERMS[r_term], "estimate"] == pytest.approx(estimate, rel=1e-6), r_term
+        assert coef.loc[R_TERMS[r_term], "std_error"] == pytest.approx(se, rel=1e-6), r_term
+    accounting = pd.read_csv(out / "tables" / "row_accounting.csv")
+    assert accounting.values.tolist() == [["rows read", 0, 1309], ["missing age", 263, 1046], ["rows used", 0, 1046]]
+    table = pd.read_csv(out / "tables" / "missingness.csv").set_index("variable")
+    assert table.loc["age", "p_value"] == pytest.approx(R_MISSING["all"]["chisq"]["p_value"], rel=1e-10)
+    assert (out / "tables" / "missing_vs_complete.csv").exists()
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["missing"]["strategy"] == "complete_cases" and metrics["missing"]["rows_incomplete"] == 263
+    assert metrics["missing"]["by_variable"]["age"]["rows_missing"] == 263 and metrics["model"]["n_obs"] == 1046
+    assert json.loads((out / "run.json").read_text())["config"]["missing"] is None
+    limitations = pd.read_csv(out / "tables" / "limitations.csv")
+    said = " ".join(limitations.loc[limitations["topic"].str.startswith("missing"), "sentence"])
+    assert "263 of the 1,309 passengers with a known outcome (20.1%) were left out" in said
+    assert "Whether age is missing goes with the outcome" in said and "27.8%" in said and "40.8%" in said
+    html = (out / "report.html").read_text()
+    assert "263 of the 1,309 passengers" in html
+    import openpyxl
+    sheets = openpyxl.load_workbook(out / "report_tables.xlsx").sheetnames
+    assert any("missing" in s for s in sheets), sheets
+    refused = run_cli("fit", "--data", CSV, "--spec", ROOT / "tests" / "specs" / "titanic.toml", "--out",
+                      tmp_path / "r", "--missing", "refuse", "--quiet")
+    assert refused.returncode == 2 and "column 'age': missing value in 263 rows" in refused.stderr
+    imputed = run_cli("fit", "--data", CSV, "--spec", ROOT / "tests" / "specs" / "titanic.toml", "--out",
+                      tmp_path / "i", "--missing", "impute", "--quiet")
+    assert imputed.returncode == 2 and "not available yet in this build" in imputed.stderr
+    assert "Traceback" not in refused.stderr + imputed.stderr
+
+
+def test_levels_from_the_data_are_escaped_in_the_display_tables(tmp_path):
+    """Hostile levels in the rows left out reach the missing-value tables only as escaped text: the pipe tables
+    of report.qmd (``display.markdown``) and the sentences (``escape.markdown``) hold no element, link,
+    cross-reference or math from the data."""
+    from types import SimpleNamespace
+
+    from analysis.present import display
+    from analysis.present.escape import markdown as md
+    from analysis.present.missing_words import missing_sentences
+
+    hostile = {"1st": "<img src=x onerror=alert(1)>", "2nd": "see @fig-x", "3rd": "$\\notacommand{$"}
+    raw = pd.read_csv(CSV)
+    raw["passengerClass"] = raw["passengerClass"].map(hostile)
+    path = tmp_path / "hostile.csv"
+    raw.to_csv(path, index=False)
+    text = (ROOT / "tests" / "specs" / "titanic.toml").read_text().split("[variables.groups]")[0]
+    spec_path = tmp_path / "hostile.toml"
+    spec_path.write_text(text)
+    spec = load_spec(spec_path)
+    data = read_patterns(path, spec, test_size=0.0, hash_file=False)
+    samples = Samples.from_patterns(data.patterns, spec.pattern_variables, "complete_cases")
+    tables = {"row_accounting": data.accounting, **missing.tables(samples, spec)}
+    metrics = {"missing": missing.facts(samples, data.accounting, tables["missingness"])}
+    view = SimpleNamespace(tables=tables, metrics=metrics, spec=spec)
+    shown = display.markdown(view, "missing_vs_complete")
+    sentences = " ".join(md(s) for s in missing_sentences(tables, metrics, spec)["sentence"])
+    for text in (shown, sentences):
+        assert "img src=x" in text and "@fig" in text and "notacommand" in text
+        assert not re.search(r"(?<!\\)[<>@$]", text), text           # each one escaped
