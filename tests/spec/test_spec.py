@@ -342,7 +342,7 @@ def test_init_drafts_the_words_each_marked_check(tmp_path):
     path = tmp_path / "titanic.toml"
     path.write_text(text)
     spec = load_spec(path)
-    assert spec.draft and len(spec.markers) == 15
+    assert spec.draft and len(spec.markers) == 16      # 15 words and the [missing] strategy (263 ages missing)
     assert f"CHECK the words: {len(spec.markers)} comments" in checks[-1]
     assert spec.variable("sex").level_label(1) == "female" and spec.variable("age").step == 10
 
@@ -368,3 +368,24 @@ def test_init_names_the_groups_of_a_yes_no_variable_by_its_label():
     text, _ = draft(BIRTHWT, "low")
     assert 'yes_group = "records with smoke"' in text and 'no_group = "records without smoke"' in text
     assert 'label = "Low"' in text and 'outcome = "\u201clow\u201d"' in text
+
+
+def test_init_reports_missing_values_and_drafts_the_strategy(tmp_path):
+    """init counts the missing values of each column it drafts and ends the draft with a [missing] table:
+    complete_cases, marked CHECK when the rows read have a missing value, the alternatives named; the
+    draft loads with that strategy."""
+    from analysis.draft import draft
+
+    text, checks = draft(TITANIC, "survived")
+    table = text[text.index("[missing]"):]
+    assert "# Missing values in the 1,309 rows read: age 263 (20.1%); none in the other columns." in table
+    assert 'strategy = "complete_cases"  # CHECK:' in table and '"refuse"' in table and '"impute"' in table
+    assert any("Missing values in the 1,309 rows read: age 263 (20.1%)" in c for c in checks)
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    assert load_spec(path).missing_strategy == "complete_cases"
+    text, checks = draft(BIRTHWT, "low")
+    table = text[text.index("[missing]"):]
+    assert "# No missing value in the 189 rows read." in table and "CHECK" not in table
+    assert not any("Missing values" in c for c in checks)
+
