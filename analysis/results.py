@@ -87,18 +87,25 @@ class Results:
 
 def spec_text(spec) -> bytes | None:
     """The specification file of the run (None for a specification not read from a file), with the exclusion
-    rules given on the command line (--exclude, --max-age) listed in a closing comment: the copy states
-    everything that was applied and still loads as the file did (run.json holds the same rules)."""
+    rules given on the command line (--exclude, --max-age) and a missing-value strategy given there (--missing)
+    listed in a closing comment: the copy states everything that was applied and still loads as the file did
+    (run.json holds the same settings)."""
     if not Path(spec.path).is_file():
         return None
     text = Path(spec.path).read_bytes()
-    own = len(load_spec(spec.path).exclusions)
-    added = spec.exclusions[own:]
-    if not added:
+    own = load_spec(spec.path)
+    added = spec.exclusions[len(own.exclusions):]
+    strategy = getattr(spec, "missing_strategy", own.missing_strategy)
+    if not added and strategy == own.missing_strategy:
         return text
-    lines = ["", "# Exclusions added on the command line for this run (also in run.json, config.exclude):"]
-    lines += [f"#   exclude {json.dumps(e.condition.text, ensure_ascii=False)}, described as "
-              f"{json.dumps(e.description, ensure_ascii=False)}" for e in added]
+    lines = [""]
+    if added:
+        lines += ["# Exclusions added on the command line for this run (also in run.json, config.exclude):"]
+        lines += [f"#   exclude {json.dumps(e.condition.text, ensure_ascii=False)}, described as "
+                  f"{json.dumps(e.description, ensure_ascii=False)}" for e in added]
+    if strategy != own.missing_strategy:
+        lines += [f"# Missing values: strategy {json.dumps(strategy)} given on the command line for this run "
+                  "(--missing; also in run.json, config.missing)"]
     return text.rstrip(b"\n") + b"\n" + ("\n".join(lines) + "\n").encode("utf-8")
 
 

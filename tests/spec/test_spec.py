@@ -201,6 +201,15 @@ def test_the_missing_value_strategy_is_declared_and_checked():
     config = RunConfig(data=BIRTHWT, missing="refuse")
     assert config.load_spec().missing_strategy == "refuse" and config.as_dict()["missing"] == "refuse"
     assert RunConfig(data=BIRTHWT).load_spec().missing_strategy == "complete_cases"
+    # the results folder's copy of the specification states an override, and still loads as the file did
+    from analysis.results import spec_text
+
+    titanic = load_spec(ROOT / "tests" / "specs" / "titanic.toml")
+    assert spec_text(titanic) == titanic.path.read_bytes()
+    copy = spec_text(with_missing(titanic, "refuse")).decode()
+    assert copy.endswith('# Missing values: strategy "refuse" given on the command line for this run (--missing; '
+                         'also in run.json, config.missing)\n')
+    assert spec_from_dict(__import__("tomllib").loads(copy)).missing_strategy == "complete_cases"
 
 
 def test_bundled_and_test_specs_load():
