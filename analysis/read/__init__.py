@@ -203,6 +203,13 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     n_used = int(accounting["rows_remaining"].iloc[-1])
     complete = patterns[patterns[list(spec.pattern_variables)].notna().all(axis=1)]
     events = int(complete["events"].sum())
+    if n_used == 0 and len(patterns):
+        counts = "; ".join(f"{step}: {n:,}" for step, n in zip(accounting["step"], accounting["rows_excluded"])
+                           if step.startswith("missing "))
+        raise DataValidationError(path, [Problem(
+            "", f"has no complete row: every row kept misses a value of some variable ({counts})", 0,
+            fix="Fill in the missing values, or leave the variables most often missing out of the specification.")],
+            n_rows=n_read)
     if events in (0, n_used):
         only = (spec.response.event if events else spec.response.non_event) if n_used else None
         raise DataValidationError(path, [Problem(

@@ -216,6 +216,15 @@ def test_a_rule_or_an_exclusion_that_meets_a_missing_value(tmp_path):
         read_patterns(write(tmp_path, [HEADER, *rows[:-2], "201,30,admin.,married,no,yes,no,1,3,1"]), spec)
 
 
+def test_a_file_without_a_complete_row_is_refused_naming_the_counts(tmp_path):
+    rows = ["1,,admin.,married,no,yes,no,2,0,1", "2,40,,married,no,yes,no,2,0,0", "3,,admin.,married,no,yes,no,2,0,1"]
+    for engine in ("memory", "duckdb"):
+        with pytest.raises(DataValidationError) as info:
+            read_patterns(write(tmp_path, [HEADER, *rows]), SPEC, engine=engine, hash_file=False)
+        assert info.value.verdict()[0][:2] == (
+            "", "has no complete row: every row kept misses a value of some variable (missing age: 2; missing job: 1)")
+
+
 def test_read_rows_keeps_missing_values_and_leaves_out_a_missing_response(tmp_path):
     rows = read_rows(write(tmp_path, [HEADER, *ROWS]), SPEC)
     assert len(rows) == 18 and 105 not in set(rows["ID"])
