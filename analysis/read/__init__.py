@@ -197,25 +197,11 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         shutil.rmtree(spill, ignore_errors=True)
 
     patterns, accounting = _patterns(result, rules, spec, n_read)
-    too_many = _level_problems(patterns, spec)
-    if too_many:
-        raise DataValidationError(path, too_many, n_rows=n_read)
+    problems = _table_problems(patterns, accounting, spec)
+    if problems:
+        raise DataValidationError(path, problems, n_rows=n_read)
     n_used = int(accounting["rows_remaining"].iloc[-1])
     complete = patterns[patterns[list(spec.pattern_variables)].notna().all(axis=1)]
-    events = int(complete["events"].sum())
-    if n_used == 0 and len(patterns):
-        counts = "; ".join(f"{step}: {n:,}" for step, n in zip(accounting["step"], accounting["rows_excluded"])
-                           if step.startswith("missing "))
-        raise DataValidationError(path, [Problem(
-            "", f"has no complete row: every row kept misses a value of some variable ({counts})", 0,
-            fix="Fill in the missing values, or leave the variables most often missing out of the specification.")],
-            n_rows=n_read)
-    if events in (0, n_used):
-        only = (spec.response.event if events else spec.response.non_event) if n_used else None
-        raise DataValidationError(path, [Problem(
-            spec.response.column, f"every used row has the same response ({only})", n_used,
-            fix=f"A logistic regression needs {spec.response.event_group} and {spec.response.non_event_group}.")],
-            n_rows=n_read)
     if hasher is not None:
         hasher.join()
     info = file_provenance(path, source.format, digest.get("sha256"), n_read)
@@ -291,6 +277,29 @@ def missing_steps(patterns: pd.DataFrame, spec, remaining: int) -> list[tuple[st
             remaining -= n
             steps.append((f"missing {v.key}", n, remaining))
     return steps
+
+
+def _table_problems(patterns: pd.DataFrame, accounting: pd.DataFrame, spec) -> list[Problem]:
+    """What the pattern table of an otherwise valid file can still fail: a categorical variable with too
+    many levels; no complete row (every row kept misses a value: the counts per column); the complete
+    rows with one response value only."""
+    too_many = _level_problems(patterns, spec)
+    if too_many:
+        return too_many
+    n_used = int(accounting["rows_remaining"].iloc[-1])
+    events = int(patterns.loc[patterns[list(spec.pattern_variables)].notna().all(axis=1), "events"].sum())
+    if n_used == 0 and len(patterns):
+        counts = "; ".join(f"{step}: {n:,}" for step, n in zip(accounting["step"], accounting["rows_excluded"])
+                           if step.startswith("missing "))
+        return [Problem("", f"has no complete row: every row kept misses a value of some variable ({counts})", 0,
+                        fix="Fill in the missing values, or leave the variables most often missing out of the "
+                            "specification.")]
+    if events in (0, n_used):
+        only = (spec.response.event if events else spec.response.non_event) if n_used else None
+        return [Problem(spec.response.column, f"every used row has the same response ({only})", n_used,
+                        fix=f"A logistic regression needs {spec.response.event_group} and "
+                            f"{spec.response.non_event_group}.")]
+    return []
 
 
 def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:

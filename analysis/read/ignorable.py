@@ -6,7 +6,7 @@ A value holding one prints exactly like the value without it (``technician\\U000
 
 ``RANGES`` is generated -- not written by hand -- from Unicode's DerivedCoreProperties.txt by this module
 (``python -m analysis.read.ignorable /usr/share/unicode/DerivedCoreProperties.txt`` prints the table below;
-the file comes with Debian's ``unicode-data`` package). tests/test_read.py regenerates it and compares
+the file comes with Debian's ``unicode-data`` package). tests/read/test_read.py regenerates it and compares
 when the file is present.
 """
 from __future__ import annotations
