@@ -14,6 +14,7 @@ from analysis.config import DEFAULT_DATA, RunConfig
 from analysis.errors import ModelError, OutputError
 from analysis.read import DataValidationError, EngineUnavailable, memory_bytes
 from analysis.spec import SpecError
+from analysis.model.firth import FirthError
 from analysis.model.newton import SeparationError
 
 EXIT_OK, EXIT_ERROR, EXIT_INVALID = 0, 1, 2
@@ -130,6 +131,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seed of the bootstrap (default: the value of --seed)")
         p.add_argument("--workers", type=_positive, default=2,
                        help="processes for the bootstrap; results do not depend on it (default: %(default)s)")
+        p.add_argument("--missing", choices=["refuse", "complete_cases", "impute"], default=None,
+                       help="missing values in the used columns: refuse the file, leave out the rows that have "
+                            "one (complete_cases: counted per column, compared with the rows kept and stated in "
+                            "the limitations) or impute them (default: the specification's [missing] strategy, "
+                            "whose default is complete_cases); a row without the response is always left out "
+                            "and counted")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     fit = sub.add_parser("fit", help="compute tables, figures and metrics.json without rendering")
@@ -167,7 +174,8 @@ def _config(args):
                      exclude=tuple(exclude), select=args.select, criterion=args.criterion,
                      slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
                      engine=args.engine, memory_limit=args.memory_limit, firth=args.firth,
-                     bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers)
+                     bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers,
+                     missing=args.missing)
 
 
 def _draft_refusal(config) -> str:
@@ -222,6 +230,9 @@ def main(argv=None) -> int:
     except SeparationError as err:
         print(f"error: {err}\nThe maximum-likelihood estimate does not exist for these data (separation). "
               "Run again with --firth to fit Firth's penalised logit, which exists here.", file=sys.stderr)
+        return EXIT_INVALID
+    except FirthError as err:
+        print(f"error: Firth's penalised fit cannot be computed: {err}", file=sys.stderr)
         return EXIT_INVALID
     except (DataValidationError, ModelError, SpecError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from analysis.model.selection import SelectionSettings
-from analysis.spec import load_spec, with_exclusions
+from analysis.spec import load_spec, with_exclusions, with_missing
 
 #: the embedded simulated sample (the default data of the default specification): in a checkout data/;
 #: an installed package carries a copy in analysis/documents/
@@ -53,6 +53,9 @@ class RunConfig:
     bootstrap_seed: int | None = None
     #: processes for the bootstrap (results do not depend on it)
     workers: int = 2
+    #: what to do with missing values: "refuse", "complete_cases" or "impute" (None: the specification's
+    #: ``[missing] strategy``, whose default is "complete_cases")
+    missing: str | None = None
 
     def as_dict(self) -> dict:
         """The run parameters (the output folder is not one: it does not change any result)."""
@@ -74,8 +77,8 @@ class RunConfig:
 
     def load_spec(self):
         """The specification of the run: the file ``spec`` (or the default) with ``exclude`` added to its
-        exclusion rules."""
-        spec = load_spec(self.spec)
+        exclusion rules and ``missing`` (when given) as its missing-value strategy."""
+        spec = with_missing(load_spec(self.spec), self.missing)
         return with_exclusions(spec, self.exclude) if self.exclude else spec
 
 

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.config import DEFAULT_DATA, RunConfig, resolve_engine
-from analysis.evaluate import bootstrap, effects, explore, performance
+from analysis.evaluate import bootstrap, effects, explore, missing, performance
 from analysis.model.firth import firth_fit
 from analysis.model.patsy_speed import fast_categoricals
 from analysis.model.fit import check_levels_in_training
 from analysis.model.selection import select_and_fit
 from analysis.model.terms import forced_terms, model_terms, resolve_knots
 from analysis.present import narrative, plots, slides
+from analysis.present.missing_words import missing_sentences
 from analysis.present.report import render
 from analysis.provenance import run_info
 from analysis.read import read_patterns
@@ -50,12 +53,15 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None,
             raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
                              f"run asks for {name}={getattr(config, name)!r}")
     spec = spec or config.load_spec()
+    if spec.missing_strategy == "impute":    # issue 19: multiple imputation is wired into the run separately
+        raise ModelError("--missing impute (multiple imputation) is not available yet in this build; use "
+                         "--missing complete_cases, or --missing refuse.")
     with blas_single_thread(), fast_categoricals():
         return _analyse(pattern_data, config, spec, progress)
 
 
 def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
-    samples = Samples.from_patterns(pattern_data.patterns, spec.pattern_variables)
+    samples = Samples.from_patterns(pattern_data.patterns, spec.pattern_variables, spec.missing_strategy)
     try:  # baselines, like knots, are learned from the rows the model is fitted on
         terms, baselines = model_terms(spec, samples.train, config.baselines)
     except ValueError as err:
@@ -65,8 +71,8 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     fit = (firth_fit(samples.train, terms, knots=knots, baselines=baselines, progress=progress) if config.firth else
            select_and_fit(samples.train, terms, config.selection(forced_terms(spec, terms)), knots=knots,
                           baselines=baselines, outcome=spec.response.outcome, progress=progress))
-    tables = {"row_accounting": pattern_data.accounting, "split": samples.split, **explore.tables(samples.all, spec),
-              **fit.tables()}
+    tables = {"row_accounting": pattern_data.accounting, **missing.tables(samples, spec), "split": samples.split,
+              **explore.tables(samples.all, spec), **fit.tables()}
     progress("diagnostics")
     tables |= effects.specification_checks(fit, spec)
     boot = None
@@ -88,8 +94,12 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     tables |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,
                               engine=getattr(pattern_data, "engine", None), config=config, spec=spec, profile=profile,
-                              effect_profiles={var: p for var, (_, p) in curves.items()}).as_dict()
+                              effect_profiles={var: p for var, (_, p) in curves.items()},
+                              missing=missing.facts(samples, pattern_data.accounting, tables.get("missingness")),
+                              ).as_dict()
     tables |= narrative.sentence_tables(tables, metrics, spec, config.as_dict())
+    tables["limitations"] = pd.concat([tables["limitations"], missing_sentences(tables, metrics, spec)],
+                                      ignore_index=True)
     figures = plots.figure_specs(samples.all, tables, metrics, assessment.curves, assessment.evaluated, spec,
                                  {var: curve for var, (curve, _) in curves.items()})
     figures |= slides.slide_figure_specs(tables, metrics, spec)

@@ -9,6 +9,16 @@ spellings (``#NA``, ``<NA>``, ``NULL``); trailing commas, lines of only commas, 
 lines; CR-only, mixed and CR CR LF line endings; a byte-order mark; hostile levels (``<img ...>``,
 ``=1+1``, ``@fig-x``, ``$\\notacommand{$``); a cut file.
 
+``mutate_parquet(base, rng)`` writes the base as a Parquet table of natural types (numbers as int64, text
+as strings) and applies 1 to 3 type mutations: a null cell, a boolean, unsigned 64-bit (values beyond
+BIGINT), NaN or infinity in a float column, half floats, decimals, timestamps, dictionaries, large strings,
+nested lists and structs, narrow integers, floats in a text column, extra columns named like a reader's own
+(``file_row_number``, ``_metadata``, in any case), duplicated names, and the CSV's value mutations
+(hostile levels, invisible characters). ``file_name(rng, suffix)`` gives hostile file names (glob
+characters, quotes, a colon, spaces, a leading dash, non-ASCII, a line break). ``firth_case(base, rng)`` makes
+sparse and degenerate designs for the command line's Firth route: a new level in one row, a handful of
+rows, identical predictors with alternating response, a constant column.
+
 ``check(path, outcomes)`` judges the outcomes of the engines on one file: every engine must end in
 ``ok`` or ``DataValidationError`` (never another exception), all engines must agree exactly (the same
 problems, rows, lines, IDs and values, or the same pattern table), and every line a problem names must be
@@ -25,7 +35,9 @@ import traceback
 HOSTILE = ["<img src=x onerror=alert(1)>", "=1+1", "@fig-x", "$\\notacommand{$", "<script>alert(1)</script>",
            "[x](javascript:alert(1))", "=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "@SUM(1)"]
 SPECIAL_VALUES = ["99999999999999999999", "inf", "1e400", "2.5", "-3", "", "   ", "#NA", "<NA>", "NULL", "nan",
-                  "x", "0x10", "\u00a0", "1\u00a0", "management\x1f", "retired\u3000", "\u200b"]
+                  "x", "0x10", "\u00a0", "1\u00a0", "management\x1f", "retired\u3000", "\u200b",
+                  "technician\U000E0041", "retired\U000E0100", "tech\u17b4nician", "single\U0001BCA0",
+                  "9223372036854775807", "9223372036854775808", "-9200000000000000000", "cafe\u0301"]
 
 
 def _lines(data: bytes) -> list[bytes]:
@@ -213,6 +225,21 @@ def duplicate_line(data, rng):
     return _join(lines)
 
 
+@mutation
+def sparse_level(data, rng):
+    """A categorical or yes/no cell set to a level of its own (seen in that one row)."""
+    lines = _lines(data)
+    header = lines[0].split(b",")
+    text = [j for j, h in enumerate(header) if h in (b"job", b"marriage", b"default", b"returned", b"loan")]
+    i = rng.randrange(1, max(2, len(lines) - 1))
+    fields = lines[i].split(b",")
+    if not text or len(fields) != len(header):
+        return data
+    fields[rng.choice(text)] = rng.choice([b"widowed", b"astronaut", b"maybe", b"Married"])
+    lines[i] = b",".join(fields)
+    return _join(lines)
+
+
 def mutate(base: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
     data, names = base, []
     for _ in range(rng.randrange(1, 4)):
@@ -225,13 +252,256 @@ def mutate(base: bytes, rng: random.Random) -> tuple[bytes, list[str]]:
     return data, names
 
 
+# ----------------------------------------------------------------------------- Parquet
+
+NUMBERS = ("ID", "age", "coupon_used_in_last6_month", "coupon_used_in_last_month", "coupon_ind")
+RESERVED = ["file_row_number", "_metadata", "FILE_ROW_NUMBER", "_Metadata", "__line", "__row", "c0", "filename",
+            "row_index", ""]
+HOSTILE_NAMES = ["a*b", "q?[1]", "{x,y}", "it's", 'say "hi"', "c:d", "with space", "-dash", "caf\u00e9",
+                 "tab\there", "new\nline", "%41%", "#hash", "\u200bzw", "back\\slash"]
+
+
+def base_table(base: bytes):
+    """The base CSV as an Arrow table of natural types (the coupon columns' numbers as int64)."""
+    import pyarrow as pa
+
+    lines = [ln for ln in base.decode().split("\n") if ln]
+    header = lines[0].split(",")
+    cells = [ln.split(",") for ln in lines[1:]]
+    return pa.table({h: pa.array([int(r[j]) for r in cells], pa.int64()) if h in NUMBERS else
+                     pa.array([r[j] for r in cells]) for j, h in enumerate(header)})
+
+
+PARQUET_MUTATIONS = []
+
+
+def parquet_mutation(fn):
+    PARQUET_MUTATIONS.append(fn)
+    return fn
+
+
+def _replace(columns, name, array):
+    return [(n, array if n == name else a) for n, a in columns]
+
+
+def _pick(columns, rng, numeric=None):
+    names = [n for n, a in columns if numeric is None or (n in NUMBERS) == numeric]
+    return rng.choice(names) if names else None
+
+
+def _values(columns, name):
+    return next(a for n, a in columns if n == name).to_pylist()
+
+
+@parquet_mutation
+def null_cell(columns, rng):
+    name = _pick(columns, rng)
+    values = _values(columns, name)
+    values[rng.randrange(len(values))] = None
+    kind = next(a for n, a in columns if n == name).type
+    import pyarrow as pa
+    return _replace(columns, name, pa.array(values, kind))
+
+
+@parquet_mutation
+def bool_column(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng)
+    n = len(_values(columns, name))
+    return _replace(columns, name, pa.array([rng.random() < 0.5 for _ in range(n)]))
+
+
+@parquet_mutation
+def uint64_column(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=True)
+    values = [abs(v) if v is not None else None for v in _values(columns, name)]
+    if rng.random() < 0.7:
+        values[rng.randrange(len(values))] = rng.choice([2**63, 2**63 + 5, 2**64 - 1])
+    return _replace(columns, name, pa.array(values, pa.uint64()))
+
+
+@parquet_mutation
+def nan_cell(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=True)
+    values = [float(v) if v is not None else None for v in _values(columns, name)]
+    values[rng.randrange(len(values))] = rng.choice([float("nan"), float("inf"), -float("inf"), 1e300, 2.5])
+    return _replace(columns, name, pa.array(values, rng.choice([pa.float64(), pa.float32()])))
+
+
+@parquet_mutation
+def float16_column(columns, rng):
+    import numpy as np
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=True)
+    values = np.array([np.nan if v is None else v for v in _values(columns, name)], dtype=np.float16)
+    return _replace(columns, name, pa.array(values, pa.float16()))
+
+
+@parquet_mutation
+def decimal_column(columns, rng):
+    import decimal
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=True)
+    values = [None if v is None else decimal.Decimal(v) for v in _values(columns, name)]
+    if rng.random() < 0.3:
+        values[rng.randrange(len(values))] = decimal.Decimal("2.50")
+    return _replace(columns, name, pa.array(values, pa.decimal128(rng.choice([12, 38]), 2)))
+
+
+@parquet_mutation
+def timestamp_column(columns, rng):
+    import datetime
+    import pyarrow as pa
+    name = _pick(columns, rng)
+    n = len(_values(columns, name))
+    return _replace(columns, name, pa.array([datetime.datetime(2020, 1, 1 + k % 28) for k in range(n)]))
+
+
+@parquet_mutation
+def dictionary_column(columns, rng):
+    name = _pick(columns, rng)
+    return _replace(columns, name, next(a for n, a in columns if n == name).dictionary_encode())
+
+
+@parquet_mutation
+def large_string_column(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng)
+    values = [None if v is None else str(v) for v in _values(columns, name)]
+    return _replace(columns, name, pa.array(values, rng.choice([pa.large_string(), pa.string()])))
+
+
+@parquet_mutation
+def nested_column(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng)
+    values = _values(columns, name)
+    nested = ([[v] for v in values] if rng.random() < 0.5 else [{"v": v} for v in values])
+    return _replace(columns, name, pa.array(nested))
+
+
+@parquet_mutation
+def narrow_integers(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=True)
+    kind = rng.choice([pa.int8(), pa.int16(), pa.int32(), pa.uint8(), pa.uint16(), pa.uint32()])
+    array = next(a for n, a in columns if n == name)
+    try:
+        return _replace(columns, name, array.cast(kind))
+    except pa.ArrowInvalid:          # out of range for the type: leave the column
+        return columns
+
+
+@parquet_mutation
+def float_text_column(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=False)
+    n = len(_values(columns, name))
+    return _replace(columns, name, pa.array([rng.choice([0.0, 1.0, 1.5, 1e20, -0.0]) for _ in range(n)]))
+
+
+@parquet_mutation
+def reserved_name(columns, rng):
+    import pyarrow as pa
+    n = len(columns[0][1])
+    array = rng.choice([pa.array([7] * n), pa.array(["x"] * n), pa.array([{"row_index": 1}] * n)])
+    return columns + [(rng.choice(RESERVED), array)]
+
+
+@parquet_mutation
+def duplicate_name(columns, rng):
+    k = rng.randrange(len(columns))
+    return columns + [columns[k]]
+
+
+@parquet_mutation
+def hostile_cell(columns, rng):
+    import pyarrow as pa
+    name = _pick(columns, rng, numeric=False)
+    values = _values(columns, name)
+    values[rng.randrange(len(values))] = rng.choice(HOSTILE + SPECIAL_VALUES)
+    return _replace(columns, name, pa.array(values))
+
+
+def mutate_parquet(base: bytes, rng: random.Random):
+    """(Arrow table, row group size, mutation names): the base with 1 to 3 Parquet type mutations."""
+    import pyarrow as pa
+
+    table = base_table(base)
+    columns, names = list(zip(table.column_names, [c.combine_chunks() for c in table.columns])), []
+    columns = list(columns)
+    for _ in range(rng.randrange(1, 4)):
+        fn = rng.choice(PARQUET_MUTATIONS)
+        try:
+            columns = fn(columns, rng)
+        except (TypeError, ValueError, OverflowError, pa.ArrowException):   # a column an earlier mutation made
+            continue                                                       # unfit for this one (nested, dates)
+        names.append(fn.__name__)
+    return (pa.Table.from_arrays([a for _, a in columns], names=[n for n, _ in columns]),
+            rng.choice([None, 64, 500]), names)
+
+
+def write_parquet_case(path, table, row_group_size) -> None:
+    import pyarrow.parquet as pq
+
+    pq.write_table(table, path, row_group_size=row_group_size)
+
+
+def file_name(rng: random.Random, suffix: str) -> str:
+    """A file name with characters that engines or shells may take for something else (half the time)."""
+    if rng.random() < 0.5:
+        return "case" + suffix
+    return "".join(rng.sample(HOSTILE_NAMES, rng.randrange(1, 3))) + suffix
+
+
+# ----------------------------------------------------------------------------- Firth's route
+
+
+def firth_case(base: bytes, rng: random.Random) -> tuple[bytes, str]:
+    """A sparse or degenerate design for `fit --firth` (the case's kind is returned with it)."""
+    lines = [ln for ln in base.split(b"\n") if ln]
+    header, rows = lines[0], lines[1:]
+    kind = rng.choice(["sparse_level", "sparse_levels", "few_rows", "identical", "constant_column", "one_class_train"])
+    cols = header.split(b",")
+    if kind in ("sparse_level", "sparse_levels"):
+        rows = list(rows)
+        for _ in range(1 if kind == "sparse_level" else rng.randrange(2, 6)):
+            i = rng.randrange(len(rows))
+            fields = rows[i].split(b",")
+            j = cols.index(rng.choice([b"job", b"marriage"]))
+            fields[j] = rng.choice([b"widowed", b"astronaut", b"retired", b"student", b"unknown"])
+            rows[i] = b",".join(fields)
+    elif kind == "few_rows":
+        rows = rng.sample(rows, rng.randrange(2, 12))
+    elif kind == "identical":
+        template = rows[rng.randrange(len(rows))].split(b",")
+        out = []
+        for i in range(rng.choice([2, 6, 50, 200])):
+            fields = list(template)
+            fields[0], fields[-1] = str(i + 1).encode(), str(i % 2).encode()
+            out.append(b",".join(fields))
+        rows = out
+    elif kind == "constant_column":
+        j = rng.randrange(1, len(cols) - 1)
+        value = rows[0].split(b",")[j]
+        rows = [b",".join(value if k == j else f for k, f in enumerate(r.split(b","))) for r in rows]
+    else:                   # events only in rows the split puts in the test sample is unlikely: thin the events
+        events = [r for r in rows if r.endswith(b",1")]
+        rows = [r for r in rows if not r.endswith(b",1")] + events[: rng.randrange(1, 4)]
+    return b"\n".join([header, *rows]) + b"\n", kind
+
+
 def outcome(path, engine, spec):
-    """("ok", pattern table as dict) | ("error", verdict, n_rows) | ("crash", traceback text)."""
+    """("ok", pattern table as dict (a missing value as None), row accounting, rows used) | ("error", verdict,
+    n_rows) | ("crash", traceback text)."""
     from analysis.read import DataValidationError, read_patterns
 
     try:
         got = read_patterns(path, spec, engine=engine, hash_file=False)
-        return ("ok", got.patterns.to_dict("list"), got.n_rows)
+        patterns = got.patterns.astype(object).where(got.patterns.notna(), None)   # NaN == NaN is False
+        return ("ok", patterns.to_dict("list"), got.accounting.to_dict("list"), got.n_rows)
     except DataValidationError as err:
         return ("error", err.verdict(), err.n_rows)
     except Exception:  # noqa: BLE001 - the fuzzer counts them
@@ -267,8 +537,9 @@ def oracle_records(data: bytes):
     return header, body
 
 
-def check(data: bytes, outcomes: dict) -> list[str]:
-    """Failures of one case (empty when everything is right)."""
+def check(data: bytes | None, outcomes: dict, n_rows: int | None = None) -> list[str]:
+    """Failures of one case (empty when everything is right). ``data``: the CSV file's bytes, or None for a
+    Parquet file of ``n_rows`` rows (its problems name rows 1..n_rows)."""
     failures = []
     for engine, result in outcomes.items():
         if result[0] == "crash":
@@ -277,7 +548,11 @@ def check(data: bytes, outcomes: dict) -> list[str]:
     if any(r != results[0] for r in results[1:]):
         failures.append("engines disagree: " + "; ".join(f"{e}: {str(r)[:300]}" for e, r in outcomes.items()))
     first = results[0]
-    if first[0] == "error" and not failures:
+    if first[0] == "error" and not failures and data is None:
+        for column, what, rows, lines, ids, values, fix, unit in first[1]:
+            if any(not 1 <= line <= (n_rows or 0) for line in lines) or (lines and unit != "rows"):
+                failures.append(f"line outside rows 1..{n_rows}: {lines} ({column}: {what})")
+    elif first[0] == "error" and not failures:
         oracle = oracle_records(data)
         n_lines = data.count(b"\n") + data.replace(b"\r\n", b"\n").count(b"\r") + 1
         for column, what, rows, lines, ids, values, fix, unit in first[1]:

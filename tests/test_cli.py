@@ -1,5 +1,6 @@
 """The command line end to end: exit codes, outputs with fixed names, numbers against R, reproducibility."""
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -176,6 +177,25 @@ def test_spark_without_java_is_a_clear_error(tmp_path):
     assert proc.returncode == 1
     assert "needs a Java runtime" in proc.stderr and "--engine duckdb" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_spark_quiet_prints_no_jvm_log_lines(tmp_path):
+    """--engine spark --quiet: the JVM's start-up WARN lines (native Hadoop library, spark.local.dir, "Setting
+    default log level") no longer reach stderr (analysis/read/log4j2.properties, set before the JVM starts);
+    the message of a refused file is all there is, bar the Java launcher's own notice of an incubator module,
+    which no logging setting reaches."""
+    import shutil
+
+    if not shutil.which("java") and not os.environ.get("JAVA_HOME"):
+        pytest.skip("no Java runtime")
+    path = tmp_path / "bad.csv"
+    path.write_text("ID,age,job,marriage,default,returned,loan,coupon_used_in_last6_month,coupon_used_in_last_month,"
+                    "coupon_ind\n1,x,admin.,married,no,yes,no,2,0,1\n2,40,admin.,married,no,yes,no,2,0,0\n")
+    proc = subprocess.run([sys.executable, "-m", "analysis", "fit", "--data", str(path), "--engine", "spark", "--out",
+                           str(tmp_path / "o"), "--quiet"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln and not ln.startswith("WARNING: Using incubator modules")]
+    assert lines[0].startswith("error: Invalid input data") and len(lines) == 2, proc.stderr
 
 
 @pytest.mark.parametrize("engine", ["memory", "duckdb"])

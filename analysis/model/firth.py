@@ -18,10 +18,14 @@ d/db_r 1/2 log det I = 1/2 tr(I^-1 dI/db_r) = 1/2 sum_i x_ir m_i p_i (1-p_i) (1-
 
     U*(b) = X'(y - m p + h (1/2 - p)) = X'(y + h/2 - (m + h) p).
 
-Iteration (logistf's and brglm2's): b <- b + I(b)^-1 U*(b), each step at most ``MAX_STEP`` in every
-coordinate and halved (up to ``MAX_HALVINGS`` times) until l* does not decrease; stop when every
-coordinate of the Newton step is below tol * (1 + |b_j|). Failure raises ``FirthConvergenceError``
-(a ValueError). Hat values are the row sums of (W^1/2 X L^-T)^2 with L the Cholesky factor of X'WX:
+Iteration (logistf's and brglm2's): b <- b + I(b)^-1 U*(b) from the safe start (intercept = logit of
+the event share, the rest 0: brglm2's default start, the ML fit, diverges where a level has one
+outcome only), each step at most ``MAX_STEP`` in every coordinate and halved (up to ``MAX_HALVINGS``
+times) until l* rises, or, where l* is flat to rounding, until U*' I^-1 U* falls (see ``_Problem.fit``:
+without the second test a level seen in one row made the iteration alternate forever); stop when every
+coordinate of the step is below tol * (1 + |b_j|). Failure raises ``FirthConvergenceError``; a design
+without full column rank raises ``FirthDesignError`` naming the column (both ``FirthError``, a
+ValueError, exit code 2 on the command line). Hat values are the row sums of (W^1/2 X L^-T)^2 with L the Cholesky factor of X'WX:
 O(n k^2) work, no n x n matrix.
 
 Inference (as logistf): ``cov_params()`` is I(b^)^-1 (brglm2 and logistf report this matrix); Wald
@@ -63,10 +67,12 @@ from scipy import linalg, special, stats
 
 from analysis.model.design import design_matrix, parse_term, with_categoricals
 from analysis.model.fit import Fit, null_loglik, tidy
+from analysis.model.newton import safe_start
 from analysis.threads import one_blas_thread
 from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) of spline terms in this module's namespace
 
-__all__ = ["FirthConvergenceError", "FirthResult", "FirthFit", "fit_firth", "firth_fit"]
+__all__ = ["FirthError", "FirthConvergenceError", "FirthDesignError", "FirthResult", "FirthFit", "fit_firth",
+           "firth_fit"]
 
 #: largest change of any coefficient in one iteration (logistf's ``maxstep``)
 MAX_STEP = 5.0
@@ -76,8 +82,18 @@ MAX_HALVINGS = 30
 MAX_DOUBLINGS = 14
 
 
-class FirthConvergenceError(ValueError):
+class FirthError(ValueError):
+    """Firth's estimate cannot be computed for this design; the message says why and what to do (the command
+    line reports it with exit code 2)."""
+
+
+class FirthConvergenceError(FirthError):
     """The penalised-likelihood iteration (or a constrained fit of the profile) did not converge."""
+
+
+class FirthDesignError(FirthError):
+    """A column of the design is constant or a linear combination of the columns before it: its coefficient
+    is not identified, with the penalty or without."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -128,40 +144,58 @@ class _Problem:
             state.score = X.T @ (y + 0.5 * h - (m + h) * p)
         return state
 
+    @staticmethod
+    def _step(state: _State, free: np.ndarray | None) -> np.ndarray:
+        """The scoring step I^-1 U* (on the free coordinates only when ``free`` is given)."""
+        if free is None:
+            return linalg.cho_solve((state.chol, True), state.score, check_finite=False)
+        step = np.zeros(len(state.beta))
+        sub = state.info[np.ix_(free, free)]
+        step[free] = linalg.solve(sub, state.score[free], assume_a="pos", check_finite=False)
+        return step
+
     def fit(self, beta0: np.ndarray, *, fixed: int | None = None, maxiter: int = 100,
             tol: float = 1e-10, start: _State | None = None) -> tuple[_State, int]:
-        """Maximise l* over all coordinates, or over all but `fixed` (kept at beta0[fixed])."""
+        """Maximise l* over all coordinates, or over all but `fixed` (kept at beta0[fixed]).
+
+        Each iteration takes the scoring step I^-1 U* (at most MAX_STEP in any coordinate), halved until it
+        is accepted: when l* rises by more than its rounding, or, where l* is flat to rounding, when the
+        step's own measure of the distance to the maximum, U*' I^-1 U* (the squared length of the next
+        step in the metric of I), falls. The second test matters near the maximum of a design with a level
+        seen in one row: there the scoring step (I is not the Hessian of l*: the hat values move with b)
+        overshot by its own length and the iteration alternated between two points of equal l* forever;
+        a halved step lands between them (found by the fuzzer of issue 22 on 2,000 rows of the coupon
+        data with one new marriage level). l* cannot cycle while it rises, and U*' I^-1 U* cannot while it
+        falls, so the iteration converges."""
         k = len(beta0)
-        free = np.ones(k, dtype=bool)
+        free = None
         if fixed is not None:
+            free = np.ones(k, dtype=bool)
             free[fixed] = False
         state = start if start is not None else self.evaluate(np.asarray(beta0, dtype=float).copy())
         if not np.isfinite(state.lpen):
             raise FirthConvergenceError("X'WX is not positive definite at the starting values "
                                         "(constant or collinear columns?)")
+        step = self._step(state, free)
         for it in range(1, maxiter + 1):
-            if fixed is None:
-                step = linalg.cho_solve((state.chol, True), state.score, check_finite=False)
-            else:
-                step = np.zeros(k)
-                sub = state.info[np.ix_(free, free)]
-                step[free] = linalg.solve(sub, state.score[free], assume_a="pos", check_finite=False)
             small = bool(np.all(np.abs(step) <= tol * (1.0 + np.abs(state.beta))))
+            distance = float(state.score @ step)          # U*' I^-1 U* (free coordinates)
             biggest = np.max(np.abs(step))
-            if biggest > MAX_STEP:
-                step = step * (MAX_STEP / biggest)
+            trial = step * (MAX_STEP / biggest) if biggest > MAX_STEP else step
             slack = 1e-13 * (1.0 + abs(state.lpen))      # rounding of l* near the maximum
             for _ in range(MAX_HALVINGS + 1):
-                new = self.evaluate(state.beta + step)
-                if new.lpen >= state.lpen - slack:
-                    break
-                step = step / 2.0
+                new = self.evaluate(state.beta + trial)
+                if np.isfinite(new.lpen) and new.lpen >= state.lpen - slack:
+                    new_step = self._step(new, free)
+                    if new.lpen > state.lpen + slack or float(new.score @ new_step) < distance:
+                        break
+                trial = trial / 2.0
             else:
                 if small:
                     return state, it
                 raise FirthConvergenceError(
                     f"step halving failed to increase the penalised log-likelihood at iteration {it}")
-            state = new
+            state, step = new, new_step
             if small:
                 return state, it
         raise FirthConvergenceError(
@@ -415,12 +449,9 @@ def fit_firth(data: pd.DataFrame, response: str, terms, *, trials: str | None = 
         m = _numeric(data, trials)
         if np.any(m < 0) or np.any(y < 0) or np.any(y > m):
             raise ValueError(f"need 0 <= {response} <= {trials} on every row")
-    rank = np.linalg.matrix_rank(X)
-    if rank < X.shape[1]:
-        raise ValueError(f"the design matrix has rank {rank} < {X.shape[1]} columns "
-                         "(constant or collinear columns); drop one of them")
+    _check_rank(X, list(columns), dict(term_columns))
     problem = _Problem(X, y, m)
-    state, n_iter = problem.fit(np.zeros(X.shape[1]), maxiter=maxiter, tol=tol)
+    state, n_iter = problem.fit(safe_start(X, y, m), maxiter=maxiter, tol=tol)
     cov = linalg.cho_solve((state.chol, True), np.eye(X.shape[1]), check_finite=False)
     cov = (cov + cov.T) / 2.0
     result = FirthResult(
@@ -436,6 +467,29 @@ def fit_firth(data: pd.DataFrame, response: str, terms, *, trials: str | None = 
         result.profile_conf_int()
         result.profile_pvalues()
     return result
+
+
+def _check_rank(X: np.ndarray, columns: list, term_columns: dict) -> None:
+    """Raise FirthDesignError naming the first column of X that is a linear combination of the columns
+    before it (its term, and what to do), as ``numpy.linalg.matrix_rank`` decides (SVD, the same verdict
+    on every CPU). Firth's penalty keeps estimates finite under separation; it does not identify a
+    coefficient the design cannot tell from others."""
+    if np.linalg.matrix_rank(X) == X.shape[1]:
+        return
+    for j in range(X.shape[1]):
+        if np.linalg.matrix_rank(X[:, : j + 1]) <= j:
+            name = columns[j]
+            term = next((t for t, cols in term_columns.items() if j in range(X.shape[1])[cols]), None)
+            if j == 0:
+                what = f"The intercept column '{name}' is zero"
+            else:
+                what = (f"Column '{name}'" + (f" of term '{term}'" if term and term != name else "")
+                        + " is constant or a linear combination of the columns before it")
+            raise FirthDesignError(
+                f"{what} in the rows fitted, so its coefficient cannot be estimated; Firth's penalty does not "
+                "change that (the design has rank {rank} for {k} columns). Remove the term from the model, or "
+                "fit on more rows that differ in it.".format(rank=int(np.linalg.matrix_rank(X)), k=X.shape[1]))
+    raise FirthDesignError("The design matrix is rank deficient; remove a collinear term.")
 
 
 def _numeric(data: pd.DataFrame, column: str) -> np.ndarray:

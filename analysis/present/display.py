@@ -59,7 +59,7 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
     def term(row) -> str:
         return describe_term(str(row["term"]), spec)
 
-    return {**_data_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
+    return {**_data_specs(spec), **_missing_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
             **_check_specs(spec), **_validation_specs(spec, baselines, coef, term),
             **_referee_specs(spec, baselines, coef, term)}
 
@@ -443,3 +443,39 @@ def run_parameters(config: dict) -> list[tuple[str, str]]:
         else:
             rows.append((f"--{key.replace('_', '-')}", "off" if value is None else str(value)))
     return rows
+
+
+def _missing_specs(spec) -> dict[str, TableSpec]:
+    """The tables of the rows left out for a missing value (``analysis.evaluate.missing``): one spec each."""
+    r, rows_h = spec.response, _cap(spec.rows)
+
+    def label(x) -> str:
+        return spec.labels().get(str(x["variable"]), str(x["variable"]))
+
+    def level(x) -> str:
+        if str(x["variable"]) == r.name:
+            return r.level_label(1)
+        return "" if pd.isna(x["level"]) or x["summary"] == "mean" else _level(spec, str(x["variable"]), x["level"])
+
+    def value(column: str) -> Callable:
+        return lambda x: fmt_pct(x[column]) if x["summary"] == "share" else fmt_num(x[column], 3)
+
+    return {
+        "missingness": TableSpec(
+            f"Missing values by variable: {spec.rows} without a value, and the {r.rate} among them and among the "
+            f"others, with the test of whether missingness goes with the outcome (Pearson chi-square; Fisher's exact "
+            f"test when an expected count is below 5).", (
+                ("Variable", label), (f"{rows_h} missing", _col("rows_missing", fmt_int)),
+                ("Share missing", _col("share_missing", fmt_pct)),
+                (f"{_cap(r.rate)} if missing", _col("rate_missing", fmt_pct)),
+                (f"{_cap(r.rate)} if observed", _col("rate_observed", fmt_pct)),
+                ("Test", lambda x: "" if pd.isna(x["test"]) else str(x["test"])),
+                ("Chi-square", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
+        "missing_vs_complete": TableSpec(
+            f"{rows_h} left out for a missing value against those kept: shares of each level and means, on the "
+            f"variables the {spec.rows} left out have, with the standardized difference (left out minus kept).", (
+                ("Variable", lambda x: r.label if str(x["variable"]) == r.name else label(x)), ("Level", level),
+                ("Summary", lambda x: str(x["summary"])),
+                (f"{rows_h} left out", value("excluded")), (f"{rows_h} kept", value("kept")),
+                ("Standardized difference", _col("std_difference", lambda v: fmt_num(v, 2))))),
+    }

@@ -55,16 +55,14 @@ class DuckDBEngine:
         if source.table is not None:
             self.con.register("src_rows", source.table)
             self._relation = "src_rows"
+        elif source.parquet is not None:
+            self._relation = f"read_parquet({literal(str(source.parquet))})"
         else:
-            path = source.parquet if source.format == "csv" else source.path
-            if source.format == "csv":
-                self._relation = f"read_parquet({literal(str(path))})"
-            else:
-                cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
-                self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
-                                  f"FROM read_parquet({literal(str(path))}, file_row_number = true))")
-        #: a scan of a Parquet file follows the file's order (``lag() OVER ()`` proves IDs increase)
-        self.ordered_scan = source.format == "parquet" and source.table is None
+            cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
+            self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
+                              f"FROM read_parquet({literal(str(source.in_place))}, file_row_number = true))")
+        #: a scan of a Parquet file in place follows the file's order (``lag() OVER ()`` proves IDs increase)
+        self.ordered_scan = source.in_place is not None and source.table is None and source.parquet is None
 
     def relation(self) -> str:
         return self._relation
@@ -84,6 +82,8 @@ class DuckDBEngine:
 
 _SPARK = None
 _SPARK_LOCK = threading.Lock()
+#: Spark's JVM logging: errors only (see the file)
+LOG4J2 = Path(__file__).with_name("log4j2.properties")
 
 
 def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | None = None):
@@ -119,10 +119,25 @@ def spark_session(memory_limit: str = "2GB", threads: int = 2, temp_dir: str | N
                        .config("spark.driver.memory", f"{heap_mb}m")
                        .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                        .config("spark.sql.ansi.enabled", "false")
-                       .config("spark.local.dir", local_dir))
+                       .config("spark.local.dir", local_dir)
+                       # the JVM's log level before it starts: without this, WARN lines of the start-up
+                       # reach stderr whatever --quiet says (setLogLevel below acts only after them)
+                       .config("spark.driver.extraJavaOptions",
+                               f"-Dlog4j2.configurationFile={LOG4J2.as_uri()}"))
             _SPARK = builder.getOrCreate()
             _SPARK.sparkContext.setLogLevel("ERROR")
         return _SPARK
+
+
+def arrow_frame(table) -> pd.DataFrame:
+    """An Arrow table as pandas, integer columns exact: ``Int64`` where one holds a NULL, int64 otherwise."""
+    import pyarrow as pa
+
+    out = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_integer(column.type) and column.null_count == 0:
+            out[name] = out[name].astype("int64")
+    return out
 
 
 class SparkEngine:
@@ -136,12 +151,13 @@ class SparkEngine:
         self.views: list[str] = []
         self.tag = f"rows{id(self)}"
         names = column_names(len(source.positions))
-        if source.format == "csv":
+        if source.parquet is not None:
             frame = self.spark.read.parquet(str(source.parquet))
         else:
-            frame = self.spark.read.parquet(str(source.path))
+            frame = self.spark.read.parquet(str(source.in_place))
             row = (F.col("_metadata.row_index") + 1).cast("bigint")
-            frame = frame.select(*[F.col(f"`{c}`").alias(k) for c, k in zip(source.positions.values(), names)],
+            frame = frame.select(*[F.col("`" + c.replace("`", "``") + "`").alias(k)
+                                   for c, k in zip(source.positions.values(), names)],
                                  row.alias("__line"), row.alias("__row"))
         self.view(self.tag, frame)
 
@@ -153,11 +169,16 @@ class SparkEngine:
         return self.tag
 
     def frame(self, query: str) -> pd.DataFrame:
+        """The result through Arrow, as DuckDB gives it: an integer column holding a NULL becomes ``Int64``
+        (``toPandas`` makes it float64, which cannot hold every BIGINT exactly), the others int64."""
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self.spark.sql(query).toPandas()
+            result = self.spark.sql(query)
+            if not hasattr(result, "toArrow"):      # pyspark < 4
+                return result.toPandas()
+            return arrow_frame(result.toArrow())
 
     def materialize(self, name: str, query: str) -> None:
         """Compute ``query`` once and keep it as a leaf of later plans (a local checkpoint, not

@@ -23,6 +23,13 @@ def shown_value(value) -> str:
     return repr(text)
 
 
+def shown_path(path) -> str:
+    """A file's path as a message shows it: as given, or ``repr`` of it when it holds a character that is
+    not printable (a line break, an escape sequence), so that a file name cannot forge message lines."""
+    text = str(path)
+    return text if text.isprintable() else repr(text)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One validation failure: a column, the rows it affects and what to do."""
@@ -59,7 +66,7 @@ class DataValidationError(ValueError):
         self.path = str(path)
         self.problems = list(problems)
         self.n_rows = n_rows
-        head = f"Invalid input data in {self.path}"
+        head = f"Invalid input data in {shown_path(self.path)}"
         if n_rows is not None:
             head += f" ({n_rows:,} data rows read)"
         lines = [f"{head}: {len(self.problems)} problem{'s' if len(self.problems) != 1 else ''}."]

@@ -12,15 +12,29 @@ One pass, the same for every engine, decides everything about a file that is not
    name gets a rename hint), no name appears twice, no two names differ only in letter case (DuckDB and
    Spark would take them for one column), and extra columns are ignored with a note.
 4. **Characters**: a value of a used column that still holds a control character (tab and line breaks
-   included) or an invisible or unusual space (no-break space, the U+2000 block, ideographic space,
-   zero-width characters, byte-order mark) after leading and trailing spaces and tabs are trimmed is
+   included), an unusual space (no-break space, the U+2000 block, ideographic space) or any of Unicode's
+   Default_Ignorable_Code_Point characters (zero-width characters, byte-order mark, variation selectors,
+   tag characters: :mod:`analysis.read.ignorable`) after leading and trailing spaces and tabs are trimmed is
    reported: such a value would otherwise become a level of its own in one engine and not in another.
    A value longer than ``MAX_VALUE_CHARS`` is reported too.
+
+5. **Parquet types** (:func:`parquet_kind`): each used column is read as one of four kinds the rule set
+   knows -- ``int`` (any integer type, unsigned 64-bit included), ``float`` (32/64-bit floats and
+   decimals), ``bool`` and ``text`` (strings of any width, dictionaries of strings) -- and what every
+   engine does not read alike is converted once, here, for all of them: a half float becomes a 32-bit
+   float, an all-null column text, and a float or decimal in a text column (a category, a yes/no
+   column, a text ID) its text as pyarrow writes it (``1`` for 1.0), since DuckDB and Spark print
+   floats differently. Other types (dates, times, binary, nested) are refused naming the type.
 
 The engines (:mod:`analysis.read.engines`) then see the used columns only, under fixed names
 (``c0``, ``c1``, ... in the order of ``Spec.file_columns``), with ``__line`` (the CSV line where the
 record starts, or the Parquet row number) and ``__row`` (the data row's 1-based number); they differ
-in how they scan, never in what they accept.
+in how they scan, never in what they accept. A Parquet file is read by the engines in place (through a
+link of a fixed name in the temporary folder, so that no character of its path is taken for a pattern
+by DuckDB or Spark) unless one of its columns needs converting or a column of the file is named like a
+reader's own hidden column (``file_row_number`` for DuckDB, ``_metadata`` for Spark, in any letter
+case): then the first pass writes the used columns to a temporary Parquet file, as for a CSV file, and
+every engine reads that.
 """
 from __future__ import annotations
 
@@ -35,19 +49,26 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analysis.read.csvscan import CsvFormatError, CsvScan
+from analysis.read.ignorable import RANGES as IGNORABLE, re2_class
 from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
 
 PARQUET_MAGIC = b"PAR1"
 #: values of used columns longer than this are refused (no level or number is this long; a longer
 #: value breaks tables and figures and usually means a broken quote swallowed several rows)
 MAX_VALUE_CHARS = 200
-#: characters refused inside a value after trimming spaces and tabs (RE2 syntax, pyarrow.compute):
-#: C0 controls (tab, line breaks included), DEL and C1 controls, and invisible or unusual spaces
-INVISIBLE = (r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{a0}\x{ad}\x{34f}\x{61c}\x{115f}\x{1160}\x{1680}\x{180e}"
-             r"\x{2000}-\x{200f}\x{2028}-\x{202f}\x{205f}-\x{206f}\x{3000}\x{3164}\x{fe00}-\x{fe0f}"
-             r"\x{feff}\x{ffa0}\x{fff9}-\x{fffb}]")
+#: characters refused inside a value after trimming spaces and tabs (RE2 syntax, pyarrow.compute): C0
+#: controls (tab, line breaks included), DEL and C1 controls, spaces other than the space (no-break, the
+#: U+2000 block, line and paragraph separators, narrow no-break, ideographic ...), the interlinear
+#: annotation controls, and every Default_Ignorable_Code_Point of Unicode (analysis.read.ignorable: a
+#: table generated from Unicode's DerivedCoreProperties.txt -- zero-width characters, joiners,
+#: bidirectional controls, variation selectors, tag characters, fillers ...)
+INVISIBLE = (r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}"
+             r"\x{3000}\x{fff9}-\x{fffb}" + re2_class(IGNORABLE) + "]")
 TRIM = " \t"
 MAX_NAMED_EXTRA = 20
+#: column names a reader gives columns of its own (DuckDB's ``file_row_number`` option, Spark's hidden
+#: ``_metadata``); compared without letter case, as both engines resolve names
+RESERVED_NAMES = ("file_row_number", "_metadata")
 
 
 def column_names(n: int) -> list[str]:
@@ -70,9 +91,12 @@ class Source:
     unit: str = "file lines"
     #: rows of a Parquet file (from its metadata); CSV: after the scan
     n_rows: int | None = None
-    #: CSV only: the used columns as an Arrow table (memory) or a Parquet file written from them
+    #: the used columns as an Arrow table (memory engine) or a Parquet file written from them (CSV, and a
+    #: Parquet file whose columns needed converting), both with the columns c0.., __line and __row
     table: pa.Table | None = None
     parquet: Path | None = None
+    #: a Parquet file the engines read in place (a link to the input): its used columns by their names
+    in_place: Path | None = None
     #: problems found by the character checks (merged with the rule problems by the caller)
     problems: list = field(default_factory=list)
 
@@ -314,24 +338,62 @@ def open_csv(path: Path, spec, keep: str, temp_dir: Path | None, progress=lambda
                   unit="file lines", n_rows=n_rows, table=table, parquet=target, problems=checks.problems())
 
 
-def open_parquet(path: Path, spec, keep: str) -> Source:
-    """Check a Parquet file's schema against the specification and the characters of its text columns
-    (read in batches, text columns only); the engines read the file itself (``keep`` "table" reads the
-    used columns into memory). Unless the columns are kept, the text columns other than the ID are read
-    as dictionaries, so that each distinct value of a batch is checked once (`_CharCheck`): the same
-    rows are found as by checking every row (tested); 100M rows: 80 s -> 4 s."""
+def text_columns(spec) -> set[str]:
+    """File columns whose values the rules read as text: categories, yes/no columns and a text ID."""
+    out = {v.column for v in spec.variables if v.column and v.kind in ("categorical", "binary")}
+    if spec.id is not None and spec.id.type == "text":
+        out.add(spec.id.column)
+    return out
+
+
+def parquet_kind(kind: pa.DataType, as_text: bool) -> tuple[str | None, pa.DataType | None]:
+    """(the rules' kind of a Parquet column of Arrow type ``kind``, the type to convert it to first or
+    None); kind None: a type that is not refused. ``as_text``: the column is read as text (see
+    :func:`text_columns`). The types every engine reads alike are kept; see the module docstring."""
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        return "text", None
+    if pa.types.is_boolean(kind):
+        return "bool", None
+    if pa.types.is_integer(kind):
+        return "int", None
+    if pa.types.is_null(kind):
+        return "text", pa.string()
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        if as_text:
+            return "text", pa.string()
+        return "float", (pa.float32() if pa.types.is_float16(kind) else None)
+    return None, None
+
+
+def _converted(values, target: pa.DataType | None, plain: bool):
+    """A column as the engines see it: dictionaries decoded (``plain``), then cast to ``target``."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks() if values.num_chunks != 1 else values.chunk(0)
+    if plain and pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if target is not None:
+        if pa.types.is_float16(values.type) and pa.types.is_string(target):
+            values = values.cast(pa.float32())
+        values = values.cast(target)
+    return values
+
+
+def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> Source:
+    """Check a Parquet file's schema against the specification, the types of its used columns
+    (:func:`parquet_kind`) and the characters of its text columns (read in batches). ``keep`` "table"
+    reads the used columns into memory (converted, dictionaries decoded); otherwise the engines read the
+    file in place, or a converted copy of its used columns written to ``temp_dir`` (see the module
+    docstring). In place, the text columns other than the ID are read as dictionaries, so that each
+    distinct value of a batch is checked once (`_CharCheck`): the same rows are found as by checking
+    every row (tested); 100M rows: 80 s -> 4 s."""
     import pyarrow.parquet as pq
 
     required = list(spec.file_columns)
     try:
         handle = pq.ParquetFile(path)
         arrow_schema, n_rows = handle.schema_arrow, handle.metadata.num_rows
-        if keep != "table":        # the checks only: text columns other than the ID as dictionaries (see below)
-            categorical = [c for c in required if c in arrow_schema.names and (spec.id is None or c != spec.id.column)
-                           and (pa.types.is_string(arrow_schema.field(c).type)
-                                or pa.types.is_large_string(arrow_schema.field(c).type))]
-            if categorical:
-                handle = pq.ParquetFile(path, read_dictionary=categorical)
     except Exception as err:  # noqa: BLE001 - any reader error means the same thing to the user
         raise file_error(path, f"is not a readable Parquet file ({type(err).__name__}: {str(err)[:200]})",
                          "Write the file again, or export it as CSV.") from None
@@ -341,45 +403,69 @@ def open_parquet(path: Path, spec, keep: str) -> Source:
         raise DataValidationError(path, problems)
     if n_rows == 0:
         raise file_error(path, "has a header but no data rows", "Export the data again with its rows.", n_rows=0)
-    kinds = {}
+    as_text = text_columns(spec)
+    kinds, convert = {}, {}
     for name in required:
         kind = arrow_schema.field(name).type
-        if pa.types.is_dictionary(kind):
-            kind = kind.value_type
-        kinds[name] = ("int" if pa.types.is_integer(kind) else "float" if pa.types.is_floating(kind)
-                       else "bool" if pa.types.is_boolean(kind) else "text")
-        if not (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
-                or pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        kinds[name], convert[name] = parquet_kind(kind, name in as_text)
+        if kinds[name] is None:
             problems.append(Problem(name, f"has the Parquet type {kind}, which is not text or a number", 0,
                                     fix="Write the column as text or as numbers."))
     if problems:
         raise DataValidationError(path, problems)
+    reserved = any(n.casefold() in RESERVED_NAMES for n in header)
+    copy = keep != "table" and (reserved or any(t is not None for t in convert.values()))
     id_index = required.index(spec.id.column) if spec.id else None
     text = [k for k, c in enumerate(required) if kinds[c] == "text"]
+    if keep != "table" and not copy:   # the checks only: text columns other than the ID as dictionaries
+        categorical = [c for c in required if kinds[c] == "text" and convert[c] is None
+                       and (spec.id is None or c != spec.id.column)]
+        if categorical:
+            try:
+                handle = pq.ParquetFile(path, read_dictionary=categorical)
+            except Exception as err:  # noqa: BLE001
+                raise file_error(path, f"is not a readable Parquet file ({type(err).__name__}: {str(err)[:200]})",
+                                 "Write the file again, or export it as CSV.") from None
     checks = _CharCheck(required, text, id_index, "rows")
     names = column_names(len(required))
-    parts = []
-    offset = 0
-    read = required if keep == "table" else [required[k] for k in sorted(set(text) | ({id_index} - {None}))]
-    if read:
-        try:
-            for batch in handle.iter_batches(columns=list(dict.fromkeys(read)), batch_size=1 << 20):
-                n = batch.num_rows
-                rows = pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64))
-                arrays = {f"c{required.index(c)}": batch.column(c) for c in dict.fromkeys(read)}
-                renamed = pa.table({**arrays, "__line": rows, "__row": rows})
-                checks.batch(renamed)
-                if keep == "table":
-                    parts.append(renamed)
-                offset += n
-        except (OSError, pa.ArrowException) as err:
-            raise file_error(path, f"could not be read as Parquet ({type(err).__name__}: {str(err)[:200]})",
-                             "Write the file again, or export it as CSV.") from None
-    table = None
-    if keep == "table":
-        table = pa.concat_tables(parts).select(names + ["__line", "__row"])
+    parts, writer, target, offset = [], None, None, 0
+    whole = keep == "table" or copy
+    read = required if whole else [required[k] for k in sorted(set(text) | ({id_index} - {None}))]
+    if copy:
+        target = Path(temp_dir) / "rows.parquet"
+    try:
+        for batch in handle.iter_batches(columns=list(dict.fromkeys(read)), batch_size=1 << 20):
+            n = batch.num_rows
+            rows = pa.array(np.arange(offset + 1, offset + n + 1, dtype=np.int64))
+            arrays = {f"c{required.index(c)}": _converted(batch.column(c), convert[c], whole)
+                      for c in dict.fromkeys(read)}
+            renamed = pa.table({**arrays, "__line": rows, "__row": rows})
+            checks.batch(renamed)
+            if whole:
+                renamed = renamed.select(names + ["__line", "__row"])
+            if keep == "table":
+                parts.append(renamed)
+            elif copy:
+                if writer is None:
+                    writer = pq.ParquetWriter(target, renamed.schema, compression="zstd")
+                writer.write_table(renamed)
+            offset += n
+    except (OSError, pa.ArrowException) as err:
+        raise file_error(path, f"could not be read as Parquet ({type(err).__name__}: {str(err)[:200]})",
+                         "Write the file again, or export it as CSV.") from None
+    finally:
+        if writer is not None:
+            writer.close()
+    table = pa.concat_tables(parts) if keep == "table" else None
+    in_place = None
+    if not whole:
+        in_place = path
+        if temp_dir is not None:   # a link of a fixed name: no character of the path is a pattern to an engine
+            in_place = Path(temp_dir) / "input.parquet"
+            os.symlink(os.path.abspath(path), in_place)
     return Source(path=path, format="parquet", header=tuple(header), positions={c: c for c in required},
-                  kinds=kinds, notes=notes, unit="rows", n_rows=n_rows, table=table, problems=checks.problems())
+                  kinds=kinds, notes=notes, unit="rows", n_rows=n_rows, table=table, parquet=target,
+                  in_place=in_place, problems=checks.problems())
 
 
 def open_source(path, spec, keep: str = "table", temp_dir=None, progress=lambda message: None) -> Source:
@@ -389,5 +475,5 @@ def open_source(path, spec, keep: str = "table", temp_dir=None, progress=lambda 
     path = Path(path)
     check_path(path)
     if sniff_format(path) == "parquet":
-        return open_parquet(path, spec, keep)
+        return open_parquet(path, spec, keep, temp_dir)
     return open_csv(path, spec, keep, temp_dir, progress)

@@ -29,7 +29,8 @@ from types import MappingProxyType
 from analysis.spec.expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
-           "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS", "YES_NO", "is_yes_no",
+           "default_spec", "with_exclusions", "with_missing", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS",
+           "MISSING_STRATEGIES", "YES_NO", "is_yes_no",
            "in_sentence", "group_phrase", "response_words", "draft_markers"]
 
 DEFAULT_SPEC = Path(__file__).with_name("tmall.toml")
@@ -40,6 +41,10 @@ BASELINES = ("most_frequent", "first")
 #: the usual spellings of "missing" in exports, and spreadsheet error values
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "nil", "#n/a", "#na", "<na>", "-", "?",
                   "#null!", "#value!", "#div/0!", "#ref!", "#num!", "#name?")
+#: what a run does with a missing value (``[missing] strategy``, ``--missing``): refuse the file (every missing
+#: value is a problem), leave the rows out and say so (the default), or impute them
+MISSING_STRATEGIES = ("refuse", "complete_cases", "impute")
+DEFAULT_MISSING = "complete_cases"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: names a model variable must not take: they have a meaning in formulas or in the pattern table
 RESERVED = {"C", "Q", "I", "Treatment", "rcs", "np", "sample", "trials", "events", "Intercept"}
@@ -275,6 +280,8 @@ class Spec:
     #: interactions declared to test, as candidate terms ("C(sex):C(passengerClass)"); selection may add them
     interactions: tuple[str, ...] = ()
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
+    #: ``[missing] strategy``: "refuse", "complete_cases" (the default) or "impute" (:data:`MISSING_STRATEGIES`)
+    missing_strategy: str = DEFAULT_MISSING
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
     #: comments of the file that still mark a guess or a choice of ``init`` (:func:`draft_markers`): a draft
@@ -379,7 +386,7 @@ def _kind_name(kinds) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-KNOWN_TOP = {"dataset", "id", "response", "variables", "rules", "exclusions", "model", "reading"}
+KNOWN_TOP = {"dataset", "id", "response", "variables", "rules", "exclusions", "model", "reading", "missing"}
 KNOWN_DATASET = {"name", "title", "subtitle", "background", "row", "rows", "source", "caveats"}
 KNOWN_RESPONSE = {"column", "name", "event", "non_event", "label", "description", "event_group",
                   "non_event_group", "outcome", "verb", "rate"}
@@ -499,6 +506,19 @@ def with_exclusions(spec: Spec, exclusions) -> Spec:
     return dataclasses.replace(spec, exclusions=spec.exclusions + tuple(added))
 
 
+def with_missing(spec: Spec, strategy: str | None) -> Spec:
+    """``spec`` with another missing-value strategy (``--missing``); None keeps the specification's. Raises
+    SpecError for a strategy that is not one of :data:`MISSING_STRATEGIES`."""
+    import dataclasses
+
+    if strategy is None:
+        return spec
+    if strategy not in MISSING_STRATEGIES:
+        raise SpecError("--missing", [f"the missing-value strategy must be one of "
+                                      f"{', '.join(map(repr, MISSING_STRATEGIES))}, got {strategy!r}"])
+    return dataclasses.replace(spec, missing_strategy=strategy)
+
+
 def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     """A specification from its TOML document, every mistake reported at once (``SpecError``)."""
     problems: list[str] = []
@@ -532,6 +552,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     if not all(isinstance(m, str) for m in missing):
         problems.append("[reading]: 'missing' must be a list of texts")
         missing = list(MISSING_TOKENS)
+    strategy = _missing_strategy(doc.get("missing", {}), r, problems)
     caveats = r.get(dataset, "caveats", "[dataset]", list, [])
     if not all(isinstance(c, str) for c in caveats):
         problems.append("[dataset]: 'caveats' must be a list of texts")
@@ -549,13 +570,24 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         source=texts["source"], response=response, id=id_column,
         variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
         terms=tuple(terms), force=tuple(force), interactions=tuple(interactions),
-        missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
+        missing_tokens=tuple(m.strip().lower() for m in missing), missing_strategy=strategy, caveats=tuple(caveats))
+
+
+def _missing_strategy(table: dict, r: "_Reader", problems: list[str]) -> str:
+    """``[missing] strategy``, checked (the default when absent)."""
+    _unknown(table, {"strategy"}, "[missing]", problems)
+    strategy = r.get(table, "strategy", "[missing]", str, DEFAULT_MISSING)
+    if strategy not in MISSING_STRATEGIES:
+        problems.append(f"[missing]: 'strategy' must be one of {', '.join(map(repr, MISSING_STRATEGIES))}, "
+                        f"got {strategy!r}")
+        return DEFAULT_MISSING
+    return strategy
 
 
 def _well_formed(doc: dict, problems: list[str]) -> tuple[dict, set]:
     """``doc`` without the tables written in the wrong form (reported once, their contents not checked)."""
     malformed = set()
-    for key in ("dataset", "id", "response", "model", "reading"):
+    for key in ("dataset", "id", "response", "model", "reading", "missing"):
         if key in doc and not isinstance(doc[key], dict):
             problems.append(f"[{key}] must be a table: write it as a line [{key}] followed by its keys")
             malformed.add(key)

@@ -378,3 +378,86 @@ def test_profile_quantities_that_do_not_converge_are_nan_and_shown_as_not_comput
     assert table.loc[failing, "Profile p"] == "not computed"
     assert table.loc[failing, "Wald 95% CI"] != "not computed" and "to" in table.loc[failing, "Wald 95% CI"]
     assert all("not computed" not in str(v) for j in others for v in table.loc[j])
+
+
+# ----------------------------------------------------------------------------- issue 22: sparse and degenerate designs
+
+
+def _sparse_level_sample(tmp_path) -> Path:
+    """2,000 rows of the embedded sample spread evenly, the first with marriage 'widowed' (seen in one row):
+    the case of tests/reference/r/firth_sparse.R."""
+    rows = pd.read_csv(HERE.parent / "data" / "simulated_tianmao.csv", dtype=str, keep_default_na=False)
+    picked = rows.iloc[[int(k * len(rows) / 2000) for k in range(2000)]].reset_index(drop=True)
+    picked.loc[0, "marriage"] = "widowed"
+    path = tmp_path / "sparse.csv"
+    picked.to_csv(path, index=False)
+    return path
+
+
+def test_sparse_level_matches_brglm2(tmp_path):
+    """A categorical level seen in one row, the default specification's full model on 2,000 rows (the
+    command line's --firth --test-size 0 route): the scoring iteration used to alternate between two
+    points of equal l* and stop with FirthConvergenceError; with the step halved where l* is flat and
+    U*' I^-1 U* does not fall, and the safe start, it converges, to brglm2's estimate (AS_mean, started
+    likewise; brglm2 from its default ML start diverges here)."""
+    from analysis.read import read_patterns
+    from analysis.spec import default_spec
+    from analysis.model.terms import model_terms, resolve_knots
+
+    ref = json.loads((HERE / "reference" / "r" / "firth_sparse.json").read_text())
+    spec = default_spec()
+    data = read_patterns(_sparse_level_sample(tmp_path), spec, test_size=0.0, hash_file=False)
+    train = data.sample("train")
+    terms, _ = model_terms(spec, data.patterns, {})
+    terms, knots = resolve_knots(terms, train)
+    by_var = {row["variable"]: [float(v) for v in row["knots"].split(", ")] for _, row in knots.iterrows()}
+    assert by_var["age"] == pytest.approx(ref["knots"]["age"], rel=1e-12)
+    assert by_var["coupons_months_2_6"] == pytest.approx(ref["knots"]["coupons_months_2_6"], rel=1e-12)
+    fit = fit_firth(train, "events", terms, trials="trials", profile=False)
+    assert fit.converged and fit.nobs == ref["rows"] == 2000
+    X = design_matrix(train, terms)
+    term_of = {"age": "rcs(age", "coupons_months_2_6": "rcs(coupons_months_2_6", "job": "C(job",
+               "marriage": "C(marriage", "coupons_last_month": "C(coupons_last_month"}
+    compared = 0
+    for name, values in ref["terms"].items():
+        estimates = np.atleast_1d(values["estimate"])
+        errors = np.atleast_1d(values["std_error"])
+        levels = np.atleast_1d(values["names"])
+        if name == "intercept":
+            ours = ["Intercept"]
+        elif name in ("job", "marriage", "coupons_last_month"):
+            term = next(t for t in terms if t.startswith(term_of[name]))
+            ours = [f"{term}[T.{level}]" for level in levels]
+        elif name in term_of:
+            term = next(t for t in terms if t.startswith(term_of[name]))
+            ours = X.columns[X.term_columns[term]]
+        else:
+            ours = [name]
+        np.testing.assert_allclose(fit.params[list(ours)].to_numpy(), estimates, rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(fit.bse[list(ours)].to_numpy(), errors, rtol=1e-6, atol=1e-9, err_msg=name)
+        compared += len(ours)
+    assert compared == len(fit.params) == 28
+    widowed = next(c for c in fit.params.index if c.endswith("[T.widowed]"))
+    assert abs(fit.params[widowed] - 1.48333353179241) < 1e-6
+
+
+@pytest.mark.parametrize("n", [2, 6, 200])
+def test_rank_deficient_design_exits_2_with_advice(tmp_path, capsys, n):
+    """Identical predictors, alternating response (200, 6 and 2 rows): the design has rank 1, which no
+    penalty identifies. FirthDesignError names the column; the command line exits 2 (it was a ValueError,
+    exit 1)."""
+    from analysis.cli import main
+    from analysis.model.firth import FirthDesignError
+
+    header = ("ID,age,job,marriage,default,returned,loan,coupon_used_in_last6_month,coupon_used_in_last_month,"
+              "coupon_ind")
+    path = tmp_path / "same.csv"
+    path.write_text("\n".join([header, *(f"{i},40,admin.,married,no,yes,no,2,0,{i % 2}" for i in range(1, n + 1))]))
+    code = main(["fit", "--data", str(path), "--out", str(tmp_path / "out"), "--quiet", "--select", "none", "--firth",
+                 "--bootstrap", "0", "--test-size", "0"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err, err
+    assert "Column 'age' is constant or a linear combination" in err and "Remove the term" in err, err
+    X = np.column_stack([np.ones(4), np.ones(4), [0.0, 1, 0, 1]])
+    with pytest.raises(FirthDesignError, match="Column 'x' is constant"):
+        fit_firth(pd.DataFrame({"y": [0, 1, 1, 0], "x": X[:, 1], "z": X[:, 2]}), "y", ["x", "z"])

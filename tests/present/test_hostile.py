@@ -100,3 +100,187 @@ def test_slides_show_the_levels_literally(hostile_report):
     deck = Presentation(hostile_report / "slides.pptx")
     text = " ".join(sh.text_frame.text for s in deck.slides for sh in s.shapes if sh.has_text_frame)
     assert "<script>" not in text or "<script>alert(1)</script>" in text
+
+
+# ----------------------------------------------------------------------------- hostile input, round 2: Parquet types
+#
+# Each case is a six-row Parquet file of the coupon columns with natural types (tests/csv_helpers.py) with one
+# column replaced or added. Every engine (Spark where Java is present) must give the same verdict, and the
+# verdict of the same content written as CSV (the same problems, rows, IDs and values; Parquet names rows,
+# a CSV file lines, one more for the header); a refused file exits 2 from the command line on every engine.
+
+import os
+import shutil
+
+import numpy as np
+import pyarrow as pa
+
+from analysis.read import DataValidationError, read_patterns
+from analysis.spec import default_spec
+
+from csv_helpers import COLUMNS, PARQUET_ROWS, write_parquet  # noqa: E402
+
+SPEC = default_spec()
+HAVE_JAVA = bool(shutil.which("java") or (os.environ.get("JAVA_HOME")
+                                          and Path(os.environ["JAVA_HOME"], "bin", "java").exists()))
+ENGINES = ("memory", "duckdb", "spark") if HAVE_JAVA else ("memory", "duckdb")
+
+
+def _verdict(path, engine):
+    try:
+        got = read_patterns(path, SPEC, engine=engine, hash_file=False)
+    except DataValidationError as err:
+        return ("error", err.verdict(), err.n_rows)
+    return ("ok", got.patterns.to_dict("list"), got.n_rows)
+
+
+def _same_verdict(path):
+    results = {e: _verdict(path, e) for e in ENGINES}
+    for engine in ENGINES[1:]:
+        assert results[engine] == results["memory"], (engine, results[engine], results["memory"])
+    return results["memory"]
+
+
+def _csv_twin(path, tmp_path):
+    twin = tmp_path / "twin.csv"
+    pd.read_parquet(path).to_csv(twin, index=False, float_format="%.17g")   # 1.0 as 1, NaN as empty
+    return twin
+
+
+def _placeless(problems, shift=0):
+    """Problems without the unit of their places; CSV lines shifted back to data rows by ``shift``."""
+    return [(c, what, rows, tuple(x - shift for x in lines), ids, values, fix)
+            for c, what, rows, lines, ids, values, fix, unit in problems]
+
+
+def _exit_codes(path, tmp_path, capsys):
+    """{engine: (exit code, stderr)} of `analysis fit` run in this process (Spark's session shared)."""
+    from analysis.cli import main
+
+    out = {}
+    for engine in ENGINES:
+        capsys.readouterr()
+        code = main(["fit", "--data", str(path), "--engine", engine, "--out", str(tmp_path / f"o-{engine}"), "--quiet",
+                     "--select", "none", "--firth", "--bootstrap", "0"])
+        out[engine] = (code, capsys.readouterr().err.replace(str(tmp_path / f"o-{engine}"), "OUT"))
+    return out
+
+
+REFUSED = {
+    # 1. a null in an integer ID (crashed while formatting the IDs of the message)
+    "null-in-integer-id": ({"ID": pa.array([1, None, 3, 4, 22357, 22358], pa.int64())}, ("ID", "missing value")),
+    # 2. a boolean where a number belongs (the rules had no number of it)
+    "bool-age": ({"age": pa.array([True] * 6)}, ("age", "text in a numeric column")),
+    "bool-response": ({"coupon_ind": pa.array([False, True] * 3)}, ("coupon_ind", "response outside")),
+    # 3. unsigned 64-bit values beyond BIGINT (a DuckDB cast error; Spark wrapped them to negative numbers)
+    "uint64-id": ({"ID": pa.array([1, 2, 3, 4, 2**63 + 5, 2**64 - 1], pa.uint64())}, ("ID", "text in a numeric column")),
+    "uint64-count": ({"coupon_used_in_last6_month": pa.array([2, 2, 2, 2, 2**63 + 5, 2**64 - 1], pa.uint64())},
+                     ("coupon_used_in_last6_month", "text in a numeric column")),
+    # 4. NaN in a float age, count or response (DuckDB evaluated a guarded cast, and its isnan() of a Parquet
+    #    column follows the file's statistics, which leave NaN out)
+    "nan-age": ({"age": pa.array([43.0, np.nan, 47.0, 28.0, 33.0, 51.0])}, ("age", "missing value")),
+    "nan-count": ({"coupon_used_in_last6_month": pa.array([2.0, np.nan, 2.0, 2.0, 1.0, 0.0])},
+                  ("coupon_used_in_last6_month", "missing value")),
+    "nan-response": ({"coupon_ind": pa.array([0.0, np.nan, 0.0, 1.0, 0.0, 1.0])}, ("coupon_ind", "missing value")),
+}
+
+
+@pytest.mark.parametrize("name", list(REFUSED))
+def test_parquet_types_get_the_verdict_of_their_csv(tmp_path, capsys, name):
+    change, (column, what) = REFUSED[name]
+    path = write_parquet(tmp_path / "case.parquet", change)
+    kind, problems, n_rows = _same_verdict(path)
+    assert kind == "error" and n_rows == 6, problems
+    assert any(p[0] == column and what in p[1] for p in problems), problems
+    twin = _verdict(_csv_twin(path, tmp_path), "memory")
+    assert twin[0] == "error" and _placeless(problems) == _placeless(twin[1], shift=1), (problems, twin)
+    codes = _exit_codes(path, tmp_path, capsys)
+    assert {c for c, _ in codes.values()} == {2} and len({e for _, e in codes.values()}) == 1, codes
+    assert "Traceback" not in codes["memory"][1] and f"column {column!r}" in codes["memory"][1]
+
+
+ACCEPTED = {
+    # 5. half floats (the memory engine could not register them, Spark could not read them)
+    "float16-age": ({"age": pa.array(np.array([43, 42, 47, 28, 33, 51], dtype=np.float16))}, None),
+    # 6. extra columns named like a reader's own (DuckDB's file_row_number option, Spark's _metadata)
+    "file_row_number": (None, {"file_row_number": pa.array([7] * 6)}),
+    "FILE_ROW_NUMBER": (None, {"FILE_ROW_NUMBER": pa.array(["x"] * 6)}),
+    "_metadata": (None, {"_metadata": pa.array(["x"] * 6)}),
+    "_Metadata-struct": (None, {"_Metadata": pa.array([{"row_index": 1}] * 6)}),
+    # the kinds the engines read in place, beside the natural ones
+    "uint32-decimal-large-string-dictionary": ({
+        "ID": pa.array([1, 2, 3, 4, 22357, 22358], pa.uint32()),
+        "age": pa.array([43, 42, 47, 28, 33, 51], pa.decimal128(6, 2)),
+        "job": pa.array(PARQUET_ROWS and [r.split(",")[2] for r in PARQUET_ROWS], pa.large_string()),
+        "marriage": pa.array([r.split(",")[3] for r in PARQUET_ROWS]).dictionary_encode(),
+        "coupon_used_in_last_month": pa.array([0, 0, 1, 0, 0, 0], pa.int8()),
+        "coupon_ind": pa.array([0.0, 1.0, 0.0, 1.0, 0.0, 1.0], pa.float32())}, None),
+}
+
+
+@pytest.mark.parametrize("name", list(ACCEPTED))
+def test_parquet_types_and_reserved_names_accepted_as_their_csv(tmp_path, name):
+    change, extra = ACCEPTED[name]
+    path = write_parquet(tmp_path / "case.parquet", change, extra)
+    kind, patterns, n_rows = _same_verdict(path)
+    assert kind == "ok" and n_rows == 6, patterns
+    plain = write_parquet(tmp_path / "plain.parquet")
+    assert _verdict(_csv_twin(plain, tmp_path), "memory")[1] == patterns
+
+
+def test_float_levels_print_alike_in_every_engine(tmp_path):
+    """A float in a text column is its text as the first pass writes it (DuckDB prints 1e20 as 1e+20,
+    Spark as 1.0E20): a yes/no column of floats is refused with the same values from every engine."""
+    path = write_parquet(tmp_path / "case.parquet", {"default": pa.array([1e20, 0.0, 1.5, 1.0, 0.0, 0.0])})
+    kind, problems, _ = _same_verdict(path)
+    (problem,) = problems
+    assert problem[0] == "default" and problem[5] == ("1e+20", "0", "1.5", "1"), problem
+
+
+def test_parquet_types_refused_by_name(tmp_path):
+    import datetime
+
+    path = write_parquet(tmp_path / "case.parquet", {
+        "age": pa.array([datetime.datetime(2020, 1, 1)] * 6), "job": pa.array([[1]] * 6)})
+    kind, problems, _ = _same_verdict(path)
+    assert [(p[0], p[1]) for p in problems] == [
+        ("age", "has the Parquet type timestamp[us], which is not text or a number"),
+        ("job", "has the Parquet type list<element: int64>, which is not text or a number")], problems
+
+
+def test_duplicated_parquet_column_named_like_in_a_csv(tmp_path):
+    """7. A duplicated name: the same header problem from every engine (duckdb and Spark's first pass said
+    the file was unreadable), and from the CSV with the same header."""
+    import pyarrow.parquet as pq
+
+    age = pa.array([43, 42, 47, 28, 33, 51])
+    path = write_parquet(tmp_path / "case.parquet", extra=[("age", age)])
+    assert pq.ParquetFile(path).schema_arrow.names.count("age") == 2
+    kind, problems, _ = _same_verdict(path)
+    twin = tmp_path / "twin.csv"
+    twin.write_text("\n".join([",".join(COLUMNS) + ",age", *(r + ",40" for r in PARQUET_ROWS)]) + "\n")
+    assert kind == "error" and problems == _verdict(twin, "memory")[1], problems
+    assert [p[1] for p in problems] == ["appears 2 times in the header"]
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_hostile_file_names_read_alike(tmp_path, capsys, suffix):
+    """Characters DuckDB and Spark take for patterns (* ? [ ] { }), quotes, a colon, a line break: the
+    engines read the file (a Parquet file in place through a link of a fixed name); a refused file's
+    message shows the name escaped."""
+    name = "a*b?[1]{x,y}:'q\"%\nz" + suffix
+    path = tmp_path / name
+    if suffix == ".csv":
+        plain = _csv_twin(write_parquet(tmp_path / "plain.parquet"), tmp_path)
+        path.write_bytes(plain.read_bytes())
+    else:
+        write_parquet(path)
+    kind, patterns, _ = _same_verdict(path)
+    assert kind == "ok"
+    bad = tmp_path / ("bad\x1b[31m\n" + suffix)
+    write_parquet(bad, {"age": pa.array([True] * 6)}) if suffix == ".parquet" else bad.write_text(
+        "\n".join([",".join(COLUMNS), *(r.replace(",43,", ",x,") for r in PARQUET_ROWS)]) + "\n")
+    with pytest.raises(DataValidationError) as info:
+        read_patterns(bad, SPEC, engine="memory", hash_file=False)
+    head = str(info.value).split("\n")[0]
+    assert "\x1b" not in head and "\\x1b" in head and "\\n" in head, head

@@ -8,6 +8,7 @@ built to have.
 """
 import os
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,12 +16,15 @@ import pytest
 
 from analysis.read import DataValidationError, read_patterns, read_rows
 from analysis.simulate import write_simulated
-from analysis.spec import default_spec, with_exclusions
+from analysis.spec import default_spec, with_exclusions, with_missing
 from analysis.read.split import in_test_sample
 
 from csv_helpers import COLUMNS, GOOD_ROWS, HEADER, write  # noqa: E402
 
 SPEC = default_spec()
+#: the default specification under the strategy "refuse": a missing value is a problem (the default,
+#: complete_cases, leaves the row out: tests/read/test_missing.py)
+REFUSE = with_missing(SPEC, "refuse")
 VARIABLES = list(SPEC.pattern_variables)
 ENGINES = ("memory", "duckdb", "spark")
 
@@ -151,12 +155,14 @@ def test_no_id_splits_by_row_number(tmp_path):
 
 
 def verdict(path, engine, spec=SPEC):
-    """("ok", patterns) or ("error", the problems as tuples, n_rows) for one engine."""
+    """("ok", patterns, accounting, n_rows) or ("error", the problems as tuples, n_rows) for one engine (a
+    missing value in the patterns as None, so that two tables compare equal)."""
     try:
         got = read_patterns(path, spec, engine=engine, hash_file=False)
     except DataValidationError as err:
         return ("error", err.verdict(), err.n_rows)
-    return ("ok", got.patterns.to_dict("list"), got.n_rows)
+    patterns = got.patterns.astype(object).where(got.patterns.notna(), None)
+    return ("ok", patterns.to_dict("list"), got.accounting.to_dict("list"), got.n_rows)
 
 
 def same_verdict(path, engines=("memory", "duckdb"), spec=SPEC):
@@ -200,6 +206,12 @@ BAD_ROWS = [
     ("2,42,management\u3000,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42,management\x1f,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42,tech\tnician,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    # Default_Ignorable_Code_Point beyond the first list (issue 22): a tag character, a variation selector of
+    # the supplement, a Khmer inherent vowel, a shorthand format control; each printed like the bare level
+    ("2,42,technician\U000E0041,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,technician\U000E0100,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,tech\u17b4nician,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
+    ("2,42,married\U0001BCA0,divorced,no,yes,no,2,0,1", "job", "control or invisible character"),
     ("2,42," + "x" * 300 + ",divorced,no,yes,no,2,0,1", "job", "longer than 200 characters"),
 ]
 
@@ -207,7 +219,7 @@ BAD_ROWS = [
 @pytest.mark.parametrize("row, column, what", BAD_ROWS, ids=[f"{c}:{w}" for _, c, w in BAD_ROWS])
 def test_bad_values_same_verdict_and_line(tmp_path, row, column, what):
     path = write(tmp_path, [HEADER, GOOD_ROWS[0], row, *GOOD_ROWS[2:]])
-    kind, problems, n_rows = same_verdict(path)
+    kind, problems, n_rows = same_verdict(path, spec=REFUSE if what == "missing value" else SPEC)
     assert kind == "error" and n_rows == 4
     matching = [p for p in problems if p[0] == column and what in p[1]]
     assert matching, problems
@@ -340,13 +352,16 @@ def test_bad_parquet_same_verdict(tmp_path):
     frame.loc[8, "job"] = None
     path = tmp_path / "bad.parquet"
     frame.to_parquet(path, index=False)
-    kind, problems, _ = same_verdict(path)
+    kind, problems, _ = same_verdict(path, spec=REFUSE)
     got = {(p[0], p[1]): p[3] for p in problems}
     assert got[("age", "missing value")] == (3, 6)            # Parquet: 1-based row numbers
     assert got[("coupon_used_in_last_month", "negative value")] == (4,)
     assert got[("ID", "duplicate ID")] == (3, 5, 7)
     assert got[("loan", "value other than 'yes'/'no'")] == (8,)
     assert got[("job", "missing value")] == (9,)
+    # complete cases (the default): the missing values are no problem, everything else is, on the same rows
+    kind, default_problems, _ = same_verdict(path)
+    assert [p for p in problems if p[1] != "missing value"] == list(default_problems)
 
 
 def test_parquet_text_read_as_dictionaries_finds_the_same_rows(tmp_path):
@@ -413,3 +428,48 @@ SPARK_CASES = [(f"row:{c}:{w}", [HEADER, GOOD_ROWS[0], row, *GOOD_ROWS[2:]]) for
 @pytest.mark.parametrize("name, lines", SPARK_CASES, ids=[n for n, _ in SPARK_CASES])
 def test_spark_gives_the_same_verdict(spark, tmp_path, name, lines):
     same_verdict(write(tmp_path, lines), engines=ENGINES)
+
+
+# ----------------------------------------------------------------------------- Default_Ignorable_Code_Point
+
+UCD = Path("/usr/share/unicode/DerivedCoreProperties.txt")
+
+
+def test_ignorable_table_is_unicodes():
+    """The table of analysis.read.ignorable regenerated from Unicode's DerivedCoreProperties.txt (Debian's
+    unicode-data) equals the stored one, when the file is present."""
+    from analysis.read import ignorable
+
+    if not UCD.exists():
+        pytest.skip(f"{UCD} is not installed (Debian package unicode-data)")
+    text = UCD.read_text(encoding="utf-8")
+    assert ignorable.parse(text) == ignorable.RANGES
+    assert ignorable.version(text) in ignorable.SOURCE
+
+
+def test_every_ignorable_code_point_is_refused():
+    """Every Default_Ignorable_Code_Point, alone or inside a level, matches the first pass's refused
+    characters, and the characters refused before (controls, unusual spaces) still do."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from analysis.read.ignorable import RANGES
+    from analysis.read.source import INVISIBLE
+
+    points = [chr(c) for a, b in RANGES for c in range(a, b + 1)]
+    assert len(points) == 4174
+    values = pa.array([f"tech{p}nician" for p in points] + ["\u00a0", "\u3000", "\x1f", "\u2028", "technician", "caf\u00e9"])
+    found = pc.match_substring_regex(values, INVISIBLE).to_pylist()
+    assert all(found[:-2]) and found[-2:] == [False, False]
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_levels_equal_under_normalisation_get_a_note(tmp_path, engine):
+    """'caf\u00e9' (composed) and 'cafe\u0301' (decomposed) print alike and stay two levels; the reader says so
+    in a note naming the column and showing the code points."""
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    rows = [f"{i},{30 + i % 20},{composed if i % 3 else decomposed},married,no,yes,no,1,0,{i % 2}" for i in range(1, 41)]
+    got = read_patterns(write(tmp_path, [HEADER, *rows]), SPEC, engine=engine, test_size=0.0, hash_file=False)
+    assert sorted(got.patterns["job"].unique()) == ["cafe\u0301", "caf\u00e9"]
+    (note,) = [n for n in got.notes if "look the same" in n]
+    assert note.startswith("Column 'job'") and "'cafe\\u0301' and 'caf\\xe9'" in note, note
