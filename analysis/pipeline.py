@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 
 from analysis.config import DEFAULT_DATA, RunConfig, resolve_engine
 from analysis.evaluate import bootstrap, effects, explore, missing, performance
 from analysis.model.firth import firth_fit
 from analysis.model.patsy_speed import fast_categoricals
 from analysis.model.fit import check_levels_in_training
-from analysis.model.selection import select_and_fit
+from analysis.model.imputed import fit_imputed
+from analysis.model.selection import SelectionSettings, select_and_fit
 from analysis.model.terms import forced_terms, model_terms, resolve_knots
 from analysis.present import narrative, plots, slides
-from analysis.present.missing_words import missing_sentences
 from analysis.present.report import render
 from analysis.provenance import run_info
 from analysis.read import read_patterns
@@ -53,9 +52,6 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None,
             raise ValueError(f"the pattern table was made with {name}={getattr(pattern_data, name)!r} but the "
                              f"run asks for {name}={getattr(config, name)!r}")
     spec = spec or config.load_spec()
-    if spec.missing_strategy == "impute":    # issue 19: multiple imputation is wired into the run separately
-        raise ModelError("--missing impute (multiple imputation) is not available yet in this build; use "
-                         "--missing complete_cases, or --missing refuse.")
     with blas_single_thread(), fast_categoricals():
         return _analyse(pattern_data, config, spec, progress)
 
@@ -68,11 +64,9 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
         raise ModelError(str(err)) from None
     terms, knots = resolve_knots(terms, samples.train)
     check_levels_in_training(samples.train, samples.test, terms, trials="trials")
-    fit = (firth_fit(samples.train, terms, knots=knots, baselines=baselines, progress=progress) if config.firth else
-           select_and_fit(samples.train, terms, config.selection(forced_terms(spec, terms)), knots=knots,
-                          baselines=baselines, outcome=spec.response.outcome, progress=progress))
+    fit, imputed = _fit(samples, terms, knots, baselines, config, spec, progress)
     tables = {"row_accounting": pattern_data.accounting, **missing.tables(samples, spec), "split": samples.split,
-              **explore.tables(samples.all, spec), **fit.tables()}
+              **explore.tables(samples.all, spec), **fit.tables(), **_imputed_tables(imputed)}
     progress("diagnostics")
     tables |= effects.specification_checks(fit, spec)
     boot = None
@@ -95,16 +89,48 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,
                               engine=getattr(pattern_data, "engine", None), config=config, spec=spec, profile=profile,
                               effect_profiles={var: p for var, (_, p) in curves.items()},
-                              missing=missing.facts(samples, pattern_data.accounting, tables.get("missingness")),
-                              ).as_dict()
+                              missing=missing.facts(samples, pattern_data.accounting, tables.get("missingness"))
+                              | _imputed_facts(imputed)).as_dict()
     tables |= narrative.sentence_tables(tables, metrics, spec, config.as_dict())
-    tables["limitations"] = pd.concat([tables["limitations"], missing_sentences(tables, metrics, spec)],
-                                      ignore_index=True)
     figures = plots.figure_specs(samples.all, tables, metrics, assessment.curves, assessment.evaluated, spec,
                                  {var: curve for var, (curve, _) in curves.items()})
     figures |= slides.slide_figure_specs(tables, metrics, spec)
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info(config, fit, spec.response.name),
                    spec=spec)
+
+
+def _fit(samples, terms, knots, baselines, config, spec, progress):
+    """The fit of the run: Firth's, or the selection and the final model; under multiple imputation (the
+    "impute" strategy with rows missing a value) the terms are selected on the imputed data sets and the
+    complete-case fit of those terms is kept beside the pooled model (``analysis.model.imputed``)."""
+    if config.firth:
+        return firth_fit(samples.train, terms, knots=knots, baselines=baselines, progress=progress), None
+    settings = config.selection(forced_terms(spec, terms))
+    imputed = None
+    if samples.strategy == "impute" and samples.n_incomplete:
+        imputed = fit_imputed(samples.with_incomplete("train"), terms, settings, m=spec.imputations, seed=config.seed,
+                              binary=[v.name for v in spec.variables if v.kind == "binary"], progress=progress)
+        terms, settings = list(imputed.terms), SelectionSettings(direction="none")
+    fit = select_and_fit(samples.train, terms, settings, knots=knots, baselines=baselines,
+                         outcome=spec.response.outcome, progress=progress)
+    return fit, imputed
+
+
+def _imputed_tables(imputed) -> dict:
+    if imputed is None:
+        return {}
+    return {"coefficients_pooled": imputed.pooled, "imputation_selection": imputed.path}
+
+
+def _imputed_facts(imputed) -> dict:
+    if imputed is None:
+        return {}
+    from analysis.model.imputed import RULE
+
+    return {"imputation": {"m": imputed.m, "seed": imputed.seed, "rows": imputed.rows,
+                           "rows_with_missing": imputed.rows_with_missing, "selection": RULE,
+                           "direction": imputed.direction, "asked": imputed.asked,
+                           "selected_terms": list(imputed.terms)}}
 
 
 def load_or_run(directory: str | Path, data: str | None = None, spec: str | None = None, **options):

@@ -32,6 +32,7 @@ CLAIM_COLUMNS = ["claim", "topic", "term", "label", "estimate", "conf_low", "con
                  "sentence"]
 BOOTSTRAP_INTERVAL = "bootstrap 95% interval"
 WALD_INTERVAL = "Wald 95% interval"
+POOLED_INTERVAL = "Rubin's rules 95% interval"
 FIRTH_INTERVAL = "profile penalised-likelihood 95% interval"
 #: what each kind of headline interval is, for the one sentence that says so
 INTERVAL_NOTES = {
@@ -40,6 +41,8 @@ INTERVAL_NOTES = {
                          "fixed in advance)"),
     WALD_INTERVAL: "Wald 95% intervals of the model as fitted",
     FIRTH_INTERVAL: "profile penalised-likelihood 95% intervals of Firth's fit",
+    POOLED_INTERVAL: ("intervals pooled over the imputed data sets by Rubin's rules (Barnard-Rubin degrees of "
+                      "freedom): they include the uncertainty of the imputation, not that of the selection"),
 }
 
 
@@ -49,8 +52,12 @@ def _capital(text: str) -> str:
 
 def headline_interval(tables: dict, metrics: dict) -> tuple[pd.DataFrame, str]:
     """The interval every odds-ratio claim cites and its kind: (table indexed by coefficient with
-    ``low, high``, kind). The bootstrap interval when the selection was repeated in a bootstrap; for a fit
-    without selection, or without a bootstrap, the Wald interval; for Firth's fit, its profile interval."""
+    ``low, high``, kind). Under multiple imputation, the pooled (Rubin's rules) interval of the pooled
+    estimate; else the bootstrap interval when the selection was repeated in a bootstrap; for a fit without
+    selection, or without a bootstrap, the Wald interval; for Firth's fit, its profile interval."""
+    if "coefficients_pooled" in tables and len(tables["coefficients_pooled"]):
+        pooled = tables["coefficients_pooled"].set_index("term")
+        return pooled[["or_conf_low", "or_conf_high"]].set_axis(["low", "high"], axis=1), POOLED_INTERVAL
     coefs = tables["coefficients"].set_index("term")
     boot = metrics.get("bootstrap")
     ors = tables.get("bootstrap_odds_ratios")
@@ -95,7 +102,7 @@ def _odds_ratio_claims(tables, metrics, spec) -> list[dict]:
     selected = metrics.get("selected_terms", [])
     interval, kind = headline_interval(tables, metrics)
     rows = []
-    coefs = tables["coefficients"]
+    coefs = tables["coefficients_pooled"] if kind == POOLED_INTERVAL else tables["coefficients"]
     for _, r in coefs.iterrows():
         term = str(r["term"])
         info = describe_coefficient(term, spec, baselines)

@@ -53,11 +53,25 @@ def missing_sentences(tables: dict, metrics: dict, spec) -> pd.DataFrame:
         by = miss[miss["rows_missing"] > 0]
         which = "; ".join(f"{_label(spec, r['variable'])} missing in {fmt_int(r['rows_missing'])}"
                           for _, r in by.iterrows())
-        out.append(("missing", (
-            f"{fmt_int(n_incomplete)} of the {fmt_int(total)} {rows} with a known outcome "
-            f"({fmt_pct(n_incomplete / total)}) were left out of the model because a value was missing ({which}): "
-            f"the model and the evaluation describe the {fmt_int(n_complete)} {rows} with every value "
-            "(a complete-case analysis).")))
+        imputed = info.get("imputation")
+        if imputed:
+            out.append(("missing", (
+                f"{fmt_int(n_incomplete)} of the {fmt_int(total)} {rows} with a known outcome "
+                f"({fmt_pct(n_incomplete / total)}) had a missing value ({which}). They were imputed "
+                f"{imputed['m']} times by chained equations (predictive mean matching for numbers, logistic or "
+                "multinomial models for categories, the outcome a predictor and never imputed, as R's mice), "
+                f"the terms were selected by {imputed['selection']}"
+                + (f" (the run asked for '{imputed['asked']}' selection, which is run backward under imputation)"
+                   if imputed["asked"] not in (imputed["direction"], "none") else "")
+                + ", and the odds ratios the report cites are pooled over the imputations by Rubin's rules. The "
+                f"complete-case fit of the same terms ({fmt_int(n_complete)} {rows}) is shown beside the pooled "
+                "one; the specification checks, the evaluation and the bootstrap use the complete cases.")))
+        else:
+            out.append(("missing", (
+                f"{fmt_int(n_incomplete)} of the {fmt_int(total)} {rows} with a known outcome "
+                f"({fmt_pct(n_incomplete / total)}) were left out of the model because a value was missing "
+                f"({which}): the model and the evaluation describe the {fmt_int(n_complete)} {rows} with every "
+                "value (a complete-case analysis).")))
     if n_response:
         out.append(("missing", f"{fmt_int(n_response)} {rows} without a value of {_label(spec, spec.response.name)} "
                                "were left out as well; the response is never imputed."))

@@ -225,7 +225,14 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
         "variable, and characteristics that are not in the data may explain part of them."))]
     crit = {"aic": "AIC", "bic": "BIC", "pvalue": "score and Wald p-values"}.get(config.get("criterion"), "")
     where = "on the training sample" if metrics.get("evaluation_sample") == "test" else f"on all {spec.rows} used"
-    if config.get("select", "both") != "none":
+    imputation = (metrics.get("missing") or {}).get("imputation")
+    if imputation:
+        out.append(("selection", (
+            f"The terms were chosen on the {imputation['m']} imputed data sets by {imputation['selection']}. The "
+            "pooled intervals include the imputation's uncertainty but treat the selected model as fixed in "
+            "advance; the bootstrap validates that model on the complete cases without repeating the selection, "
+            "so the selection's own uncertainty is not in the intervals.")))
+    elif config.get("select", "both") != "none":
         boot = metrics.get("bootstrap")
         stab = tables.get("selection_stability")
         if boot and stab is not None:
@@ -301,7 +308,8 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                 f"(Holm-adjusted p below {interactions.STRONG_P}) outside the model: the model's additive odds "
                 "ratios are a fair summary.")))
     acc = tables["row_accounting"]
-    excluded = acc[acc["rows_excluded"] > 0]
+    # rows left out for a missing value are stated by the missing-value sentences (analysis.present.missing_words)
+    excluded = acc[(acc["rows_excluded"] > 0) & ~acc["step"].astype(str).str.startswith("missing")]
     if len(excluded):
         out.append(("exclusions", (
             f"{fmt_int(int(excluded['rows_excluded'].sum()))} rows were excluded ("
@@ -537,5 +545,8 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
     out["specification_sentences"] = specification_sentences(tables, spec)
     out["validation_sentences"] = validation_sentences(metrics, tables, spec)
     out["calibration_sentences"] = calibration_sentences(metrics, tables, spec)
-    out["limitations"] = limitations(metrics, {**tables, **out}, spec, config)
+    from analysis.present.missing_words import missing_sentences
+
+    out["limitations"] = pd.concat([limitations(metrics, {**tables, **out}, spec, config),
+                                    missing_sentences(tables, metrics, spec)], ignore_index=True)
     return out

@@ -282,6 +282,8 @@ class Spec:
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
     #: ``[missing] strategy``: "refuse", "complete_cases" (the default) or "impute" (:data:`MISSING_STRATEGIES`)
     missing_strategy: str = DEFAULT_MISSING
+    #: ``[missing] m``: the number of imputed data sets under "impute" (mice's m; default 20)
+    imputations: int = 20
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
     #: comments of the file that still mark a guess or a choice of ``init`` (:func:`draft_markers`): a draft
@@ -553,6 +555,10 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         problems.append("[reading]: 'missing' must be a list of texts")
         missing = list(MISSING_TOKENS)
     strategy = _missing_strategy(doc.get("missing", {}), r, problems)
+    imputations = r.get(doc.get("missing", {}), "m", "[missing]", int, 20)
+    if imputations is not None and not 2 <= imputations <= 1000:
+        problems.append(f"[missing]: 'm' (imputed data sets) must be from 2 to 1000, got {imputations}")
+        imputations = 20
     caveats = r.get(dataset, "caveats", "[dataset]", list, [])
     if not all(isinstance(c, str) for c in caveats):
         problems.append("[dataset]: 'caveats' must be a list of texts")
@@ -570,12 +576,13 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         source=texts["source"], response=response, id=id_column,
         variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
         terms=tuple(terms), force=tuple(force), interactions=tuple(interactions),
-        missing_tokens=tuple(m.strip().lower() for m in missing), missing_strategy=strategy, caveats=tuple(caveats))
+        missing_tokens=tuple(m.strip().lower() for m in missing), missing_strategy=strategy, imputations=imputations or 20,
+        caveats=tuple(caveats))
 
 
 def _missing_strategy(table: dict, r: "_Reader", problems: list[str]) -> str:
     """``[missing] strategy``, checked (the default when absent)."""
-    _unknown(table, {"strategy"}, "[missing]", problems)
+    _unknown(table, {"strategy", "m"}, "[missing]", problems)
     strategy = r.get(table, "strategy", "[missing]", str, DEFAULT_MISSING)
     if strategy not in MISSING_STRATEGIES:
         problems.append(f"[missing]: 'strategy' must be one of {', '.join(map(repr, MISSING_STRATEGIES))}, "
