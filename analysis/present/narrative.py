@@ -287,26 +287,7 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
     on = "on the test sample" if ev == "test" else f"on the {spec.rows} the model was fitted on (apparent)"
     out.append(("calibration", (
         f"Calibration {on}: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}." + groups)))
-    tests = tables.get("interaction_tests")
-    if tests is not None and len(tests):
-        from analysis.model import interactions
-        from analysis.present.labels import describe_term
-
-        strong = [t for t in interactions.strong(tests) if t not in metrics.get("selected_terms", [])]
-        single = tests[tests["term"] != interactions.ALL_PAIRS]
-        if strong:
-            out.append(("interactions", (
-                f"Of the {len(single)} interactions tested (each pair of the final model's terms and any declared in "
-                f"the specification), {len(strong)} {'is' if len(strong) == 1 else 'are'} strong (Holm-adjusted p "
-                f"below {interactions.STRONG_P}) but not in the model: " + "; ".join(describe_term(t, spec) for t in strong)
-                + ". The model's odds ratios for those variables average over the other variable's levels (the "
-                "odds ratios within levels are in the interactions section); declaring an interaction in the "
-                "specification ([model] interactions) lets the selection consider it.")))
-        else:
-            out.append(("interactions", (
-                f"None of the {len(single)} interactions tested (each pair of the final model's terms) is strong "
-                f"(Holm-adjusted p below {interactions.STRONG_P}) outside the model: the model's additive odds "
-                "ratios are a fair summary.")))
+    out += _interaction_limitations(tables, metrics, spec)
     acc = tables["row_accounting"]
     # rows left out for a missing value are stated by the missing-value sentences (analysis.present.missing_words)
     excluded = acc[(acc["rows_excluded"] > 0) & ~acc["step"].astype(str).str.startswith("missing")]
@@ -359,6 +340,32 @@ def _no_split_sentence(metrics: dict, tables: dict, spec) -> str:
                "events are too few here for a held-out sample to beat the bootstrap")
     return (f"The model was selected and fitted on all {fmt_int(n)} {spec.rows}, with no held-out test sample: "
             f"{how}. By the rule used here, {rule}; {verdict}.")
+
+
+def _interaction_limitations(tables: dict, metrics: dict, spec) -> list[tuple[str, str]]:
+    """The limitation the interaction screen leads to: the strong interactions the model leaves out."""
+    out = []
+    tests = tables.get("interaction_tests")
+    if tests is not None and len(tests):
+        from analysis.model import interactions
+        from analysis.present.labels import describe_term
+
+        strong = [t for t in interactions.strong(tests) if t not in metrics.get("selected_terms", [])]
+        single = tests[tests["term"] != interactions.ALL_PAIRS]
+        if strong:
+            out.append(("interactions", (
+                f"Of the {len(single)} interactions tested (each pair of the final model's terms and any declared in "
+                f"the specification), {len(strong)} {'is' if len(strong) == 1 else 'are'} strong (Holm-adjusted p "
+                f"below {interactions.STRONG_P}) but not in the model: " + "; ".join(describe_term(t, spec) for t in strong)
+                + ". The model's odds ratios for those variables average over the other variable's levels (the "
+                "odds ratios within levels are in the interactions section); declaring an interaction in the "
+                "specification ([model] interactions) lets the selection consider it.")))
+        else:
+            out.append(("interactions", (
+                f"None of the {len(single)} interactions tested (each pair of the final model's terms) is strong "
+                f"(Holm-adjusted p below {interactions.STRONG_P}) outside the model: the model's additive odds "
+                "ratios are a fair summary.")))
+    return out
 
 
 def specification_sentences(tables: dict, spec) -> pd.DataFrame:

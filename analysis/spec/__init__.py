@@ -556,8 +556,9 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         missing = list(MISSING_TOKENS)
     strategy = _missing_strategy(doc.get("missing", {}), r, problems)
     imputations = r.get(doc.get("missing", {}), "m", "[missing]", int, 20)
-    if imputations is not None and not 2 <= imputations <= 1000:
-        problems.append(f"[missing]: 'm' (imputed data sets) must be from 2 to 1000, got {imputations}")
+    if imputations is not None and not 6 <= imputations <= 1000:
+        problems.append(f"[missing]: 'm' (imputed data sets) must be from 6 to 1000, got {imputations} (the pooled "
+                        "Wald test of a one-degree-of-freedom term needs at least 6: Reiter's degrees of freedom)")
         imputations = 20
     caveats = r.get(dataset, "caveats", "[dataset]", list, [])
     if not all(isinstance(c, str) for c in caveats):
