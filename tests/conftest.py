@@ -67,3 +67,21 @@ def pandas_rows(path):
     rows["coupons_months_2_6"] = rows["coupon_used_in_last6_month"] - rows["coupon_used_in_last_month"]
     rows["coupons_last_month"] = rows["coupon_used_in_last_month"].clip(upper=4).astype(str)
     return rows, raw["ID"].astype("int64").to_numpy()
+
+
+TITANIC = ROOT / "tests" / "data" / "public" / "titanic.csv"
+TITANIC_SPEC = ROOT / "tests" / "specs" / "titanic.toml"
+
+
+@pytest.fixture(scope="session")
+def titanic_report(tmp_path_factory) -> Path:
+    """One report of the public Titanic data the package never saw (carData's TitanicSurvival, 1,309 passengers,
+    263 ages missing: complete cases, the default), with the built-in renderer and a 20-resample bootstrap:
+    shared by the tests that read what its outputs say (tests/test_words.py, tests/present/test_claims.py)."""
+    from outputs import run_cli
+
+    out = tmp_path_factory.mktemp("titanic_report")
+    proc = run_cli("report", "--data", TITANIC, "--spec", TITANIC_SPEC, "--bootstrap", 20, "--renderer", "python",
+                   "--out", out, "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    return out
