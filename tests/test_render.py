@@ -251,3 +251,20 @@ def test_include_in_header_reaches_html_and_typst(tmp_path):
     with pytest.raises(RenderError, match="missing.html"):
         render(_qmd(tmp_path / "bad", "---\nformat:\n  html:\n    include-in-header: missing.html\n---\n\nx\n"),
                tmp_path / "out3", formats=("html",), engine="python")
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_reading_works_inside_a_jupyter_kernel(tmp_path, engine):
+    """`quarto render report.qmd` runs the pipeline in a Jupyter kernel: reading a file there must not depend on
+    being on a terminal. DuckDB refuses any change of its progress-bar setting in a kernel without ipywidgets
+    (which the project does not install); the bar is already off there."""
+    data = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+    qmd = _qmd(tmp_path, f"""\
+        ```{{python}}
+        from analysis.read import read_patterns
+        patterns = read_patterns({str(data)!r}, engine={engine!r}, hash_file=False)
+        print("ROWS-READ", patterns.n_rows_read)
+        ```
+        """)
+    out = render(qmd, tmp_path / "out", formats=("html",), engine="python")
+    assert "ROWS-READ 25000" in out["html"].read_text()
