@@ -122,7 +122,10 @@ def _render_python(qmd, out_dir, params, formats, timeout, metadata):
             md = tmp / f"{qmd.stem}.{fmt}.md"
             md.write_text(body, encoding="utf-8")
             target = out_dir / f"{qmd.stem}.{ext}"
-            {"html": _html, "pdf": _pdf, "pptx": _pptx}[fmt](md, target, opts, qmd, tmp)
+            if fmt == "html":
+                _html(md, target, opts, qmd, tmp, formats)
+            else:
+                {"pdf": _pdf, "pptx": _pptx}[fmt](md, target, opts, qmd, tmp)
             outputs[fmt] = target
     return outputs
 
@@ -479,7 +482,7 @@ def _authors(opts: dict) -> list[str]:
             for a in (authors if isinstance(authors, list) else [authors])]
 
 
-def _meta_file(opts: dict, tmp: Path, qmd: Path) -> Path:
+def _meta_file(opts: dict, tmp: Path, qmd: Path, fmt: str = "pdf", extra: dict | None = None) -> Path:
     meta = {k: opts[k] for k in ("title", "subtitle", "abstract", "lang") if opts.get(k)}
     meta["author"] = _authors(opts)
     if date := opts.get("date"):
@@ -488,8 +491,15 @@ def _meta_file(opts: dict, tmp: Path, qmd: Path) -> Path:
             date = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).date() if epoch
                     else _dt.date.today())
         meta["date"] = str(date)
-    meta["pagetitle"] = str(opts.get("title") or qmd.stem)
-    path = tmp / "meta.yaml"
+        try:  # as Quarto shows a date in HTML ("December 6, 2026"); the PDF keeps 2026-12-06, as Quarto's does
+            day = _dt.date.fromisoformat(str(date))
+            if fmt == "html":
+                meta["date"] = f"{day:%B} {day.day}, {day.year}"
+        except ValueError:
+            pass
+    meta["pagetitle"] = str(opts.get("pagetitle") or opts.get("title") or qmd.stem)
+    meta.update(extra or {})
+    path = tmp / f"meta-{fmt}.yaml"
     path.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -498,7 +508,7 @@ def _toc(opts: dict) -> list:
     if not opts.get("toc"):
         return []
     return ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}",
-            "--metadata", f"toc-title={opts.get('toc-title', 'Contents')}"]
+            "--metadata", f"toc-title={opts.get('toc-title', 'Table of contents')}"]
 
 
 def _includes(opts: dict, qmd: Path, tmp: Path, fmt: str) -> list:
@@ -519,10 +529,33 @@ def _includes(opts: dict, qmd: Path, tmp: Path, fmt: str) -> list:
     return args
 
 
-def _html(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
+def _html(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path, formats=()) -> None:
+    # the other formats rendered beside the HTML are linked from the sidebar, as Quarto does
+    others = [{"name": name, "href": f"{qmd.stem}.{FORMATS[fmt][0]}"} for fmt, name in (("pdf", "PDF"),)
+              if fmt in formats]
     _pandoc([md, "--to", "html5", "--standalone", "--embed-resources", "--mathml",
-             "--metadata-file", _meta_file(opts, tmp, qmd), "--css", TEMPLATES / "report.css",
+             "--template", TEMPLATES / "report.html",
+             "--metadata-file", _meta_file(opts, tmp, qmd, "html", {"other-formats": others} if others else None),
+             "--css", TEMPLATES / "report.css",
              *_includes(opts, qmd, tmp, "html"), *_toc(opts), "--output", target], cwd=tmp)
+    target.write_text(_table_boxes(target.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+TABLE = re.compile(r"<table(?P<attrs>[^>]*)>\s*(?:<caption>(?P<caption>.*?)</caption>)?(?P<rest>.*?</table>)", re.S)
+
+
+def _table_boxes(html: str) -> str:
+    """Each table in a box of its own that scrolls sideways when the table is wider than the page, with its
+    caption above the box (so that it stays in view), and the table's id on the whole: Quarto's layout."""
+    def box(m):
+        attrs, caption = m.group("attrs"), m.group("caption")
+        ident = re.search(r'\sid="[^"]*"', attrs)
+        outer = ident.group(0) if ident else ""
+        attrs = attrs.replace(outer, "") if ident else attrs
+        head = f'<div class="table-caption">{caption}</div>\n' if caption is not None else ""
+        return (f'<div{outer} class="table-float">\n{head}<div class="table-wrap">\n<table{attrs}>'
+                f'{m.group("rest")}\n</div>\n</div>')
+    return TABLE.sub(box, html)
 
 
 def _pdf(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
