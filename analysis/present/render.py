@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path, PurePath
 
@@ -58,10 +59,8 @@ class RenderError(RuntimeError):
 
 
 def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html", "pdf"),
-           *, engine: str = "auto", timeout: int = 600, metadata: dict | None = None) -> dict[str, Path]:
-    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths.
-
-    ``metadata`` overrides document metadata (e.g. the title), as ``quarto render -M key:value`` does."""
+           *, engine: str = "auto", timeout: int = 600) -> dict[str, Path]:
+    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths."""
     qmd, out_dir = Path(qmd).resolve(), Path(out_dir).resolve()
     formats = (formats,) if isinstance(formats, str) else tuple(formats)
     if unknown := [f for f in formats if f not in FORMATS]:
@@ -74,11 +73,14 @@ def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html"
         raise RenderError(f"unknown engine {engine!r}; use 'auto', 'quarto' or 'python'")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _render_quarto if engine == "quarto" else _render_python
-    return run(qmd, out_dir, dict(params or {}), formats, timeout, dict(metadata or {}))
+    return run(qmd, out_dir, dict(params or {}), formats, timeout)
 
 
 # ----------------------------------------------------------------------------- Quarto CLI
-def _render_quarto(qmd, out_dir, params, formats, timeout, metadata):
+def _render_quarto(qmd, out_dir, params, formats, timeout):
+    # the document's Python: QUARTO_PYTHON if set, else this interpreter (which has the package the document
+    # imports), not whatever `python3` is first on PATH
+    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON") or sys.executable}
     outputs = {}
     with tempfile.TemporaryDirectory(prefix="quarto-render-") as tmp:
         for fmt in formats:
@@ -88,9 +90,7 @@ def _render_quarto(qmd, out_dir, params, formats, timeout, metadata):
                 cmd += ["-M", "embed-resources:true"]
             for key, value in params.items():
                 cmd += ["-P", f"{key}:{_json_value(value)}"]
-            for key, value in metadata.items():
-                cmd += ["-M", f"{key}:{_json_value(value)}"]
-            _run(cmd, cwd=qmd.parent, timeout=timeout)
+            _run(cmd, cwd=qmd.parent, timeout=timeout, env=env)
             produced = Path(tmp) / f"{qmd.stem}.{ext}"
             if not produced.exists():
                 raise RenderError(f"quarto did not write {produced.name}")
@@ -107,8 +107,8 @@ def _json_value(value):
 
 
 # ----------------------------------------------------------------------------- fallback
-def _render_python(qmd, out_dir, params, formats, timeout, metadata):
-    meta = _deep_merge(_metadata(qmd), metadata)
+def _render_python(qmd, out_dir, params, formats, timeout):
+    meta = _metadata(qmd)
     nb = _notebook(qmd, meta, params)
     _execute(nb, qmd.parent, timeout)
     outputs = {}
@@ -118,7 +118,7 @@ def _render_python(qmd, out_dir, params, formats, timeout, metadata):
             ext, _, key = FORMATS[fmt]
             opts = {**{k: v for k, v in meta.items() if k != "format"},
                     **_format_options(meta, key, "pdf" if fmt == "pdf" else key)}
-            body = _crossref(_markdown(nb, qmd.parent, tmp, fmt), opts)
+            body = _crossref(_shortcode_escapes(_markdown(nb, qmd.parent, tmp, fmt)), opts)
             md = tmp / f"{qmd.stem}.{fmt}.md"
             md.write_text(body, encoding="utf-8")
             target = out_dir / f"{qmd.stem}.{ext}"
@@ -270,10 +270,20 @@ def _markdown(nb, qdir: Path, tmp: Path, fmt: str) -> str:
 def _markdown_cell(text: str, inline: list, qdir: Path, fmt: str) -> str:
     values = iter(inline)
     text = INLINE.sub(lambda m: next(values), text)
-    text = text.replace("{{< pagebreak >}}", "```{=typst}\n#pagebreak()\n```" if fmt == "pdf" else "")
-    if shortcode := re.search(r"(?<!\\)\{\{<.*?>\}\}", text):
+    text = re.sub(r"(?<![\\{])\{\{< pagebreak >\}\}(?!\})",
+                  lambda m: "```{=typst}\n#pagebreak()\n```" if fmt == "pdf" else "", text)
+    if shortcode := re.search(r"(?<![\\{])\{\{<.*?>\}\}", text):
         raise RenderError(f"unsupported shortcode {shortcode.group(0)} (see docs/rendering.md)")
     return _absolute_images(_figure_divs(text), qdir)
+
+
+ESCAPED_SHORTCODE = re.compile(r"\{\{\{(<.*?>)\}\}\}")
+
+
+def _shortcode_escapes(text: str) -> str:
+    """Quarto's escape of a shortcode: ``{{{< x >}}}`` in the markdown (text or code) shows ``{{< x >}}``.
+    (In metadata, which Quarto reads after parsing, templates/shortcode_escapes.lua does the same.)"""
+    return ESCAPED_SHORTCODE.sub(r"{{\1}}", text)
 
 
 def _absolute_images(text: str, qdir: Path) -> str:
@@ -378,18 +388,23 @@ REFERENCE = re.compile(r"(?<!\\)\[(?P<minus>-?)@(?P<b>(?:fig|tbl|sec)-[\w-]*\w)\
                        r"|(?<![\w@\\])@(?P<c>(?i:fig|tbl|sec))(?P<rest>-[\w-]*\w)")
 
 
-def _split_code(text: str) -> list[tuple[bool, str]]:
-    """[(is_code, piece)] so that nothing is numbered or resolved inside code."""
-    pieces, last = [], 0
-    for m in CODE.finditer(text):
-        pieces += [(False, text[last:m.start()]), (True, m.group(0))]
-        last = m.end()
-    return pieces + [(False, text[last:])]
+STASHED = re.compile("\x00([0-9]+)\x00")
+
+
+def _stash_code(text: str) -> tuple[str, list[str]]:
+    """The text with every code block and code span replaced by a placeholder (NUL, its number, NUL), so that
+    nothing is numbered or resolved inside code while a caption or heading holding code stays one line."""
+    codes = []
+
+    def stash(m):
+        codes.append(m.group(0))
+        return f"\x00{len(codes) - 1}\x00"
+    return CODE.sub(stash, text), codes
 
 
 def _crossref(text: str, opts: dict) -> str:
-    pieces = _split_code(text)
-    prose = [p for is_code, p in pieces if not is_code]
+    text, codes = _stash_code(text)
+    prose = [text]
     cross = opts.get("crossref") or {}
     names = {k: str(cross.get(f"{k}-prefix", cross.get(f"{k}-title", v))) for k, v in KINDS.items()}
     matches = [m for p in prose for m in DEFINITION.finditer(p)]
@@ -445,8 +460,7 @@ def _crossref(text: str, opts: dict) -> str:
             return f"[{titles[ident]}](#{ident})"
         return f"[{number if m.group('minus') else names[kind] + ' ' + number}](#{ident})"
 
-    return "".join(p if is_code else REFERENCE.sub(reference, DEFINITION.sub(definition, p))
-                   for is_code, p in pieces)
+    return STASHED.sub(lambda m: codes[int(m.group(1))], REFERENCE.sub(reference, DEFINITION.sub(definition, text)))
 
 
 def _define(numbers: dict, ident: str, number) -> None:
@@ -463,8 +477,8 @@ def _pandoc(args: list, cwd: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
     # pandoc's default --columns (72), as under Quarto: pipe tables wider than that get the relative column
     # widths of their separator dashes (analysis.present.pipe_table sizes them by content)
-    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations", *map(str, args)],
-         timeout=300, env=env, cwd=cwd)
+    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations",
+          f"--lua-filter={TEMPLATES / 'shortcode_escapes.lua'}", *map(str, args)], timeout=300, env=env, cwd=cwd)
 
 
 def _run(cmd, timeout, **kwargs) -> None:

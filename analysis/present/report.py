@@ -45,23 +45,20 @@ def render_report(results_dir: str | Path, engine: str = "auto", formats=("html"
                   progress=lambda message: None) -> dict[str, Path]:
     """Render the report in ``formats`` (html, pdf) and, with "pptx", the slides; write the workbook.
 
-    The title and subtitle come from the run's data specification (``-M title:...`` under Quarto)."""
+    The title and subtitle come from the run's data specification (printed by the documents themselves)."""
     from analysis.present.exports import write_workbook
     from analysis.results import load
 
     results_dir = Path(results_dir).resolve()
     params = {"results_dir": str(results_dir)}
     results = load(results_dir)
-    source = results.metrics["data"]["file"] + (" - SIMULATED DATA" if results.simulated else "")
-    metadata = {"title": results.spec.title, "subtitle": f"{results.spec.subtitle} (data: {source})"}
     outputs = {"xlsx": write_workbook(results, results_dir / "report_tables.xlsx")}
     report, slides = _documents(results_dir, engine)
     document = tuple(f for f in formats if f != "pptx")
     if document:
         progress(f"rendering {report.name} ({', '.join(document)})")
-        outputs.update(render(report, results_dir, params=params, formats=document, engine=engine, metadata=metadata))
+        outputs.update(render(report, results_dir, params=params, formats=document, engine=engine))
     if "pptx" in formats:
         progress(f"rendering {slides.name} (pptx)")
-        outputs["pptx"] = render(slides, results_dir, params=params, formats=("pptx",), engine=engine,
-                                 metadata=metadata)["pptx"]
+        outputs["pptx"] = render(slides, results_dir, params=params, formats=("pptx",), engine=engine)["pptx"]
     return outputs
