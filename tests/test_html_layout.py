@@ -38,6 +38,7 @@ window.addEventListener("load", () => {
   const result = {
     width: W, pageWidth: document.documentElement.scrollWidth, font: style.fontFamily,
     fontSize: parseFloat(style.fontSize), tables: tables,
+    figures: [...document.querySelectorAll("main figure img")].map(i => box(i).width / box(main).width),
     main: [box(main).left, box(main).right, box(main).top], header: [box(header).top, box(header).bottom],
     toc: [box(toc).left, box(toc).right, box(toc).top, box(toc).bottom], tocPosition: getComputedStyle(toc).position,
     tocShown: toc.isConnected && getComputedStyle(toc).display !== "none" && box(toc).width > 0,
@@ -108,6 +109,7 @@ def test_phone_has_the_contents_between_title_block_and_text(layouts):
     assert m["tocShown"]
     assert m["header"][1] <= m["toc"][2] and m["toc"][3] <= m["main"][2]
     assert m["main"][0] >= 0 and m["main"][1] <= 390
+    assert len(m["figures"]) >= 10 and min(m["figures"]) > 0.95     # figures use the phone's whole width
 
 
 def test_title_block_as_quarto_shows_it(simulated_report, quarto_simulated_report):
