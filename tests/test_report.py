@@ -69,6 +69,13 @@ def test_no_section_says_a_thing_twice(which, request):
     assert not repeated, repeated
 
 
+def test_a_generated_sentence_starts_a_sentence(simulated_report):
+    """The distribution sentence of a numeric variable ends before the generated sentence that follows it
+    ("... and non-users. By age group, ..."; it was "non-users; By age group")."""
+    text = " ".join(" ".join(ps) for ps in section_paragraphs(page(simulated_report / "report.html")).values())
+    assert "coupon users and non-users. By age group, the coupon-use rate" in text and "; By " not in text
+
+
 @pytest.mark.parametrize("which", REPORTS)
 def test_captions_show_no_markdown(which, request):
     """Captions show text, not its markup (the split table's caption showed `ID` with its backticks)."""
