@@ -136,13 +136,29 @@ def _imputed_facts(imputed) -> dict:
 def load_or_run(directory: str | Path, data: str | None = None, spec: str | None = None, **options):
     """The results in ``directory`` (``analysis.results.load``); when it has none yet (``quarto render
     report.qmd`` on a fresh checkout), the pipeline runs first on ``data`` (default: the embedded simulated
-    sample) with the specification ``spec`` (default: the bundled one)."""
+    sample) with the specification ``spec`` (default: the bundled one). Results of another file, specification
+    or option than one asked for here (``quarto render report.qmd -P data:FILE`` after a render of the sample)
+    are replaced by a new run; what is not asked for is taken as it is."""
     directory = Path(directory)
-    if not (directory / "metrics.json").exists():
+    if not (directory / "metrics.json").exists() or _other_run(directory, data, spec, options):
         config = RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory,
                            spec=Path(spec) if spec else None, **options)
         write_outputs(run(config), directory)
     return load(directory)
+
+
+def _other_run(directory: Path, data, spec, options: dict) -> bool:
+    """Whether the results in ``directory`` differ from a run asked for with ``data``, ``spec`` and ``options``
+    (each only when given)."""
+    import json
+
+    config = json.loads((directory / "run.json").read_text()).get("config", {})
+
+    def same_file(recorded, asked):
+        return recorded is not None and Path(recorded).resolve() == Path(asked).resolve()
+    return bool((data and not same_file(config.get("data"), data))
+                or (spec and not same_file(config.get("spec"), spec))
+                or any(config.get(key) != value for key, value in options.items()))
 
 
 def render_report(results_dir: str | Path, engine: str = "auto", formats=("html", "pdf"),

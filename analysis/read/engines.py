@@ -49,7 +49,10 @@ class DuckDBEngine:
         self.source = source
         self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": int(threads),
                                           "temp_directory": temp_dir, "preserve_insertion_order": True})
-        self.con.execute("SET enable_progress_bar = false")
+        # no progress bar: on a terminal DuckDB draws one on stderr; in a Jupyter kernel (quarto render runs the
+        # report there) it is already off, and any SET of it raises there unless ipywidgets is installed
+        if self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+            self.con.execute("SET enable_progress_bar = false")
         n = len(source.positions)
         names = column_names(n)
         if source.table is not None:
