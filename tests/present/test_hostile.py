@@ -115,7 +115,6 @@ def test_slides_show_the_levels_literally(hostile_report):
 # a CSV file lines, one more for the header); a refused file exits 2 from the command line on every engine.
 
 import os
-import shutil
 
 import numpy as np
 import pyarrow as pa

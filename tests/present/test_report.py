@@ -206,15 +206,15 @@ def pdf_layout(path):
 
     pages = []
     pdf = pdfium.PdfDocument(str(path))
-    for page in pdf:
-        w, h = page.get_size()
-        tp = page.get_textpage()
+    for pdf_page in pdf:
+        w, h = pdf_page.get_size()
+        tp = pdf_page.get_textpage()
         runs = []
         for i in range(tp.count_rects()):
             box = tp.get_rect(i)
             runs.append((tp.get_text_bounded(*box), *box))
         chars = [(tp.get_text_range(k, 1), *tp.get_charbox(k)) for k in range(tp.count_chars())]
-        images = [obj.get_bounds() for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=5)]
+        images = [obj.get_bounds() for obj in pdf_page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=5)]
         pages.append((w, h, runs, chars, images))
     pdf.close()
     return pages
