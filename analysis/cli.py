@@ -225,7 +225,10 @@ def main(argv=None) -> int:
             for path in outputs.values():
                 progress(f"wrote {path}")
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]
-        print(f"{used:,} rows used ({fitted:,} to fit the model); results in {config.out}", file=sys.stderr)
+        imputed = (results.metrics.get("missing") or {}).get("imputation")
+        pooled = (f"; the pooled model on {imputed['rows']:,} rows, {imputed['rows_with_missing']:,} of them imputed "
+                  f"{imputed['m']} times" if imputed else "")
+        print(f"{used:,} rows used ({fitted:,} to fit the model{pooled}); results in {config.out}", file=sys.stderr)
         return EXIT_OK
     except SeparationError as err:
         print(f"error: {err}\nThe maximum-likelihood estimate does not exist for these data (separation). "

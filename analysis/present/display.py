@@ -213,6 +213,12 @@ def _check_specs(spec) -> dict[str, TableSpec]:
     }
 
 
+def _claim_number(row) -> Callable:
+    """A claim's number as it is cited: an odds ratio to two decimals, an AUC or a difference to three (as the
+    workbook's row formats, ``analysis.present.exports``)."""
+    return fmt_or if row["topic"] == "odds ratio" else (lambda v: fmt_num(v, 3))
+
+
 def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
     """The tables a referee asks for: the claims, interactions, curves at reference values, the corrected
     calibration curve, the leakage check and influence."""
@@ -229,9 +235,11 @@ def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
         "claims": TableSpec("The claims of this report: every odds ratio with the interval it is cited with, the "
                             "curves, the interactions and the fit's summary (the conclusions, the slides and this "
                             "workbook state these).", (
-            ("Topic", _col("topic", str)), ("Claim", _col("label", str)), ("Odds ratio", _col("estimate", fmt_or)),
-            ("95% interval", _ci("conf_low", "conf_high", fmt_or)), ("Interval", _col("interval", str)),
-            ("Direction", _col("direction", str)), ("Sentence", _col("sentence", str)))),
+            ("Topic", _col("topic", str)), ("Claim", _col("label", str)),
+            ("Estimate", lambda x: _claim_number(x)(x["estimate"])),
+            ("95% interval", lambda x: _ci("conf_low", "conf_high", _claim_number(x))(x)),
+            ("Interval", lambda x: "" if pd.isna(x["interval"]) else str(x["interval"])),
+            ("Direction", lambda x: "" if pd.isna(x["direction"]) else str(x["direction"])), ("Sentence", _col("sentence", str)))),
         "interaction_tests": TableSpec("Does one variable's effect depend on another? Each pairwise interaction of "
                                        "the final model's terms added alone (likelihood ratio on the rank it adds, "
                                        "Holm-adjusted over the pairs; Rao's score test on the largest data), and all of them at once.", (
@@ -266,6 +274,21 @@ def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
             ("Difference (95% CI)", lambda x: f"{fmt_num(x['difference'])} ({fmt_num(x['conf_low'])} to "
                                               f"{fmt_num(x['conf_high'])})" if fmt_num(x["difference"]) else ""),
             ("p", _col("p_value", fmt_p)))),
+        "coefficients_pooled": TableSpec("The model pooled over the imputed data sets by Rubin's rules (as mice's "
+                                         "pool): coefficients, odds ratios with 95% CIs on the Barnard-Rubin "
+                                         "degrees of freedom, and the fraction of missing information.", (
+            ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
+            ("t", _col("statistic", lambda v: fmt_num(v, 2))), ("df", _col("df", lambda v: fmt_num(v, 1))),
+            ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
+            ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)),
+            ("Missing information", _col("fmi", fmt_pct)))),
+        "imputation_selection": TableSpec("Selection on the imputed data sets: backward elimination by the pooled "
+                                          "Wald test of each term (D1, Rubin's rules).", (
+            ("Step", _col("step", fmt_int)), ("Action", lambda x: x["action"]),
+            ("Term", lambda x: "" if pd.isna(x["term"]) else term(x)),
+            ("df", lambda x: "" if pd.isna(x["df"]) else fmt_int(x["df"])),
+            ("Criterion", _col("criterion", lambda v: fmt_num(v, 2))),
+            ("Wald chi-square", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
         "influence": TableSpec("The most influential (pattern, outcome) cells by Cook's distance: the diagnostics of "
                                "one row of the cell.", (
             ("Rank", _col("rank", fmt_int)), ("Outcome", _col("outcome", fmt_int)), ("Rows", _col("rows", fmt_int)),
@@ -472,10 +495,11 @@ def _missing_specs(spec) -> dict[str, TableSpec]:
                 ("Test", lambda x: "" if pd.isna(x["test"]) else str(x["test"])),
                 ("Chi-square", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
         "missing_vs_complete": TableSpec(
-            f"{rows_h} left out for a missing value against those kept: shares of each level and means, on the "
-            f"variables the {spec.rows} left out have, with the standardized difference (left out minus kept).", (
+            f"{rows_h} with a missing value (left out of a complete-case fit) against those with every value: "
+            f"shares of each level and means, on the variables both have, with the standardized difference "
+            f"(missing a value minus complete).", (
                 ("Variable", lambda x: r.label if str(x["variable"]) == r.name else label(x)), ("Level", level),
                 ("Summary", lambda x: str(x["summary"])),
-                (f"{rows_h} left out", value("excluded")), (f"{rows_h} kept", value("kept")),
+                (f"{rows_h} missing a value", value("excluded")), (f"{rows_h} complete", value("kept")),
                 ("Standardized difference", _col("std_difference", lambda v: fmt_num(v, 2))))),
     }

@@ -78,12 +78,19 @@ def missing_sentences(tables: dict, metrics: dict, spec) -> pd.DataFrame:
     if not n_incomplete or miss is None:
         return pd.DataFrame(out, columns=["topic", "sentence"])
     r = spec.response
+    imputed = bool(info.get("imputation"))
     for _, x in miss[miss["rows_missing"] > 0].iterrows():
         label, p = _label(spec, x["variable"]), float(x["p_value"])
         stat = f"{x['test']}" + ("" if math.isnan(x["statistic"]) else f" {fmt_num(x['statistic'], 2)}")
         rates = (f"the {r.rate} is {fmt_pct(x['rate_missing'])} among {rows} with {label} missing and "
                  f"{fmt_pct(x['rate_observed'])} among the others ({stat}, p {fmt_p(p)})")
-        if p < 0.05:
+        if p < 0.05 and imputed:
+            out.append(("missing_outcome", (
+                f"Whether {label} is missing goes with the outcome: {rates}. The pooled estimates assume values "
+                "missing at random given the variables of the imputation model, the outcome among them (the "
+                "data cannot show that this holds); the complete-case fit beside them needs more (missingness "
+                "not going with the outcome beyond the model's variables), which is why the two can differ.")))
+        elif p < 0.05:
             out.append(("missing_outcome", (
                 f"Whether {label} is missing goes with the outcome: {rates}. Complete-case estimates are unbiased "
                 "when missingness depends on the variables of the model but not on the outcome beyond them; "
@@ -102,6 +109,9 @@ def missing_sentences(tables: dict, metrics: dict, spec) -> pd.DataFrame:
                       f"mean {_label(spec, d['variable'])}: {fmt_num(d['excluded'])} against {fmt_num(d['kept'])}")
                      + f", standardized difference {fmt_num(d['std_difference'], 2)}" for _, d in big.iterrows()]
             out.append(("missing_difference", (
+                f"The {rows} with a missing value differ from those with every value ({'; '.join(parts)}): the "
+                f"pooled odds ratios use all the {rows}, but the checks, the evaluation and the bootstrap, "
+                f"on the complete cases, describe a part of the {rows} that is not random." if imputed else
                 f"The {rows} left out differ from those kept ({'; '.join(parts)}), so the {rows} analysed are not "
                 f"a random part of the {rows} read.")))
         else:

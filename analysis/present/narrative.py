@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.present.claims import INTERVAL_NOTES, WALD_INTERVAL, claims
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
 from analysis.present.labels import describe_coefficient
 from analysis.spec import group_phrase, in_sentence
@@ -43,20 +44,27 @@ def _variable(spec, name):
         return None
 
 
-def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None = None) -> str:
+def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None = None,
+                        stated: tuple[float, float, float, str] | None = None) -> str:
     """One sentence for one coefficient row (columns of ``model.tidy``).
 
     Categorical levels are compared with the baseline level, binary variables with the rows without the
     attribute, numeric terms per the variable's ``step`` (odds ratio and CI raised to that power). States
-    plainly when the CI includes 1. Words (groups, units, the outcome) come from ``spec``.
+    plainly when the CI includes 1. Words (groups, units, the outcome) come from ``spec``. ``stated`` =
+    (odds ratio, low, high, interval kind), already per the step, replaces the row's Wald values: the claim
+    of the run (:mod:`analysis.present.claims`), so the sentence cites the interval the report cites.
     """
     info = describe_coefficient(row["term"], spec, baselines)
     outcome = spec.response.outcome
     step = info.step if info.kind == "numeric" else 1.0
-    odds = row["odds_ratio"] ** step
-    low, high = row["or_conf_low"] ** step, row["or_conf_high"] ** step
+    if stated is None:
+        odds = row["odds_ratio"] ** step
+        low, high = row["or_conf_low"] ** step, row["or_conf_high"] ** step
+        ci = f"95% CI {fmt_or(low)} to {fmt_or(high)}"
+    else:
+        odds, low, high, kind = stated
+        ci = f"{'95% CI' if kind == WALD_INTERVAL else kind} {fmt_or(low)} to {fmt_or(high)}"
     shown = float(fmt_or(odds))
-    ci = f"95% CI {fmt_or(low)} to {fmt_or(high)}"
     var = _variable(spec, info.variables[0]) if info.variables else None
     if info.kind == "categorical":
         group = _group(var, info.level, spec)
@@ -87,14 +95,21 @@ def var_per(variable) -> str:
     return f"{each} {variable.step_phrase()} more of {in_sentence(variable.label)}"
 
 
-def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec) -> pd.DataFrame:
+def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec,
+                         claims: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sentence per non-intercept coefficient that is a single effect (not a spline or interaction
-    column; those are described by their effect tables): DataFrame[term, sentence]."""
+    column; those are described by their effect tables): DataFrame[term, sentence]. With the run's
+    ``claims``, each sentence states the claim's odds ratio and headline interval (bootstrap, pooled, Firth's
+    profile or Wald, named), so the words and the tables cite one interval."""
+    stated = {}
+    if claims is not None and len(claims):
+        for _, c in claims[claims["topic"] == "odds ratio"].iterrows():
+            stated[c["term"]] = (c["estimate"], c["conf_low"], c["conf_high"], c["interval"])
     rows = []
     for _, r in coefficients[coefficients["term"] != "Intercept"].iterrows():
         info = describe_coefficient(r["term"], spec, baselines)
         if info.kind in ("categorical", "binary", "numeric"):
-            rows.append((r["term"], odds_ratio_sentence(r, spec, baselines)))
+            rows.append((r["term"], odds_ratio_sentence(r, spec, baselines, stated.get(r["term"]))))
     return pd.DataFrame(rows, columns=["term", "sentence"])
 
 
@@ -163,7 +178,6 @@ def conclusions(claims: pd.DataFrame, profile: pd.DataFrame, profile_info: dict,
                  for _, x in ranked.iterrows()]
         out.append(("profile", "Compared with the rest, the top group differs most (in standard deviations of each "
                                "variable) in: " + "; ".join(parts) + "."))
-    from analysis.present.claims import INTERVAL_NOTES
 
     ors = claims[claims["topic"] == "odds ratio"]
     kind = ors["interval"].iloc[0] if len(ors) else ""
@@ -540,11 +554,9 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
     conclusions, the specification checks, the validation, the calibration and the limitations."""
     from analysis.evaluate import explore
 
-    from analysis.present.claims import claims
-
     stated = claims(tables, metrics, spec)
     out = {"eda_sentences": explore.headline_sentences(tables, spec),
-           "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
+           "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec, stated),
            "claims": stated,
            "conclusions": conclusions(stated, tables[explore.PROFILE_TABLE], metrics["profile"],
                                       metrics, tables["gains"], tables["classification"], spec)}

@@ -602,11 +602,15 @@ def plot_calibration(
     title: str = "Calibration: observed vs predicted",
     words: Words = WORDS,
     curve: pd.DataFrame | None = None,
+    corrected: pd.DataFrame | None = None,
 ) -> Figure:
     """Observed rate against mean predicted probability per bin, with CI bars and a 45° line.
 
     ``table`` has columns ``bin, n, events, observed_rate, obs_conf_low, obs_conf_high,
-    mean_predicted``; both axes in per cent, on the same scale.
+    mean_predicted``; both axes in per cent, on the same scale. ``curve`` (``p, observed_smooth``) adds the
+    lowess smooth; ``corrected`` (``predy, calibrated_corrected``: the bootstrap's ``calibration_corrected``
+    table) the curve corrected for over-fitting, drawn as rms's ``plot.calibrate`` draws its "Bias-corrected"
+    line.
     """
     _require_columns(table, ["bin", "n", "events", "observed_rate", "obs_conf_low",
                              "obs_conf_high", "mean_predicted"], "calibration")
@@ -627,6 +631,10 @@ def plot_calibration(
         inside = curve[curve["p"] <= top]
         ax.plot(inside["p"], inside["observed_smooth"].clip(0, top), color=PALETTE["vermillion"], lw=2.2,
                 label="Smoothed observed rate (lowess)")
+    if corrected is not None and len(corrected):
+        inside = corrected[corrected["predy"] <= top]
+        ax.plot(inside["predy"], inside["calibrated_corrected"].clip(0, top), color=PALETTE["green"], lw=2.2,
+                ls="-.", label="Corrected for over-fitting (bootstrap)")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -920,7 +928,9 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
         "ks": (plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
                {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)", "words": words}),
         "calibration": (plot_calibration, (tables["calibration"],),
-                        {"words": words, "curve": tables.get("calibration_curve")}),
+                        {"words": words, "curve": tables.get("calibration_curve"),
+                         # the bootstrap's corrected curve is of the training sample: drawn when that is evaluated
+                         "corrected": tables.get("calibration_corrected") if evaluated == "train" else None}),
         "gains": (plot_gains, (tables["gains"],), {"words": words}),
         "lift": (plot_lift, (tables["gains"],), {}),
     })
