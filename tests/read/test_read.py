@@ -23,7 +23,7 @@ from csv_helpers import COLUMNS, GOOD_ROWS, HEADER, write  # noqa: E402
 
 SPEC = default_spec()
 #: the default specification under the strategy "refuse": a missing value is a problem (the default,
-#: complete_cases, leaves the row out: tests/read/test_missing.py)
+#: complete_cases, leaves the row out: tests/read/test_missing_values.py)
 REFUSE = with_missing(SPEC, "refuse")
 VARIABLES = list(SPEC.pattern_variables)
 ENGINES = ("memory", "duckdb", "spark")
