@@ -1,7 +1,9 @@
 # One command each, on a fresh machine with Python 3.11+ and make: each target sets itself up.
 #   make report                 render _output/report.html and report.pdf on the embedded simulated data
 #   make report DATA=file.csv   ... on real data
-#   make test                   run the test suite
+#   make test                   run the test suite (with ../shared/quarto beside the checkout, through the real
+#                               Quarto CLI too, installed once into .quarto-cli/)
+#   make quarto                 install that Quarto CLI (nothing to do when it works or without ../shared/quarto)
 #   make benchmark              stepwise speed benchmark (not part of the tests)
 #   make benchmark-validate     the optimism bootstrap against rms::validate (R and rms needed for the ratio)
 #   make benchmark-scale        1M / 10M / 100M-row benchmark (about 10 minutes, 2 GB of files in /tmp)
@@ -13,8 +15,13 @@ PY     := $(VENV)/bin/python
 OUT    ?= _output
 DATA   ?=
 ARGS   ?=
+# the offline Quarto installer of the development machines and CI; users install Quarto from quarto.org or
+# `pip install quarto-cli`, and the tests use a `quarto` on PATH when .quarto-cli/ is absent
+QUARTO_INSTALLER ?= ../shared/quarto/install.sh
+# never .quarto/: that is Quarto's own scratch folder, which `quarto render FILE --output-dir DIR` deletes
+QUARTO_CLI := .quarto-cli
 
-.PHONY: setup java report fit test benchmark benchmark-validate benchmark-scale benchmark-cluster fuzz clean
+.PHONY: setup java quarto report fit test benchmark benchmark-validate benchmark-scale benchmark-cluster fuzz clean
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,13 +44,25 @@ java:
 
 setup: $(VENV)/.installed java
 
+# once: a working install is left alone (install.sh itself would re-check every step, about 10 s)
+quarto:
+	@if $(QUARTO_CLI)/bin/quarto --version >/dev/null 2>&1; then \
+	  echo "Quarto $$($(QUARTO_CLI)/bin/quarto --version) in $(QUARTO_CLI)/"; \
+	elif [ -f "$(QUARTO_INSTALLER)" ]; then \
+	  bash "$(QUARTO_INSTALLER)" $(QUARTO_CLI); \
+	else \
+	  echo "$(QUARTO_INSTALLER) not found: Quarto is not installed here; tests that render through Quarto use" \
+	       "a quarto on PATH, or skip"; \
+	fi
+
+# `report` renders through Quarto when it is installed in .quarto-cli/ or on PATH, else with the built-in renderer
 report: setup
-	$(PY) -m analysis report $(if $(DATA),--data "$(DATA)") --out "$(OUT)" $(ARGS)
+	PATH="$(abspath $(QUARTO_CLI))/bin:$$PATH" $(PY) -m analysis report $(if $(DATA),--data "$(DATA)") --out "$(OUT)" $(ARGS)
 
 fit: setup
 	$(PY) -m analysis fit $(if $(DATA),--data "$(DATA)") --out "$(OUT)" $(ARGS)
 
-test: setup
+test: setup quarto
 	$(PY) -m pytest -q
 
 benchmark: setup

@@ -100,10 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="data specification (TOML) of the file: response, variables, words, rules "
                             "(default: the bundled Tmall coupon specification; draft one with 'init')")
         p.add_argument("--out", type=Path, default=Path("_output"), help="output directory (default: %(default)s)")
-        p.add_argument("--test-size", type=_fraction, default=0.3,
+        p.add_argument("--test-size", type=_fraction, default=0.0,
                        help="share of rows held out for evaluation, by a seeded hash of the ID (of the row's position "
-                            "when the specification declares no ID); 0 fits on all rows "
-                            "(default: %(default)s)")
+                            "when the specification declares no ID); 0 fits and selects on all rows and "
+                            "validates by the optimism bootstrap, the better estimate unless events are plentiful "
+                            "(see README) (default: %(default)s)")
         p.add_argument("--seed", type=int, default=100, help="seed of the train/test split (default: %(default)s)")
         p.add_argument("--exclude", action="append", default=[], metavar="EXPRESSION",
                        help="exclude the rows where EXPRESSION holds, e.g. 'age > 60' (repeatable; counted in "
@@ -143,6 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="seed of the bootstrap (default: the value of --seed)")
         p.add_argument("--workers", type=_positive, default=2,
                        help="processes for the bootstrap; results do not depend on it (default: %(default)s)")
+        p.add_argument("--missing", choices=["refuse", "complete_cases", "impute"], default=None,
+                       help="missing values in the used columns: refuse the file, leave out the rows that have "
+                            "one (complete_cases: counted per column, compared with the rows kept and stated in "
+                            "the limitations) or impute them (default: the specification's [missing] strategy, "
+                            "whose default is complete_cases); a row without the response is always left out "
+                            "and counted")
         p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
     fit = sub.add_parser("fit", help="compute tables, figures and metrics.json without rendering")
@@ -181,7 +188,8 @@ def _config(args):
                      slentry=args.slentry, slstay=args.slstay, baselines=dict(args.baseline),
                      engine=args.engine, memory_limit=args.memory_limit, spark_master=args.spark_master,
                      firth=args.firth,
-                     bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers)
+                     bootstrap=args.bootstrap, bootstrap_seed=args.bootstrap_seed, workers=args.workers,
+                     missing=args.missing)
 
 
 def _draft_refusal(config) -> str:
@@ -231,7 +239,10 @@ def main(argv=None) -> int:
             for path in outputs.values():
                 progress(f"wrote {path}")
         used, fitted = results.metrics["data"]["rows_used"], results.metrics["model"]["n_obs"]
-        print(f"{used:,} rows used ({fitted:,} to fit the model); results in {config.out}", file=sys.stderr)
+        imputed = (results.metrics.get("missing") or {}).get("imputation")
+        pooled = (f"; the pooled model on {imputed['rows']:,} rows, {imputed['rows_with_missing']:,} of them imputed "
+                  f"{imputed['m']} times" if imputed else "")
+        print(f"{used:,} rows used ({fitted:,} to fit the model{pooled}); results in {config.out}", file=sys.stderr)
         return EXIT_OK
     except SeparationError as err:
         print(f"error: {err}\nThe maximum-likelihood estimate does not exist for these data (separation). "

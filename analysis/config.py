@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from analysis.model.selection import SelectionSettings
-from analysis.spec import load_spec, with_exclusions
+from analysis.spec import load_spec, with_exclusions, with_missing
 
 #: the embedded simulated sample (the default data of the default specification): in a checkout data/;
 #: an installed package carries a copy in analysis/documents/
@@ -29,7 +29,8 @@ class RunConfig:
     out: Path = Path("_output")
     #: the data specification (None: the bundled default, analysis/spec/tmall.toml)
     spec: Path | None = None
-    test_size: float = 0.3
+    #: share of rows held out (0: fit on all rows and validate by the optimism bootstrap, Harrell RMS 5.3)
+    test_size: float = 0.0
     seed: int = 100
     #: exclusion rules added to the specification's, as expressions ("age > 60")
     exclude: tuple = ()
@@ -55,6 +56,9 @@ class RunConfig:
     bootstrap_seed: int | None = None
     #: processes for the bootstrap (results do not depend on it)
     workers: int = 2
+    #: what to do with missing values: "refuse", "complete_cases" or "impute" (None: the specification's
+    #: ``[missing] strategy``, whose default is "complete_cases")
+    missing: str | None = None
 
     def as_dict(self) -> dict:
         """The run parameters (the output folder is not one: it does not change any result)."""
@@ -76,8 +80,8 @@ class RunConfig:
 
     def load_spec(self):
         """The specification of the run: the file ``spec`` (or the default) with ``exclude`` added to its
-        exclusion rules."""
-        spec = load_spec(self.spec)
+        exclusion rules and ``missing`` (when given) as its missing-value strategy."""
+        spec = with_missing(load_spec(self.spec), self.missing)
         return with_exclusions(spec, self.exclude) if self.exclude else spec
 
 

@@ -15,6 +15,11 @@ exactly one two-valued column gets that column with a CHECK note, and a file wit
 whose response is left for the user to choose (the draft does not load until they do), listing the
 candidates. Everything the draft guessed is printed, with what the user must check, and written as
 comments in the file.
+
+Missing values (the specification's missing-value spellings, empty cells, Parquet nulls) are counted per
+column and reported; the draft ends with a ``[missing]`` table, ``strategy = "complete_cases"`` (rows with a
+missing value in a used column are left out and counted), marked CHECK when the rows read have a missing
+value in a column the draft uses, with a comment naming the alternatives ("refuse", "impute").
 """
 from __future__ import annotations
 
@@ -252,10 +257,25 @@ def _variable_lines(c: Column, rows: str, frame: pd.DataFrame, response: Column 
         if note := _separates(frame[c.name], frame[response.name], response):
             lines.append(f"# CHECK: {note}")
             checks.append(f"CHECK '{c.name}': {note}.")
-    if c.n_missing:
-        checks.append(f"'{c.name}' has {c.n_missing:,} missing values in the rows read: a run will refuse them "
-                      "until they are filled in or the rows removed.")
     return lines + [""]
+
+
+def _missing_lines(used: list[Column], n_rows: int, checks: list[str]) -> list[str]:
+    """The ``[missing]`` table: the missing values per used column in the rows read, and the strategy,
+    marked CHECK when there are any."""
+    found = [c for c in used if c.n_missing]
+    alternatives = ('the alternatives: "refuse" (a missing value stops the run) or "impute" (multiple '
+                    "imputation; the response is never imputed)")
+    if not found:
+        return ["[missing]", f"# No missing value in the {n_rows:,} rows read.",
+                f'strategy = "complete_cases"  # {alternatives}', ""]
+    counts = ", ".join(f"{c.name} {c.n_missing:,} ({c.n_missing / n_rows:.1%})" for c in found) + (
+        "; none in the other columns" if len(found) < len(used) else "")
+    checks.append(f"Missing values in the {n_rows:,} rows read: {counts}. CHECK [missing] strategy: complete_cases "
+                  "leaves those rows out of the model and counts them per column.")
+    return ["[missing]", f"# Missing values in the {n_rows:,} rows read: {counts}.",
+            f'strategy = "complete_cases"  # CHECK: rows with a missing value in a used column are left out and '
+            f"counted per column; {alternatives}", ""]
 
 
 def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]]:
@@ -311,6 +331,8 @@ def draft(path: str | Path, response: str | None = None) -> tuple[str, list[str]
             checks.append(f"Left out '{c.name}': {c.note}.")
             continue
         lines += _variable_lines(c, rows, frame, by_name[chosen] if chosen else None, checks)
+    used = [c for c in columns if c.kind not in ("skip", "id") or (ids and c.name == ids[0].name)]
+    lines += _missing_lines(used, len(frame), checks)
     text = "\n".join(lines)
     n = len(draft_markers(text))
     checks.append(f"CHECK the words: {n} comments of the draft start with CHECK or CHOOSE; report refuses the "

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 from analysis.config import DEFAULT_DATA, RunConfig, resolve_engine
-from analysis.evaluate import bootstrap, effects, explore, performance
+from analysis.evaluate import bootstrap, effects, explore, missing, performance
 from analysis.model.firth import firth_fit
 from analysis.model.patsy_speed import fast_categoricals
 from analysis.model.fit import check_levels_in_training
-from analysis.model.selection import select_and_fit
+from analysis.model.imputed import fit_imputed
+from analysis.model.selection import SelectionSettings, select_and_fit
 from analysis.model.terms import forced_terms, model_terms, resolve_knots
 from analysis.present import narrative, plots, slides
 from analysis.present.report import render
@@ -56,18 +58,16 @@ def run_patterns(pattern_data, config: RunConfig, progress=lambda message: None,
 
 
 def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
-    samples = Samples.from_patterns(pattern_data.patterns, spec.pattern_variables)
-    try:
-        terms, baselines = model_terms(spec, samples.all, config.baselines)
+    samples = Samples.from_patterns(pattern_data.patterns, spec.pattern_variables, spec.missing_strategy)
+    try:  # baselines, like knots, are learned from the rows the model is fitted on
+        terms, baselines = model_terms(spec, samples.train, config.baselines)
     except ValueError as err:
         raise ModelError(str(err)) from None
     terms, knots = resolve_knots(terms, samples.train)
     check_levels_in_training(samples.train, samples.test, terms, trials="trials")
-    fit = (firth_fit(samples.train, terms, knots=knots, baselines=baselines, progress=progress) if config.firth else
-           select_and_fit(samples.train, terms, config.selection(forced_terms(spec, terms)), knots=knots,
-                          baselines=baselines, outcome=spec.response.outcome, progress=progress))
-    tables = {"row_accounting": pattern_data.accounting, "split": samples.split, **explore.tables(samples.all, spec),
-              **fit.tables()}
+    fit, imputed = _fit(samples, terms, knots, baselines, config, spec, progress)
+    tables = {"row_accounting": pattern_data.accounting, **missing.tables(samples, spec), "split": samples.split,
+              **explore.tables(samples.all, spec), **fit.tables(), **_imputed_tables(imputed)}
     progress("diagnostics")
     tables |= effects.specification_checks(fit, spec)
     boot = None
@@ -81,13 +81,17 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     assessment = performance.assess(fit, {"train": samples.train, "test": samples.test},
                                     performance.calibration_groups(spec))
     tables |= assessment.tables
+    tables["leakage_check"] = performance.leakage_check(fit, {"train": samples.train, "test": samples.test},
+                                                        assessment.evaluated, spec.leak_suspects)
     tables[explore.PROFILE_TABLE], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
                                                                  TOP_SHARE)
     curves = effects.effect_curves(fit)
     tables |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,
                               engine=getattr(pattern_data, "engine", None), config=config, spec=spec, profile=profile,
-                              effect_profiles={var: p for var, (_, p) in curves.items()}).as_dict()
+                              effect_profiles={var: p for var, (_, p) in curves.items()},
+                              missing=missing.facts(samples, pattern_data.accounting, tables.get("missingness"))
+                              | _imputed_facts(imputed)).as_dict()
     tables |= narrative.sentence_tables(tables, metrics, spec, config.as_dict())
     figures = plots.figure_specs(samples.all, tables, metrics, assessment.curves, assessment.evaluated, spec,
                                  {var: curve for var, (curve, _) in curves.items()})
@@ -96,16 +100,66 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
                    spec=spec)
 
 
+def _fit(samples, terms, knots, baselines, config, spec, progress):
+    """The fit of the run: Firth's, or the selection and the final model; under multiple imputation (the
+    "impute" strategy with rows missing a value) the terms are selected on the imputed data sets and the
+    complete-case fit of those terms is kept beside the pooled model (``analysis.model.imputed``)."""
+    if config.firth:
+        return firth_fit(samples.train, terms, knots=knots, baselines=baselines, progress=progress), None
+    settings = config.selection(forced_terms(spec, terms))
+    imputed = None
+    if samples.strategy == "impute" and samples.n_incomplete:
+        imputed = fit_imputed(samples.with_incomplete("train"), terms, settings, m=spec.imputations, seed=config.seed,
+                              binary=[v.name for v in spec.variables if v.kind == "binary"], progress=progress)
+        terms, settings = list(imputed.terms), SelectionSettings(direction="none")
+    fit = select_and_fit(samples.train, terms, settings, knots=knots, baselines=baselines,
+                         outcome=spec.response.outcome, progress=progress)
+    return fit, imputed
+
+
+def _imputed_tables(imputed) -> dict:
+    if imputed is None:
+        return {}
+    return {"coefficients_pooled": imputed.pooled, "imputation_selection": imputed.path}
+
+
+def _imputed_facts(imputed) -> dict:
+    if imputed is None:
+        return {}
+    from analysis.model.imputed import RULE
+
+    return {"imputation": {"m": imputed.m, "seed": imputed.seed, "rows": imputed.rows,
+                           "rows_with_missing": imputed.rows_with_missing, "selection": RULE,
+                           "direction": imputed.direction, "asked": imputed.asked,
+                           "selected_terms": list(imputed.terms)}}
+
+
 def load_or_run(directory: str | Path, data: str | None = None, spec: str | None = None, **options):
     """The results in ``directory`` (``analysis.results.load``); when it has none yet (``quarto render
     report.qmd`` on a fresh checkout), the pipeline runs first on ``data`` (default: the embedded simulated
-    sample) with the specification ``spec`` (default: the bundled one)."""
+    sample) with the specification ``spec`` (default: the bundled one). Results of another file, specification
+    or option than one asked for here (``quarto render report.qmd -P data:FILE`` after a render of the sample)
+    are replaced by a new run; what is not asked for is taken as it is."""
     directory = Path(directory)
-    if not (directory / "metrics.json").exists():
+    if not (directory / "metrics.json").exists() or _other_run(directory, data, spec, options):
         config = RunConfig(data=Path(data) if data else DEFAULT_DATA, out=directory,
                            spec=Path(spec) if spec else None, **options)
         write_outputs(run(config), directory)
     return load(directory)
+
+
+def _other_run(directory: Path, data, spec, options: dict) -> bool:
+    """Whether the results in ``directory`` differ from a run asked for with ``data``, ``spec`` and ``options``
+    (each only when given)."""
+    import json
+
+    config = json.loads((directory / "run.json").read_text()).get("config", {})
+
+    def same_file(recorded, asked):
+        return recorded is not None and Path(recorded).resolve() == Path(asked).resolve()
+    return bool((data and not same_file(config.get("data"), data))
+                or (spec and not same_file(config.get("spec"), spec))
+                or any(config.get(key) != value for key, value in options.items()))
 
 
 def render_report(results_dir: str | Path, engine: str = "auto", formats=("html", "pdf"),

@@ -24,8 +24,9 @@ from analysis.spec import load_spec
 class Metrics:
     """metrics.json, in its key order: the final and full model's glance, the method, the bootstrap (when
     run), each sample's performance, which sample the tables describe, the model's baselines, candidate
-    and selected terms and formula, the data and split, the specification, the top-scored group and the
-    reference profiles of the effect curves."""
+    and selected terms and formula, the data and split, the specification, the top-scored group, the
+    reference profiles of the effect curves and the missing values (strategy and counts:
+    ``analysis.evaluate.missing.facts``)."""
 
     model: dict
     full_model: dict
@@ -43,10 +44,11 @@ class Metrics:
     spec: dict
     profile: dict
     effect_profiles: dict
+    missing: dict | None = None
 
     @classmethod
     def collect(cls, *, fit, assessment, boot, pattern_data, samples, engine, config, spec, profile,
-                effect_profiles) -> "Metrics":
+                effect_profiles, missing=None) -> "Metrics":
         from analysis.model.fit import baseline_levels, build_formula
         from analysis.read.patterns import TRIALS
 
@@ -62,12 +64,13 @@ class Metrics:
                   "notes": list(pattern_data.notes), "engine": engine or "memory"},
             split={"test_size": config.test_size, "seed": config.seed, "stratified": False,
                    "rule": f"test if {key} < test_size (analysis.read.split)"},
-            spec={"name": spec.name, "file": spec.path.name}, profile=profile, effect_profiles=effect_profiles)
+            spec={"name": spec.name, "file": spec.path.name}, profile=profile, effect_profiles=effect_profiles,
+            missing=missing)
 
     def as_dict(self) -> dict:
         """The metrics as metrics.json holds them (the bootstrap and the test sample only when there are)."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
-        for optional in ("bootstrap", "test"):
+        for optional in ("bootstrap", "test", "missing"):
             if out[optional] is None:
                 del out[optional]
         return out
@@ -84,18 +87,25 @@ class Results:
 
 def spec_text(spec) -> bytes | None:
     """The specification file of the run (None for a specification not read from a file), with the exclusion
-    rules given on the command line (--exclude, --max-age) listed in a closing comment: the copy states
-    everything that was applied and still loads as the file did (run.json holds the same rules)."""
+    rules given on the command line (--exclude, --max-age) and a missing-value strategy given there (--missing)
+    listed in a closing comment: the copy states everything that was applied and still loads as the file did
+    (run.json holds the same settings)."""
     if not Path(spec.path).is_file():
         return None
     text = Path(spec.path).read_bytes()
-    own = len(load_spec(spec.path).exclusions)
-    added = spec.exclusions[own:]
-    if not added:
+    own = load_spec(spec.path)
+    added = spec.exclusions[len(own.exclusions):]
+    strategy = getattr(spec, "missing_strategy", own.missing_strategy)
+    if not added and strategy == own.missing_strategy:
         return text
-    lines = ["", "# Exclusions added on the command line for this run (also in run.json, config.exclude):"]
-    lines += [f"#   exclude {json.dumps(e.condition.text, ensure_ascii=False)}, described as "
-              f"{json.dumps(e.description, ensure_ascii=False)}" for e in added]
+    lines = [""]
+    if added:
+        lines += ["# Exclusions added on the command line for this run (also in run.json, config.exclude):"]
+        lines += [f"#   exclude {json.dumps(e.condition.text, ensure_ascii=False)}, described as "
+                  f"{json.dumps(e.description, ensure_ascii=False)}" for e in added]
+    if strategy != own.missing_strategy:
+        lines += [f"# Missing values: strategy {json.dumps(strategy)} given on the command line for this run "
+                  "(--missing; also in run.json, config.missing)"]
     return text.rstrip(b"\n") + b"\n" + ("\n".join(lines) + "\n").encode("utf-8")
 
 

@@ -494,12 +494,14 @@ def firth_case(base: bytes, rng: random.Random) -> tuple[bytes, str]:
 
 
 def outcome(path, engine, spec):
-    """("ok", pattern table as dict) | ("error", verdict, n_rows) | ("crash", traceback text)."""
+    """("ok", pattern table as dict (a missing value as None), row accounting, rows used) | ("error", verdict,
+    n_rows) | ("crash", traceback text)."""
     from analysis.read import DataValidationError, read_patterns
 
     try:
         got = read_patterns(path, spec, engine=engine, hash_file=False)
-        return ("ok", got.patterns.to_dict("list"), got.n_rows)
+        patterns = got.patterns.astype(object).where(got.patterns.notna(), None)   # NaN == NaN is False
+        return ("ok", patterns.to_dict("list"), got.accounting.to_dict("list"), got.n_rows)
     except DataValidationError as err:
         return ("error", err.verdict(), err.n_rows)
     except Exception:  # noqa: BLE001 - the fuzzer counts them

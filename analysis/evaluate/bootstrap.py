@@ -21,14 +21,15 @@ import sys
 import time
 from collections import Counter
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit
 
 from analysis.evaluate import discrimination as evaluation
-from analysis.model.fit import bernoulli_loglik, null_loglik
+from analysis.evaluate.calibration import calibration_curve
+from analysis.model.fit import bernoulli_loglik, blank_odds_ratios, null_loglik
 from analysis.model.newton import SeparationError, newton
 from analysis.model.selection import Selector
 from analysis.threads import blas_single_thread
@@ -88,6 +89,10 @@ class BootstrapResult:
     seconds: float = math.nan
     n_obs: int = 0
     n_patterns: int = 0
+    #: rms's calibrate: ``predy, calibrated_orig, calibrated_corrected, optimism, n`` (see :func:`calibrate_points`)
+    calibration: pd.DataFrame | None = field(default=None, repr=False)
+    #: mean and 0.9 quantile of |p - corrected calibration at p| over the rows (rms's print of calibrate)
+    calibration_error: dict = field(default_factory=dict)
 
 
 # ------------------------------------------------------------------------------------------- indexes
@@ -141,6 +146,70 @@ def model_indexes(eta, events, trials, *, fitted: bool) -> np.ndarray:
     return out
 
 
+# ------------------------------------------------------------------------------------------- calibration
+def calibrate_points(p, trials) -> np.ndarray:
+    """rms ``calibrate``'s 50 points: ``seq(p[5], p[n - 4], length = 50)`` of the sorted predictions of the
+    n rows (a pattern stands for ``trials`` rows)."""
+    p = np.asarray(p, dtype=float)
+    m = np.asarray(trials, dtype=np.int64)
+    order = np.argsort(p, kind="stable")
+    cum = np.cumsum(m[order])
+    n = int(cum[-1])
+    if n < 11:
+        raise ValueError("rms's calibrate needs more than 10 rows")
+    def row(k):                       # the k-th smallest prediction over the rows, 1-based as R's p[k]
+        return float(p[order][np.searchsorted(cum, k, side="left")])
+    return np.linspace(row(5), row(n - 4), 50)
+
+
+def calibration_error(p, events, trials, predy) -> np.ndarray:
+    """rms ``calibrate``'s ``cal.error``: ``approx(lowess(p, y, iter = 0), xout = predy, ties = first)$y -
+    predy`` for the rows the patterns stand for (``analysis.evaluate.calibration.calibration_curve``: one
+    smooth value per distinct p, so every tie rule gives the same value); NaN outside the range of p.
+    Patterns with no trials (not drawn in a resample) are left out."""
+    trials = np.asarray(trials)
+    keep = trials > 0                              # patterns a resample did not draw stand for no row
+    curve = calibration_curve(np.asarray(p)[keep], np.asarray(events)[keep], trials[keep], grid=predy)
+    return curve["observed_smooth"].to_numpy() - np.asarray(predy)
+
+
+def _calibration(p0, y, m, predy, records, calibrate_b):
+    """The overfitting-corrected calibration curve (rms ``calibrate``: calibrated.corrected = calibrated.orig -
+    mean over resamples of (training - test) error) and its error summary over the rows."""
+    orig = calibration_error(p0, y, m, predy) + predy
+    used = [r for r in records[:calibrate_b] if r[1] and r[7] is not None]
+    diff = np.array([r[7] - r[8] for r in used]) if used else np.full((0, len(predy)), np.nan)
+    with np.errstate(invalid="ignore"):
+        n = np.sum(np.isfinite(diff), axis=0)
+        optimism = np.where(n > 0, np.nansum(diff, axis=0) / np.maximum(n, 1), np.nan)
+    corrected = orig - optimism
+    table = pd.DataFrame({"predy": predy, "calibrated_orig": orig, "calibrated_corrected": corrected,
+                          "optimism": optimism, "n": n.astype(int)})
+    good = np.isfinite(corrected)
+    error = {}
+    if good.sum() >= 2:
+        # rms's print: err = predicted - approx(predy, calibrated.corrected, xout = predicted, ties = mean)$y over
+        # the rows; predictions outside predy's range are NaN there (approx's rule = 1) and left out
+        inside = (p0 >= predy[good][0]) & (p0 <= predy[good][-1])
+        err = np.abs(p0[inside] - np.interp(p0[inside], predy[good], corrected[good]))
+        w = m[inside]
+        order = np.argsort(err, kind="stable")
+        cum = np.cumsum(w[order])
+        error = {"mean_absolute_error": float(np.sum(w * err) / w.sum()), "rows": int(w.sum()),
+                 "q90_absolute_error": float(_type7(err[order], cum, 0.9)), "resamples": int(len(used))}
+    return table, error
+
+
+def _type7(sorted_values, cum, q: float) -> float:
+    """R's quantile(type = 7) of the rows a sorted weighted vector stands for."""
+    n = int(cum[-1])
+    h = (n - 1) * q
+    lo = int(math.floor(h))
+    def at(k):
+        return float(sorted_values[np.searchsorted(cum, k + 1, side="left")])
+    return at(lo) + (h - lo) * (at(min(lo + 1, n - 1)) - at(lo))
+
+
 # ------------------------------------------------------------------------------------------- resampling
 def _cells(events: np.ndarray, trials: np.ndarray):
     """The non-empty (row, outcome) cells of a pattern table: (row of each cell, outcome 1/0, count)."""
@@ -189,10 +258,13 @@ class _Task:
     warm: np.ndarray          # estimates of the starting model on the original data
     y: np.ndarray             # original counts per pooled pattern
     m: np.ndarray
+    predy: np.ndarray | None = None   # rms calibrate's 50 points (None: no calibration curve)
+    calibrate_b: int = 0              # the first this many resamples also give calibration errors
 
 
-def _one(task: _Task, seed_seq: np.random.SeedSequence):
-    """One resample: (ok, error, selected terms, estimates over all columns, training, test indexes)."""
+def _one(task: _Task, seed_seq: np.random.SeedSequence, b: int = 0):
+    """One resample: (ok, error, selected terms, estimates over all columns, training, test indexes, training
+    and test calibration errors at ``task.predy`` (None past ``task.calibrate_b``))."""
     rng = np.random.default_rng(seed_seq)
     ev, tr = _draw(task.rows, task.outcome, task.counts, task.n_rows, rng)
     sel = task.selector
@@ -204,8 +276,13 @@ def _one(task: _Task, seed_seq: np.random.SeedSequence):
         training = model_indexes(eta, yb, mb, fitted=True)
         test = model_indexes(eta, task.y, task.m, fitted=False)
     except (SeparationError, np.linalg.LinAlgError) as err:
-        return False, f"{type(err).__name__}: {err}", (), None, None, None
-    return True, "", tuple(out.selected), beta, training, test
+        return False, f"{type(err).__name__}: {err}", (), None, None, None, None, None
+    cal_train = cal_test = None
+    if task.predy is not None and b < task.calibrate_b:
+        p = expit(eta)
+        cal_train = calibration_error(p, yb, mb, task.predy)
+        cal_test = calibration_error(p, task.y, task.m, task.predy)
+    return True, "", tuple(out.selected), beta, training, test, cal_train, cal_test
 
 
 _TASK: _Task | None = None
@@ -219,7 +296,7 @@ def _init_worker(task: _Task) -> None:
 
 
 def _run_chunk(indices, seeds):
-    return [(b, *_one(_TASK, s)) for b, s in zip(indices, seeds)]
+    return [(b, *_one(_TASK, s, b)) for b, s in zip(indices, seeds)]
 
 
 def _mp_context():
@@ -232,9 +309,44 @@ def _mp_context():
 
 
 # ------------------------------------------------------------------------------------------- public
+def _run(task: _Task, children, B: int, workers: int, chunk_size, say) -> list:
+    """The B resamples' records, in this process (workers = 1) or in ``workers`` forked processes, in chunks;
+    the records do not depend on how they were computed."""
+    records: list = [None] * B
+    done = 0
+    if workers == 1 or B == 1:
+        with blas_single_thread():
+            step = chunk_size or max(1, math.ceil(B / 8))
+            for start in range(0, B, step):
+                for b in range(start, min(B, start + step)):
+                    records[b] = (b, *_one(task, children[b], b))
+                done = min(B, start + step)
+                say(f"bootstrap: {done}/{B} resamples")
+    else:
+        step = chunk_size or max(1, math.ceil(B / (8 * workers)))
+        chunks = [list(range(s, min(B, s + step))) for s in range(0, B, step)]
+        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_mp_context(),
+                                 initializer=_init_worker, initargs=(task,)) as pool:
+            pending = {pool.submit(_run_chunk, c, [children[b] for b in c]) for c in chunks}
+            try:
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        for rec in fut.result():
+                            records[rec[0]] = rec
+                            done += 1
+                    say(f"bootstrap: {done}/{B} resamples")
+            except BaseException:                 # an error in a worker, or an interrupt: stop the rest
+                for fut in pending:
+                    fut.cancel()
+                raise
+    return records
+
+
 def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", trials: str | None = "trials",
                        selection: dict | None = None, B: int = 200, seed: int = 100, workers: int = 2,
-                       progress=None, conf_level: float = 0.95, chunk_size: int | None = None) -> BootstrapResult:
+                       progress=None, conf_level: float = 0.95, chunk_size: int | None = None,
+                       calibrate_b: int = 40) -> BootstrapResult:
     """Optimism bootstrap of stepwise selection + logit fit on a pattern table (see the module docstring).
 
     train: the training data: a pattern table (``response`` = events, ``trials`` = rows per pattern) or,
@@ -246,7 +358,9 @@ def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", 
     resample has its own spawned child, so results depend on (seed, B) only. workers: processes (1: in
     this process). progress: callable receiving messages such as "bootstrap: 40/200 resamples" (e.g. a
     function printing to stderr); None for silence. conf_level: of the odds-ratio percentile intervals.
-    chunk_size: resamples per task sent to a worker (default: about 8 chunks per worker).
+    chunk_size: resamples per task sent to a worker (default: about 8 chunks per worker). calibrate_b: the
+    first this many resamples (rms's ``calibrate`` default B = 40; 0: none) also give the overfitting-
+    corrected calibration curve (:func:`calibrate_points`, ``BootstrapResult.calibration``).
 
     The resamples are warm-started from the original starting model's estimates (``Selector.start_
     estimates``), which changes only the speed. Returns a `BootstrapResult`.
@@ -291,40 +405,19 @@ def validate_selection(train: pd.DataFrame, terms, *, response: str = "events", 
         eta0 = selector._prob.X[:, final_cols] @ original.fit.beta
         apparent = model_indexes(eta0, y, m, fitted=True)
         warm = selector.start_estimates()
-    task = _Task(selector, rows, outcome, counts, len(events), warm, y, m)
+    p0 = expit(eta0)
+    predy = calibrate_points(p0, m) if calibrate_b else None
+    task = _Task(selector, rows, outcome, counts, len(events), warm, y, m, predy, int(min(calibrate_b, B)))
     children = np.random.SeedSequence(seed).spawn(B)
 
-    records: list = [None] * B
-    done = 0
-    if workers == 1 or B == 1:
-        with blas_single_thread():
-            step = chunk_size or max(1, math.ceil(B / 8))
-            for start in range(0, B, step):
-                for b in range(start, min(B, start + step)):
-                    records[b] = (b, *_one(task, children[b]))
-                done = min(B, start + step)
-                say(f"bootstrap: {done}/{B} resamples")
-    else:
-        step = chunk_size or max(1, math.ceil(B / (8 * workers)))
-        chunks = [list(range(s, min(B, s + step))) for s in range(0, B, step)]
-        with ProcessPoolExecutor(max_workers=min(workers, len(chunks)), mp_context=_mp_context(),
-                                 initializer=_init_worker, initargs=(task,)) as pool:
-            pending = {pool.submit(_run_chunk, c, [children[b] for b in c]) for c in chunks}
-            try:
-                while pending:
-                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in finished:
-                        for rec in fut.result():
-                            records[rec[0]] = rec
-                            done += 1
-                    say(f"bootstrap: {done}/{B} resamples")
-            except BaseException:                 # an error in a worker, or an interrupt: stop the rest
-                for fut in pending:
-                    fut.cancel()
-                raise
+    records = _run(task, children, B, workers, chunk_size, say)
 
-    return _summarise(selector, original, apparent, records, B=B, seed=seed, settings=settings, workers=workers,
-                      conf_level=conf_level, seconds=time.perf_counter() - t0)
+    result = _summarise(selector, original, apparent, records, B=B, seed=seed, settings=settings, workers=workers,
+                        conf_level=conf_level, seconds=time.perf_counter() - t0)
+    if predy is not None:
+        table, error = _calibration(p0, y, m, predy, records, task.calibrate_b)
+        result = replace(result, calibration=table, calibration_error=error)
+    return result
 
 
 def _summarise(selector: Selector, original, apparent, records, *, B, seed, settings, workers, conf_level,
@@ -430,10 +523,13 @@ def tables(boot: BootstrapResult, coefficients: pd.DataFrame) -> dict[str, pd.Da
     models["model"] = models["model"].map(lambda m: " + ".join(m) if m else "(intercept only)")
     wald = coefficients.set_index("term")[["or_conf_low", "or_conf_high"]]
     ors = boot.odds_ratios.join(wald, on="term")
-    ors = ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low", "boot_high",
-               "selected_share"]]
-    return {"validation": validation, "selection_stability": boot.stability.copy(),
-            "selected_models": models[["model", "n_terms", "share", "count"]], "bootstrap_odds_ratios": ors}
+    ors = blank_odds_ratios(ors[["term", "model_term", "odds_ratio", "or_conf_low", "or_conf_high", "boot_low",
+                                 "boot_high", "selected_share"]])
+    out = {"validation": validation, "selection_stability": boot.stability.copy(),
+           "selected_models": models[["model", "n_terms", "share", "count"]], "bootstrap_odds_ratios": ors}
+    if boot.calibration is not None:
+        out["calibration_corrected"] = boot.calibration.copy()
+    return out
 
 
 def facts(boot: BootstrapResult, settings) -> dict:
@@ -441,4 +537,4 @@ def facts(boot: BootstrapResult, settings) -> dict:
     keywords = settings.keywords()
     return {"B": boot.B, "seed": boot.seed, "failed": boot.failed, "n_patterns": boot.n_patterns,
             "settings": {k: v for k, v in keywords.items() if k != "force"},
-            "forced": list(keywords.get("force", ()))}
+            "forced": list(keywords.get("force", ())), "calibration_error": boot.calibration_error}

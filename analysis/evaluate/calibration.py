@@ -21,9 +21,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import stats
+from scipy.special import expit
 
 from analysis.evaluate.discrimination import _require_both_classes, _table
 from analysis.model.counts import Counts
+from analysis.model.newton import SeparationError, information, newton
 from analysis.evaluate.explore import bin_codes, bin_labels, wilson_interval
 
 __all__ = ["calibration_fit", "calibration_curve", "observed_vs_predicted"]
@@ -76,9 +78,11 @@ def calibration_fit(p, events, trials=None, conf_level: float = 0.95) -> dict:
     1 for ``slope`` (R's ``summary.glm`` tests slope = 0 instead; that number is not reported), two-sided
     normal p-value.
 
-    The fits are binomial GLMs (statsmodels, IRLS to a deviance change below 1e-13) on the table of events
-    and non-events per distinct p, the pattern form of the data: the log-likelihood is that of the rows,
-    so the estimates and standard errors are those of the fit to the rows. p exactly 0 or 1 has an
+    The fits are binomial GLMs by the package's Newton (``analysis.model.newton``, which stops on the size of
+    the step, so it converges at any number of rows: statsmodels' IRLS stops on a deviance change below an
+    absolute 1e-13, which the deviance's rounding never allows at 10^8 rows) on the table of events and
+    non-events per distinct p, the pattern form of the data: the log-likelihood is that of the rows, so the
+    estimates and standard errors (the inverse information at the estimate) are those of the fit to the rows. p exactly 0 or 1 has an
     infinite logit: every p is clipped to ``[1e-15, 1 - 1e-15]`` first (``CLIP``) and ``n_clipped`` says
     how many rows were changed (0 in the normal case). If all p are equal (after clipping), the slope is
     not identifiable: ``intercept`` and ``slope`` are NaN, ``citl`` is still fitted. Raises ValueError
@@ -102,16 +106,13 @@ def calibration_fit(p, events, trials=None, conf_level: float = 0.95) -> dict:
     >>> round(fit["intercept"], 9) + 0.0, round(fit["slope"], 9)
     (0.0, 1.0)
     """
-    import statsmodels.api as sm  # slow import, only when used
-
     z_crit = stats.norm.ppf(1 - (1 - _check_conf_level(conf_level)) / 2)
     t = _table(p, events, trials)
     _require_both_classes(t)
     changed = (t.value < CLIP) | (t.value > 1 - CLIP)
     x = np.clip(t.value, CLIP, 1 - CLIP)
     lp = np.log(x / (1 - x))  # as R's qlogis
-    endog = np.column_stack([t.pos, t.neg]).astype(float)
-    family = sm.families.Binomial()
+    y, m = t.pos.astype(float), (t.pos + t.neg).astype(float)
     out = {
         "n": t.n_total,
         "events": t.n_pos,
@@ -119,22 +120,22 @@ def calibration_fit(p, events, trials=None, conf_level: float = 0.95) -> dict:
         "conf_level": float(conf_level),
     }
 
-    def fit(exog, offset=None):
-        with np.errstate(divide="ignore", invalid="ignore"):  # statsmodels' unused scale when df_resid = 0
-            res = sm.GLM(endog, exog, family=family, offset=offset).fit(tol=1e-13, maxiter=200)
-        if not res.converged or not np.all(np.isfinite(res.params)):
-            raise ValueError("the recalibration fit did not converge (are the responses separated by p?)")
-        return res
+    def fit(exog, start, offset=None):
+        try:
+            beta, eta, _, _ = newton(exog, y, m, start, offset=offset, check_edge=False)
+        except SeparationError:
+            raise ValueError("the recalibration fit did not converge (are the responses separated by p?)") from None
+        p_hat = expit(eta)
+        cov = np.linalg.inv(information(exog, m * p_hat * (1.0 - p_hat)))
+        return beta, np.sqrt(np.diag(cov))
 
     if np.unique(lp).size >= 2:
-        joint = fit(np.column_stack([np.ones_like(lp), lp]))
-        a, b = joint.params
-        se_a, se_b = joint.bse
+        (a, b), (se_a, se_b) = fit(np.column_stack([np.ones_like(lp), lp]), np.array([0.0, 1.0]))
         out |= _wald(a, se_a, 0.0, z_crit, "intercept") | _wald(b, se_b, 1.0, z_crit, "slope")
     else:
         out |= _nan_wald("intercept") | _nan_wald("slope")
-    citl = fit(np.ones((len(lp), 1)), offset=lp)
-    out |= _wald(citl.params[0], citl.bse[0], 0.0, z_crit, "citl")
+    (c,), (se_c,) = fit(np.ones((len(lp), 1)), np.zeros(1), offset=lp)
+    out |= _wald(c, se_c, 0.0, z_crit, "citl")
     return out
 
 

@@ -26,7 +26,9 @@ from scipy import stats
 from scipy.special import expit
 
 from analysis.model import fit as model
-from analysis.model.splines import datadist_limits, effect, linearity_test, parse_rcs_term
+from analysis.model import interactions
+from analysis.model.splines import (datadist_limits, effect, linearity_test, parse_rcs_term, quantiles,
+                                    reference_profile)
 from analysis.model.formula import require_design_info
 from analysis.model.terms import resolve_knots, split_interaction, term_variables
 
@@ -35,23 +37,6 @@ TEST_KNOTS = 4
 
 def _weights(data):
     return data["trials"].to_numpy() if "trials" in data.columns else None
-
-
-def reference_profile(data: pd.DataFrame, columns, weights=None) -> dict:
-    """The value every other variable is held at: the median of a numeric column (rms's "Adjust to",
-    ``datadist``), the most frequent value of any other (ties: the first in sorted order); weighted by
-    ``weights`` (a pattern table's trials: the values of the expanded rows)."""
-    out = {}
-    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
-    for col in columns:
-        s = data[col]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > 2:
-            out[col] = datadist_limits(s.to_numpy(dtype=float), weights=weights)["adjust"]
-        else:
-            counts = pd.Series(w, index=s.index).groupby(s.to_numpy()).sum()
-            order = sorted(counts.index, key=lambda v: (-counts[v], str(v)))
-            out[col] = order[0]
-    return out
 
 
 def linearize(terms) -> list[str]:
@@ -163,6 +148,40 @@ def spline_effects(results, data: pd.DataFrame, terms, spec=None, conf: float = 
                                        "or_conf_low", "or_conf_high"])
 
 
+SPLINE_OR_COLUMNS = ["variable", "label", "percentile", "value", "reference", "estimate", "std_error", "odds_ratio",
+                     "or_conf_low", "or_conf_high"]
+#: the percentiles of the rows at which a spline variable's odds ratio against its median is stated
+SPLINE_PERCENTILES = (10, 25, 75, 90)
+
+
+def spline_odds_ratios(results, data: pd.DataFrame, terms, spec=None, conf: float = 0.95,
+                       percentiles=SPLINE_PERCENTILES) -> pd.DataFrame:
+    """A spline variable's odds ratios at several values against its median (rms's ``summary(fit, age =
+    c(median, value))``, ``contrast``): one row per variable and percentile of its rows (10th, 25th, 75th,
+    90th by default; R's type-7 quantiles of the expanded rows), every other variable at its reference value.
+    A curve is not one odds ratio: these rows, with the effect curve, say how the odds change along it.
+    Columns ``variable, label, percentile, value, reference, estimate, std_error, odds_ratio, or_conf_low,
+    or_conf_high``.
+
+    Tested (tests/evaluate/test_effects.py) against the linear-predictor difference of two design rows with
+    the delta method on the row fit (1e-6), and the 25th and 75th percentiles against :func:`spline_effects`
+    (the inter-quartile odds ratio is their ratio)."""
+    weights = _weights(data)
+    columns = [c for c in data.columns if c not in ("trials", "events")]
+    rows = []
+    for var in dict.fromkeys(term_variables(t)[0] for t in terms if t.strip().startswith("rcs(")):
+        v = spec.variable(var) if spec is not None and spec.has(var) else None
+        x = data[var].to_numpy(dtype=float)
+        reference = datadist_limits(x, weights=weights)["adjust"]
+        for q, value in zip(percentiles, quantiles(x, [q / 100 for q in percentiles], weights)):
+            e = effect(results, data[columns], var, low=reference, high=value, conf=conf, weights=weights)
+            odds, low, high = e.exp()
+            rows.append({"variable": var, "label": v.label if v is not None else var, "percentile": q,
+                         "value": value, "reference": reference, "estimate": e.estimate, "std_error": e.se,
+                         "odds_ratio": odds, "or_conf_low": low, "or_conf_high": high})
+    return pd.DataFrame(rows, columns=SPLINE_OR_COLUMNS)
+
+
 def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, conf: float = 0.95) -> pd.DataFrame:
     """Predicted probability across ``variable`` (from its 1st to 99th percentile of rows, or every
     distinct value when there are at most ``points``), every other variable at the reference profile
@@ -211,13 +230,18 @@ COMPARISON_COLUMNS = ["model", "terms", "parameters", "llf", "aic", "bic"]
 def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
     """What the model assumes, checked on the fit's own patterns: linearity of each numeric variable of the
     final model (:func:`linearity_tests`), the inter-quartile odds ratios of spline terms
-    (:func:`spline_effects`), and the fit of the model as specified against the same model with every spline
-    entered linearly (AIC, BIC). Firth's fit has none of them: they rest on maximum-likelihood refits, which
+    (:func:`spline_effects`), the fit of the model as specified against the same model with every spline
+    entered linearly (AIC, BIC), and additivity: every pairwise interaction of the final model's terms and
+    the specification's declared ones tested (``analysis.model.interactions``), with the odds ratios within
+    levels of the interactions in the model and of the strong ones. Firth's fit has none of them: they rest on maximum-likelihood refits, which
     do not exist under separation (the tables are empty)."""
     if fit.method != "ml":
         return {"linearity_tests": pd.DataFrame(columns=LINEARITY_COLUMNS),
                 "spline_effects": pd.DataFrame(columns=SPLINE_EFFECT_COLUMNS),
-                "model_comparison": pd.DataFrame(columns=COMPARISON_COLUMNS)}
+                "spline_odds_ratios": pd.DataFrame(columns=SPLINE_OR_COLUMNS),
+                "model_comparison": pd.DataFrame(columns=COMPARISON_COLUMNS),
+                "interaction_tests": pd.DataFrame(columns=interactions.TEST_COLUMNS),
+                "interaction_odds_ratios": pd.DataFrame(columns=interactions.WITHIN_COLUMNS)}
     data, response, trials = fit.data, fit.response, fit.trials
     rows = []
     for name, f in (("full model, as specified", fit.full), ("final model, as specified", fit)):
@@ -230,10 +254,19 @@ def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
             rows.append({"model": label, "terms": len(t), "parameters": g["lr_df"] + 1, "llf": g["llf"],
                          "aic": g["aic"], "bic": g["bic"]})
     comparison = pd.DataFrame(rows).drop_duplicates(subset=["model"]).reset_index(drop=True)
+    declared = [t for t in fit.candidates if ":" in t]
+    tests = interactions.interaction_tests(fit, extra=declared)
+    shown = list(dict.fromkeys([t for t in fit.terms if ":" in t]
+                               + interactions.strong(tests, most=interactions.MAX_WITHIN)))
+    within = [interactions.odds_ratios_within(fit, t) for t in shown]
     return {
         "linearity_tests": linearity_tests(fit.results, data, response, list(fit.terms), trials=trials, spec=spec),
         "spline_effects": spline_effects(fit.results, data, list(fit.terms), spec),
+        "spline_odds_ratios": spline_odds_ratios(fit.results, data, list(fit.terms), spec),
         "model_comparison": comparison,
+        "interaction_tests": tests,
+        "interaction_odds_ratios": (pd.concat(within, ignore_index=True) if within
+                                    else pd.DataFrame(columns=interactions.WITHIN_COLUMNS)),
     }
 
 

@@ -23,6 +23,7 @@ patsy path (equal X, column names and term slices) on the real data and on small
 from __future__ import annotations
 
 import ast
+import math
 import functools
 import io
 import tokenize
@@ -35,7 +36,7 @@ import patsy
 from analysis.model import patsy_speed
 from analysis.model.splines import rcs  # noqa: F401 - patsy evaluates rcs(...) in formulas in this module's namespace
 
-__all__ = ["DesignMatrix", "design_matrix", "parse_term", "with_categoricals"]
+__all__ = ["DesignMatrix", "design_matrix", "full_column_rank", "parse_term", "with_categoricals"]
 
 
 class DesignMatrix(NamedTuple):
@@ -297,3 +298,29 @@ def _fast_design(data: pd.DataFrame, terms, parsed) -> DesignMatrix | None:
             term_columns[term] = slice(at, at + k)
             at += k
     return DesignMatrix(X, columns, {t: term_columns[t] for t in terms})
+
+
+def full_column_rank(X) -> bool:
+    """Whether X has full column rank as ``np.linalg.matrix_rank`` decides it (singular values above
+    max(X.shape) * eps * the largest), without the SVD when the Gram matrix settles it.
+
+    Fast path: C = D X'X D with D scaling every column to unit norm (the cosine matrix, eigenvalues in
+    [0, k]). Its computed smallest eigenvalue is within k * n * eps (the error of the sums, plus
+    eigvalsh's backward error) of the exact one, so lmin - that bound is a lower bound of sigma_min(XD)^2;
+    and sigma_min(X) >= sigma_min(XD) * min column norm, sigma_max(X) <= sqrt(k) * max column norm. When
+    the resulting lower bound of sigma_min / sigma_max is 100 times the SVD's threshold, the SVD (backward
+    stable, error about eps * sigma_max) would find full rank too. Otherwise (nearly or truly deficient,
+    badly scaled, a zero column) the decision is matrix_rank's own."""
+    n, k = X.shape
+    if k == 0:
+        return True
+    G = X.T @ X
+    norms = np.sqrt(np.diag(G))
+    if n >= k and np.all(norms > 0) and np.all(np.isfinite(G)):
+        eps = np.finfo(float).eps
+        lmin = float(np.linalg.eigvalsh(G / np.outer(norms, norms))[0]) - 4.0 * k * max(n, k) * eps
+        if lmin > 0:
+            ratio = math.sqrt(lmin / k) * float(norms.min() / norms.max())
+            if ratio > 100.0 * max(n, k) * eps:
+                return True
+    return int(np.linalg.matrix_rank(X)) == k

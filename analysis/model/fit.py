@@ -36,7 +36,9 @@ from scipy import stats
 from analysis.errors import ModelError
 from analysis.model import patsy_speed
 from analysis.model.counts import Counts
+from analysis.model.design import full_column_rank
 from analysis.model.formula import factor_levels, term_slices
+from analysis.model.terms import term_variables
 from analysis.model.splines import rcs  # noqa: F401 - formulas with rcs(...) are evaluated in this namespace
 from analysis.threads import one_blas_thread
 
@@ -170,10 +172,11 @@ def check_design(mod) -> None:
     """Rank of the design matrix of a statsmodels model (or results), checked before fitting: name the
     first column that is a linear combination of the columns before it. ``numpy.linalg.matrix_rank``
     (SVD, tolerance relative to the largest singular value) decides, so the verdict does not depend on
-    which LAPACK routine would fail first on a given CPU."""
+    which LAPACK routine would fail first on a given CPU; the Gram matrix settles full rank first when it
+    can (``design.full_column_rank``: the same verdict, an n x k^2 product instead of an SVD)."""
     mod = getattr(mod, "model", mod)
     exog = mod.exog
-    if np.linalg.matrix_rank(exog) == exog.shape[1]:
+    if full_column_rank(exog):
         return
     names = mod.exog_names
     for j in range(1, exog.shape[1]):
@@ -519,11 +522,31 @@ class Fit:
         return gvif_from_results(self.results) if len(self.terms) >= 2 else empty_vif()
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """The model's tables: coefficients of the final and the full model, Type 3 tests, marginal effects,
-        VIFs, the selection path and the spline knots."""
-        return {"coefficients": self.tidy(), "coefficients_full": self.full.tidy(), "type3_tests": self.type3(),
-                "marginal_effects": self.marginal_effects(), "vif": self.vif(), "stepwise": self.path,
-                "spline_knots": self.knots}
+        """The model's tables: coefficients of the final model (Wald and, up to ``profile.MAX_SIZE``,
+        profile-likelihood intervals) and of the full model, Type 3 tests, marginal effects of the variables
+        that are not splines (a spline's effect is a curve: ``analysis.evaluate.effects``), VIFs, the
+        selection path, the spline knots, and influence: the ten most influential (pattern, outcome) cells
+        and whether removing one of their rows changes any single-effect odds ratio's relation to 1. Odds
+        ratios are left blank for the intercept and spline basis coefficients (:func:`odds_ratio_rows`)."""
+        from analysis.model.profile import ProfileTooLarge
+
+        coefficients = self.tidy()
+        try:
+            prof = self.profile_conf_int().set_index("term")
+            for column in ("profile_conf_low", "profile_conf_high", "or_profile_low", "or_profile_high"):
+                coefficients[column] = coefficients["term"].map(prof[column]).to_numpy()
+        except ProfileTooLarge:
+            for column in ("profile_conf_low", "profile_conf_high", "or_profile_low", "or_profile_high"):
+                coefficients[column] = np.nan
+        effects = self.marginal_effects()
+        splines = {term_variables(t)[0] for t in self.terms if t.strip().startswith("rcs(")}
+        influence = self.influence()
+        single = [t for t in coefficients["term"] if coefficient_kind(t) == "effect"]
+        return {"coefficients": blank_odds_ratios(coefficients), "coefficients_full": blank_odds_ratios(self.full.tidy()),
+                "type3_tests": self.type3(),
+                "marginal_effects": effects[~effects["variable"].isin(splines)].reset_index(drop=True),
+                "vif": self.vif(), "stepwise": self.path, "spline_knots": self.knots,
+                "influence": influence.top(10), "influence_flips": influence.flips(single, k=10)}
 
     def metrics(self) -> dict:
         """glance of the final and the full model, and the method, for metrics.json."""
@@ -544,6 +567,59 @@ class Fit:
         return {"statsmodels_summary": undated(summary_text(fits["final"][1], yname=yname)),
                 "full_model_summary": undated(summary_text(fits["full"][1], yname=yname)),
                 "summary_fitted_on": "rows" if on_rows else "covariate patterns"}
+
+    def influence(self):
+        """Influence diagnostics of the rows by (pattern, outcome) cell, the top cells by Cook's distance and
+        the exact refits without one of their rows (:func:`analysis.model.influence.influence`; tested equal
+        to statsmodels' GLM ``get_influence()`` on the expanded rows). Maximum-likelihood fits only."""
+        if self.method != "ml":
+            raise ValueError(f"influence diagnostics are for maximum-likelihood fits, not method {self.method!r}")
+        from analysis.model.influence import influence
+
+        return influence(self.results)
+
+    def profile_conf_int(self, conf_level: float = 0.95, **options) -> pd.DataFrame:
+        """Wald and profile-likelihood intervals of the coefficients and odds ratios
+        (:func:`analysis.model.profile.profile_conf_int`, tested against exact roots in R and R's confint);
+        ``options``: ``max_size``, the bound on patterns x coefficients (default
+        ``analysis.model.profile.MAX_SIZE``; None: no bound; ``ProfileTooLarge`` above it). Maximum-likelihood
+        fits only (Firth's fit has its own profile limits in its ``tidy``)."""
+        if self.method != "ml":
+            raise ValueError(f"profile-likelihood intervals here are for maximum-likelihood fits, not method "
+                             f"{self.method!r}")
+        from analysis.model.profile import profile_conf_int
+
+        return profile_conf_int(self.results, conf_level, **options)
+
+
+def coefficient_kind(name: str) -> str:
+    """What a coefficient (design column) of a formula model is, read from its name: "intercept", "spline
+    basis" (a column of ``rcs(...)``, alone or in an interaction), "interaction" (a product of factors), or
+    "effect" (a level against its baseline, a 0/1 variable, a per-unit slope: one odds ratio each)."""
+    if name == "Intercept":
+        return "intercept"
+    if "rcs(" in name:
+        return "spline basis"
+    if ":" in name.replace("::", ""):
+        from analysis.model.terms import split_interaction
+
+        if len(split_interaction(name)) > 1:
+            return "interaction"
+    return "effect"
+
+
+def blank_odds_ratios(table: pd.DataFrame) -> pd.DataFrame:
+    """A coefficient table with the odds-ratio columns blank (NaN) for the intercept and spline basis
+    coefficients, which are not odds ratios of anything a reader can name (the intercept's reference profile
+    has every variable at 0; a basis coefficient is one piece of a curve), and a ``kind`` column saying what
+    each coefficient is (:func:`coefficient_kind`)."""
+    out = table.copy()
+    kinds = out["term"].map(coefficient_kind)
+    blank = kinds.isin(["intercept", "spline basis"]).to_numpy()
+    for column in [c for c in out.columns if c.startswith(("or_", "boot_")) or c == "odds_ratio"]:
+        out.loc[blank, column] = np.nan
+    out.insert(1, "kind", kinds.to_numpy())
+    return out
 
 
 def undated(summary: str) -> str:

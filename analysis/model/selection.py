@@ -29,7 +29,7 @@ from scipy.special import expit
 from scipy.stats import chi2
 
 from analysis.errors import ModelError
-from analysis.model.design import design_matrix, with_categoricals
+from analysis.model.design import design_matrix, full_column_rank as _full_column_rank, with_categoricals
 from analysis.model.fit import Fit, fit_logit
 from analysis.model.newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
 from analysis.model.newton import newton as _newton, safe_start as _safe_start
@@ -238,32 +238,6 @@ def _pool_by_terms(X, blocks):
     codes, count = _combine_codes(parts.values(), n)
     first = _first_rows(codes, count)
     return codes, first, {t: (c[first], size) for t, (c, size) in parts.items()}
-
-
-def _full_column_rank(X) -> bool:
-    """Whether X has full column rank as ``np.linalg.matrix_rank`` decides it (singular values above
-    max(X.shape) * eps * the largest), without the SVD when the Gram matrix settles it.
-
-    Fast path: C = D X'X D with D scaling every column to unit norm (the cosine matrix, eigenvalues in
-    [0, k]). Its computed smallest eigenvalue is within k * n * eps (the error of the sums, plus
-    eigvalsh's backward error) of the exact one, so lmin - that bound is a lower bound of sigma_min(XD)^2;
-    and sigma_min(X) >= sigma_min(XD) * min column norm, sigma_max(X) <= sqrt(k) * max column norm. When
-    the resulting lower bound of sigma_min / sigma_max is 100 times the SVD's threshold, the SVD (backward
-    stable, error about eps * sigma_max) would find full rank too. Otherwise (nearly or truly deficient,
-    badly scaled, a zero column) the decision is matrix_rank's own."""
-    n, k = X.shape
-    if k == 0:
-        return True
-    G = X.T @ X
-    norms = np.sqrt(np.diag(G))
-    if n >= k and np.all(norms > 0) and np.all(np.isfinite(G)):
-        eps = np.finfo(float).eps
-        lmin = float(np.linalg.eigvalsh(G / np.outer(norms, norms))[0]) - 4.0 * k * max(n, k) * eps
-        if lmin > 0:
-            ratio = math.sqrt(lmin / k) * float(norms.min() / norms.max())
-            if ratio > 100.0 * max(n, k) * eps:
-                return True
-    return int(np.linalg.matrix_rank(X)) == k
 
 
 class _Problem:

@@ -688,6 +688,37 @@ def datadist_limits(x, q_effect=(0.25, 0.75), weights=None) -> dict:
     return {"low": low, "adjust": adjust, "high": high}
 
 
+def reference_profile(data: pd.DataFrame, columns, weights=None) -> dict:
+    """The value each of ``columns`` is held at when another varies (an effect, a curve, a contrast): the
+    median of a numeric column with more than two distinct values (rms's "Adjust to", ``datadist``), the
+    most frequent value of any other column (ties: the first in sorted order, or in category order);
+    weighted by ``weights`` (a pattern table's trials: the values of the expanded rows). rms adjusts a
+    numeric column with two values to the smaller one; the most frequent value is used here for every
+    two-valued column, which changes nothing in a model without interactions (the difference of two rows
+    that differ in one variable does not depend on the others) and reads better when there are.
+    Tested (tests/model/test_splines.py) through ``effect`` against rms's summary, and by hand."""
+    out = {}
+    w = np.ones(len(data)) if weights is None else np.asarray(weights, dtype=float)
+    for col in columns:
+        s = data[col]
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s) and s.nunique() > 2:
+            out[col] = datadist_limits(s.to_numpy(dtype=float), weights=weights)["adjust"]
+        else:
+            counts = pd.Series(w, index=s.index).groupby(s.to_numpy(), sort=False).sum()
+            order = (list(s.cat.categories) if isinstance(s.dtype, pd.CategoricalDtype)
+                     else sorted(counts.index, key=str))
+            counts = counts.reindex([o for o in order if o in counts.index])
+            out[col] = counts.index[int(np.argmax(counts.to_numpy()))]
+    return out
+
+
+def quantiles(x, probs, weights=None) -> list[float]:
+    """R's ``quantile(x, probs, type = 7)`` of the rows (``weights``: integer frequency weights, a pattern
+    table's trials), without expanding them. Tested with ``datadist_limits`` against R (exact)."""
+    values, counts = _patterns(x, weights)
+    return _Sorted(values, counts).quantile(probs)
+
+
 class Effect(NamedTuple):
     low: float
     high: float
@@ -707,7 +738,8 @@ def effect(result, data: pd.DataFrame, variable: str, low=None, high=None, conf:
     inter-quartile limits on data[variable]) with every other variable at rms's "Adjust to" value (median
     of a numeric column, most frequent value of any other): the linear-predictor difference x_high - x_low
     times the coefficients, its Wald SE sqrt(c' V c) and normal limits.  Built with the fit's own design
-    (memorized knots), so any formula term works.
+    (memorized knots), so any formula term works. The other variables are held at
+    :func:`reference_profile`.
     ``weights``: frequency weights of the rows of ``data`` (a pattern table's ``trials``): limits, medians and
     modes of the expanded rows.
     Tested against rms 6.5 summary(lrm fit) for age and m26 on the real data (1e-6 relative)."""
@@ -718,21 +750,7 @@ def effect(result, data: pd.DataFrame, variable: str, low=None, high=None, conf:
     lim = datadist_limits(data[variable], weights=w)
     low = lim["low"] if low is None else low
     high = lim["high"] if high is None else high
-    row = {}
-    for col in data.columns:
-        s = data[col]
-        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
-            try:
-                row[col] = datadist_limits(s, weights=w)["adjust"]
-            except ValueError:                          # a column the model does not use, say
-                row[col] = s.iloc[0]
-        else:
-            counts = (s.value_counts(sort=False) if w is None else
-                      pd.Series(w, index=s.index).groupby(s.to_numpy(), sort=False).sum())
-            order = sorted(counts.index, key=str) if not isinstance(s.dtype, pd.CategoricalDtype) \
-                else list(s.cat.categories)
-            counts = counts.reindex(order)
-            row[col] = counts.index[int(np.argmax(counts.to_numpy()))]
+    row = reference_profile(data, list(data.columns), w)
     rows = pd.DataFrame([row, row]).astype({c: data[c].dtype for c in data.columns})
     rows[variable] = [low, high]
     X = np.asarray(patsy.build_design_matrices([info], rows)[0])

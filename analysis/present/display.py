@@ -25,7 +25,11 @@ from analysis.spec import in_sentence
 
 
 def _ci(low_col: str, high_col: str, fmt: Callable) -> Callable:
-    return lambda row: f"{fmt(row[low_col])} to {fmt(row[high_col])}"
+    """ "low to high", or nothing when neither limit is there (an odds ratio left blank)."""
+    def text(row) -> str:
+        low, high = fmt(row[low_col]), fmt(row[high_col])
+        return f"{low} to {high}" if low or high else ""
+    return text
 
 
 def _col(name: str, fmt: Callable) -> Callable:
@@ -55,8 +59,9 @@ def table_specs(spec, baselines: dict | None = None) -> dict[str, TableSpec]:
     def term(row) -> str:
         return describe_term(str(row["term"]), spec)
 
-    return {**_data_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
-            **_check_specs(spec), **_validation_specs(spec, baselines, coef, term)}
+    return {**_data_specs(spec), **_missing_specs(spec), **_model_specs(spec, coef, term), **_evaluation_specs(spec),
+            **_check_specs(spec), **_validation_specs(spec, baselines, coef, term),
+            **_referee_specs(spec, baselines, coef, term)}
 
 
 def _data_specs(spec) -> dict[str, TableSpec]:
@@ -110,10 +115,14 @@ def _model_specs(spec, coef, term) -> dict[str, TableSpec]:
             ("df", lambda x: "" if pd.isna(x["df"]) else fmt_int(x["df"])),
             ("Criterion", _col("criterion", lambda v: fmt_num(v, 2))),
             ("Chi-square", _col("statistic", lambda v: fmt_num(v, 3))), ("p", _col("p_value", fmt_p)))),
-        "coefficients": TableSpec("Final model: coefficients (log-odds), Wald 95% CIs and odds ratios.", (
+        "coefficients": TableSpec("Final model: coefficients (log-odds), odds ratios with Wald and profile-likelihood "
+                                  "95% CIs (no odds ratio for the intercept and spline basis coefficients: a curve "
+                                  "is shown by its effect figure).", (
             ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
             ("z", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)),
-            ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("OR 95% CI (Wald)", _ci("or_conf_low", "or_conf_high", fmt_or)),
+            ("OR 95% CI (profile)", lambda x: _ci("or_profile_low", "or_profile_high", fmt_or)(x)
+             if "or_profile_low" in x else ""))),
         "coefficients_full": TableSpec("Full model (all candidate terms): coefficients and odds ratios.", (
             ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
             ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
@@ -201,6 +210,91 @@ def _check_specs(spec) -> dict[str, TableSpec]:
             ("Observed", _col("observed_rate", fmt_pct)), ("95% CI", _ci("obs_conf_low", "obs_conf_high", fmt_pct)),
             ("Predicted", _col("mean_predicted", fmt_pct)),
             ("Flag", lambda x: "outside" if str(x["outside"]) in ("True", "true", "1") else ""))),
+    }
+
+
+def _claim_number(row) -> Callable:
+    """A claim's number as it is cited: an odds ratio to two decimals, an AUC or a difference to three (as the
+    workbook's row formats, ``analysis.present.exports``)."""
+    return fmt_or if row["topic"] == "odds ratio" else (lambda v: fmt_num(v, 3))
+
+
+def _referee_specs(spec, baselines, coef, term) -> dict[str, TableSpec]:
+    """The tables a referee asks for: the claims, interactions, curves at reference values, the corrected
+    calibration curve, the leakage check and influence."""
+    def level(variable, value) -> str:
+        try:
+            return spec.variable(variable).level_label(value)
+        except KeyError:
+            return str(value)
+
+    def label(variable) -> str:
+        return spec.labels().get(variable, variable)
+
+    return {
+        "claims": TableSpec("The claims of this report: every odds ratio with the interval it is cited with, the "
+                            "curves, the interactions and the fit's summary (the conclusions, the slides and this "
+                            "workbook state these).", (
+            ("Topic", _col("topic", str)), ("Claim", _col("label", str)),
+            ("Estimate", lambda x: _claim_number(x)(x["estimate"])),
+            ("95% interval", lambda x: _ci("conf_low", "conf_high", _claim_number(x))(x)),
+            ("Interval", lambda x: "" if pd.isna(x["interval"]) else str(x["interval"])),
+            ("Direction", lambda x: "" if pd.isna(x["direction"]) else str(x["direction"])), ("Sentence", _col("sentence", str)))),
+        "interaction_tests": TableSpec("Does one variable's effect depend on another? Each pairwise interaction of "
+                                       "the final model's terms added alone (likelihood ratio on the rank it adds, "
+                                       "Holm-adjusted over the pairs; Rao's score test on the largest data), and all of them at once.", (
+            ("Interaction", lambda x: describe_term(str(x["term"]), spec) if ":" in str(x["term"]) else str(x["term"])),
+            ("Test", lambda x: {"LR": "likelihood ratio", "score": "Rao score"}.get(str(x.get("test", "")), "")),
+            ("df", _col("df", fmt_int)), ("Chi-square", _col("lr_chi2", lambda v: fmt_num(v, 2))),
+            ("p", _col("p_value", fmt_p)), ("Holm p", _col("p_holm", fmt_p)),
+            ("Note", lambda x: "" if pd.isna(x["note"]) else str(x["note"])))),
+        "interaction_odds_ratios": TableSpec("Odds ratios within levels for the interactions in the model and the "
+                                             "strong ones (Holm p < 0.01), in the model with the interaction, other "
+                                             "variables at their reference values (Wald 95% CIs).", (
+            ("Odds ratio of", lambda x: f"{label(x['variable'])}: {level(x['variable'], x['level'])} vs "
+                                        f"{level(x['variable'], x['baseline'])}"),
+            ("Among", lambda x: f"{label(x['at_variable'])} {level(x['at_variable'], x['at_level'])}"),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "spline_odds_ratios": TableSpec("Spline variables at their 10th, 25th, 75th and 90th percentiles against "
+                                        "their median: the curve in numbers (Wald 95% CIs).", (
+            ("Variable", _col("label", str)), ("Percentile", _col("percentile", fmt_int)),
+            ("Value", _col("value", lambda v: fmt_num(v, 1))), ("Median", _col("reference", lambda v: fmt_num(v, 1))),
+            ("Odds ratio", _col("odds_ratio", fmt_or)), ("95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)))),
+        "calibration_corrected": TableSpec("Calibration curve corrected for over-fitting by the bootstrap (rms's "
+                                           "calibrate): at each predicted probability, the apparent smoothed "
+                                           "observed rate, its optimism and the corrected rate.", (
+            ("Predicted", _col("predy", fmt_pct)), ("Apparent", _col("calibrated_orig", fmt_pct)),
+            ("Optimism", _col("optimism", lambda v: fmt_num(100 * v, 2) + " pp" if fmt_num(v) else "")),
+            ("Corrected", _col("calibrated_corrected", fmt_pct)), ("Resamples", _col("n", fmt_int)))),
+        "leakage_check": TableSpec("Leakage check: the final model against the same model without the variables "
+                                   "that may hold part of the outcome (paired DeLong test of the AUCs).", (
+            ("Left out", lambda x: describe_term(str(x["terms_left_out"]), spec)
+             if " + " not in str(x["terms_left_out"]) else str(x["terms_left_out"])),
+            ("AUC with", _col("auc_with", fmt_num)), ("AUC without", _col("auc_without", fmt_num)),
+            ("Difference (95% CI)", lambda x: f"{fmt_num(x['difference'])} ({fmt_num(x['conf_low'])} to "
+                                              f"{fmt_num(x['conf_high'])})" if fmt_num(x["difference"]) else ""),
+            ("p", _col("p_value", fmt_p)))),
+        "coefficients_pooled": TableSpec("The model pooled over the imputed data sets by Rubin's rules (as mice's "
+                                         "pool): coefficients, odds ratios with 95% CIs on the Barnard-Rubin "
+                                         "degrees of freedom, and the fraction of missing information.", (
+            ("Term", coef), ("Estimate", _col("estimate", fmt_num)), ("SE", _col("std_error", fmt_num)),
+            ("t", _col("statistic", lambda v: fmt_num(v, 2))), ("df", _col("df", lambda v: fmt_num(v, 1))),
+            ("p", _col("p_value", fmt_p)), ("Odds ratio", _col("odds_ratio", fmt_or)),
+            ("OR 95% CI", _ci("or_conf_low", "or_conf_high", fmt_or)),
+            ("Missing information", _col("fmi", fmt_pct)))),
+        "imputation_selection": TableSpec("Selection on the imputed data sets: backward elimination by the pooled "
+                                          "Wald test of each term (D1, Rubin's rules).", (
+            ("Step", _col("step", fmt_int)), ("Action", lambda x: x["action"]),
+            ("Term", lambda x: "" if pd.isna(x["term"]) else term(x)),
+            ("df", lambda x: "" if pd.isna(x["df"]) else fmt_int(x["df"])),
+            ("Criterion", _col("criterion", lambda v: fmt_num(v, 2))),
+            ("Wald chi-square", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
+        "influence": TableSpec("The most influential (pattern, outcome) cells by Cook's distance: the diagnostics of "
+                               "one row of the cell.", (
+            ("Rank", _col("rank", fmt_int)), ("Outcome", _col("outcome", fmt_int)), ("Rows", _col("rows", fmt_int)),
+            ("Fitted", _col("fitted", fmt_pct)), ("Leverage", _col("leverage", lambda v: fmt_num(v, 4))),
+            ("Pearson", _col("pearson", lambda v: fmt_num(v, 2))),
+            ("Cook's distance", _col("cooks_distance", lambda v: fmt_num(v, 4))))),
     }
 
 
@@ -372,3 +466,40 @@ def run_parameters(config: dict) -> list[tuple[str, str]]:
         else:
             rows.append((f"--{key.replace('_', '-')}", "off" if value is None else str(value)))
     return rows
+
+
+def _missing_specs(spec) -> dict[str, TableSpec]:
+    """The tables of the rows left out for a missing value (``analysis.evaluate.missing``): one spec each."""
+    r, rows_h = spec.response, _cap(spec.rows)
+
+    def label(x) -> str:
+        return spec.labels().get(str(x["variable"]), str(x["variable"]))
+
+    def level(x) -> str:
+        if str(x["variable"]) == r.name:
+            return r.level_label(1)
+        return "" if pd.isna(x["level"]) or x["summary"] == "mean" else _level(spec, str(x["variable"]), x["level"])
+
+    def value(column: str) -> Callable:
+        return lambda x: fmt_pct(x[column]) if x["summary"] == "share" else fmt_num(x[column], 3)
+
+    return {
+        "missingness": TableSpec(
+            f"Missing values by variable: {spec.rows} without a value, and the {r.rate} among them and among the "
+            f"others, with the test of whether missingness goes with the outcome (Pearson chi-square; Fisher's exact "
+            f"test when an expected count is below 5).", (
+                ("Variable", label), (f"{rows_h} missing", _col("rows_missing", fmt_int)),
+                ("Share missing", _col("share_missing", fmt_pct)),
+                (f"{_cap(r.rate)} if missing", _col("rate_missing", fmt_pct)),
+                (f"{_cap(r.rate)} if observed", _col("rate_observed", fmt_pct)),
+                ("Test", lambda x: "" if pd.isna(x["test"]) else str(x["test"])),
+                ("Chi-square", _col("statistic", lambda v: fmt_num(v, 2))), ("p", _col("p_value", fmt_p)))),
+        "missing_vs_complete": TableSpec(
+            f"{rows_h} with a missing value (left out of a complete-case fit) against those with every value: "
+            f"shares of each level and means, on the variables both have, with the standardized difference "
+            f"(missing a value minus complete).", (
+                ("Variable", lambda x: r.label if str(x["variable"]) == r.name else label(x)), ("Level", level),
+                ("Summary", lambda x: str(x["summary"])),
+                (f"{rows_h} missing a value", value("excluded")), (f"{rows_h} complete", value("kept")),
+                ("Standardized difference", _col("std_difference", lambda v: fmt_num(v, 2))))),
+    }

@@ -52,13 +52,21 @@ BY_COLUMN = {
 }
 #: percentage-point columns of the marginal-effects table are stored as proportions: shown in %
 PROPORTION_TABLES = {"marginal_effects": ("ame", "std_error", "conf_low", "conf_high")}
+#: columns whose meaning depends on the table: odds ratios in the claims (and AUCs for the fit's claims, shown
+#: with the same two decimals a reader cites), probabilities in the corrected calibration curve
+BY_TABLE = {"calibration_corrected": {"predy": PERCENT, "calibrated_orig": PERCENT, "calibrated_corrected": PERCENT,
+                                      "optimism": "0.00%"},
+            "spline_odds_ratios": {"value": "0.0", "reference": "0.0"},
+            "interaction_tests": {"p_holm": P_FORMAT},
+            "leakage_check": {"auc_with": "0.000", "auc_without": "0.000", "difference": "0.000"},
+            "influence": {"fitted": PERCENT, "leverage": "0.0000", "cooks_distance": "0.0000"}}
 BANNER = "SIMULATED DATA - not real people or firms"
 DRAFT_BANNER = "DRAFT - the data specification still has unchecked CHECK/CHOOSE items"
 #: a value in the unit of its variable (a mean, a difference of means, the smallest value of a group)
 UNIT = "0.000"
 #: tables whose rows hold different things: the columns whose format follows the row (a share or a mean)
 BY_ROW = {"means_by_flag": ("mean_flag_0", "mean_flag_1", "difference"),
-          PROFILE_TABLE: ("top", "rest", "difference")}
+          PROFILE_TABLE: ("top", "rest", "difference"), "claims": ("estimate", "conf_low", "conf_high")}
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata: fixed, so the same results give the same file
 
 
@@ -74,16 +82,21 @@ def _number_format(table: str, column: str, values: pd.Series) -> str:
             return "0"                     # 0/1 levels, categories written as whole numbers, whole-number values
     if column in PROPORTION_TABLES.get(table, ()):
         return "0.00%"
+    if column in BY_TABLE.get(table, {}):
+        return BY_TABLE[table][column]
     if column not in BY_COLUMN and pd.api.types.is_integer_dtype(values):
         return COUNT                       # a column of whole numbers: counts, the response's 0/1
     return BY_COLUMN.get(column, UNIT)
 
 
 def _row_formats(table: str, frame: pd.DataFrame, spec) -> list[str] | None:
-    """The format of each row of a table whose rows hold shares and means (:data:`BY_ROW`): a share (a binary
-    variable, the event rate; the profile's ``kind``) as a percentage, a mean in the variable's unit."""
+    """The format of each row of a table whose rows hold different things (:data:`BY_ROW`): a share (a binary
+    variable, the event rate; the profile's ``kind``) as a percentage, a mean in the variable's unit; in the
+    claims an odds ratio to the two decimals it is cited with, an AUC or a difference to three."""
     if table not in BY_ROW or spec is None:
         return None
+    if table == "claims":                  # odds ratios to 2 decimals as cited; AUCs and differences to 3
+        return ["0.00" if t in ("odds ratio",) else "0.000" for t in frame["topic"]]
     if "kind" in frame.columns:
         kinds = frame["kind"].tolist()
     else:

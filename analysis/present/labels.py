@@ -67,9 +67,8 @@ def _factor(spec, factor: str, baselines: dict):
         col = (m.group("col") or "").strip()
         k = int(col) if col.isdigit() else len(col) - len(col.rstrip("'"))   # patsy's [0], [1] or rms's x, x'
         label = (v.label if v else var)
-        if k == 0:
-            return var, "spline", col, None, f"{label} (spline: linear part)", "spline coefficient", 1.0
-        return var, "spline", col, None, f"{label} (spline: non-linear part {k})", "spline coefficient", 1.0
+        # a basis coefficient is one piece of a curve, not an effect: named as such (no odds ratio is shown)
+        return var, "spline", col, None, f"{label}: spline basis coefficient {k + 1}", "basis coefficient", 1.0
     v = _variable(spec, factor)
     if v is not None and v.kind == "binary":   # named by its levels: "female vs male", "yes vs no"
         return v.name, "binary", "1", "0", v.label, f"{v.level_label(1)} vs {v.level_label(0)}", 1.0
@@ -88,7 +87,7 @@ def describe_coefficient(name: str, spec, baselines: dict | None = None, term: s
     """Read a design-column name back into words (see :class:`Coefficient`)."""
     baselines = baselines or {}
     if name == INTERCEPT:
-        return Coefficient(name, "", "intercept", (), label="Intercept (baseline odds)",
+        return Coefficient(name, "", "intercept", (), label="Intercept (log-odds of the reference profile)",
                            comparison="odds of the reference profile")
     factors = [_factor(spec, f, baselines) for f in split_interaction(name)]
     if len(factors) == 1:

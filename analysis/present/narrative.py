@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from analysis.present.claims import INTERVAL_NOTES, WALD_INTERVAL, claims
 from analysis.present.formatting import fmt_int, fmt_num, fmt_or, fmt_p, fmt_pct
 from analysis.present.labels import describe_coefficient
 from analysis.spec import group_phrase, in_sentence
@@ -43,20 +44,27 @@ def _variable(spec, name):
         return None
 
 
-def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None = None) -> str:
+def odds_ratio_sentence(row: pd.Series, spec, baselines: dict[str, str] | None = None,
+                        stated: tuple[float, float, float, str] | None = None) -> str:
     """One sentence for one coefficient row (columns of ``model.tidy``).
 
     Categorical levels are compared with the baseline level, binary variables with the rows without the
     attribute, numeric terms per the variable's ``step`` (odds ratio and CI raised to that power). States
-    plainly when the CI includes 1. Words (groups, units, the outcome) come from ``spec``.
+    plainly when the CI includes 1. Words (groups, units, the outcome) come from ``spec``. ``stated`` =
+    (odds ratio, low, high, interval kind), already per the step, replaces the row's Wald values: the claim
+    of the run (:mod:`analysis.present.claims`), so the sentence cites the interval the report cites.
     """
     info = describe_coefficient(row["term"], spec, baselines)
     outcome = spec.response.outcome
     step = info.step if info.kind == "numeric" else 1.0
-    odds = row["odds_ratio"] ** step
-    low, high = row["or_conf_low"] ** step, row["or_conf_high"] ** step
+    if stated is None:
+        odds = row["odds_ratio"] ** step
+        low, high = row["or_conf_low"] ** step, row["or_conf_high"] ** step
+        ci = f"95% CI {fmt_or(low)} to {fmt_or(high)}"
+    else:
+        odds, low, high, kind = stated
+        ci = f"{'95% CI' if kind == WALD_INTERVAL else kind} {fmt_or(low)} to {fmt_or(high)}"
     shown = float(fmt_or(odds))
-    ci = f"95% CI {fmt_or(low)} to {fmt_or(high)}"
     var = _variable(spec, info.variables[0]) if info.variables else None
     if info.kind == "categorical":
         group = _group(var, info.level, spec)
@@ -87,14 +95,21 @@ def var_per(variable) -> str:
     return f"{each} {variable.step_phrase()} more of {in_sentence(variable.label)}"
 
 
-def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec) -> pd.DataFrame:
+def odds_ratio_sentences(coefficients: pd.DataFrame, baselines: dict[str, str] | None, spec,
+                         claims: pd.DataFrame | None = None) -> pd.DataFrame:
     """Sentence per non-intercept coefficient that is a single effect (not a spline or interaction
-    column; those are described by their effect tables): DataFrame[term, sentence]."""
+    column; those are described by their effect tables): DataFrame[term, sentence]. With the run's
+    ``claims``, each sentence states the claim's odds ratio and headline interval (bootstrap, pooled, Firth's
+    profile or Wald, named), so the words and the tables cite one interval."""
+    stated = {}
+    if claims is not None and len(claims):
+        for _, c in claims[claims["topic"] == "odds ratio"].iterrows():
+            stated[c["term"]] = (c["estimate"], c["conf_low"], c["conf_high"], c["interval"])
     rows = []
     for _, r in coefficients[coefficients["term"] != "Intercept"].iterrows():
         info = describe_coefficient(r["term"], spec, baselines)
         if info.kind in ("categorical", "binary", "numeric"):
-            rows.append((r["term"], odds_ratio_sentence(r, spec, baselines)))
+            rows.append((r["term"], odds_ratio_sentence(r, spec, baselines, stated.get(r["term"]))))
     return pd.DataFrame(rows, columns=["term", "sentence"])
 
 
@@ -132,17 +147,19 @@ def _profile_phrase(row, spec) -> str:
     return f"{in_sentence(label)} (mean {fmt_num(row['top'], 2)} vs {fmt_num(row['rest'], 2)})"
 
 
-def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
+def conclusions(claims: pd.DataFrame, profile: pd.DataFrame, profile_info: dict, metrics: dict,
                 gains: pd.DataFrame, classification: pd.DataFrame, spec) -> pd.DataFrame:
-    """The summary conclusions, each sentence assembled from the tables: DataFrame[topic, sentence].
+    """The summary conclusions: DataFrame[topic, sentence], every odds ratio, curve, interaction and fit
+    statement read from ``claims`` (``analysis.present.claims``: the one table the report, the slides and the
+    workbook state), the rest assembled from the tables.
 
     ``profile`` is ``explore.profile_by_score`` (with its threshold/n_top/n_rest in ``profile_info``),
     ``gains`` and ``classification`` the tables of the evaluation sample. Topics: who, profile, higher,
-    lower, unclear, quality, accuracy. Means in the profile are ranked by their standardized difference
-    (difference over the variable's standard deviation), never by raw differences in different units.
+    lower, unclear, curves, interactions, quality, calibration, leakage, influence, accuracy. The profile's
+    characteristics (shares and means alike) are ranked by their standardized difference (the difference
+    over the variable's pooled standard deviation), never by raw differences in different units.
     """
     r = spec.response
-    baselines = metrics.get("baselines", {})
     out = []
     rate = profile.set_index("characteristic").loc[EVENT_RATE]
     scored = profile_info.get("scored", "all rows used")
@@ -151,47 +168,46 @@ def conclusions(coefficients: pd.DataFrame, profile: pd.DataFrame, profile_info:
         f"at least {fmt_num(profile_info['threshold'], 3)}, the top {fmt_pct(profile_info['top_share'], 0)}) "
         f"{r.verb} at {fmt_pct(rate['top'])}, against {fmt_pct(rate['rest'])} among the other "
         f"{fmt_int(profile_info['n_rest'])}.")))
-    shares = profile[(profile["kind"] == "share") & (profile["characteristic"] != EVENT_RATE)]
-    over = shares[shares["difference"] > 0].sort_values("difference", ascending=False).head(3)
-    under = shares[shares["difference"] < 0].sort_values("difference").head(2)
-    means = profile[profile["kind"] == "mean"].sort_values("std_difference", key=abs, ascending=False).head(2)
-    parts = []
-    if len(over):
-        parts.append("more " + ", ".join(_profile_phrase(x, spec) for _, x in over.iterrows()))
-    if len(under):
-        parts.append("fewer " + ", ".join(_profile_phrase(x, spec) for _, x in under.iterrows()))
-    if len(means):
-        parts.append("differs most, relative to each variable's spread, in "
-                     + ", ".join(_profile_phrase(x, spec) for _, x in means.iterrows()))
-    if parts:
-        out.append(("profile", "Compared with the rest, the top group has " + "; ".join(parts) + "."))
+    rows = profile[profile["characteristic"] != EVENT_RATE]
+    ranked = rows.reindex(rows["std_difference"].abs().sort_values(ascending=False, kind="stable").index).head(4)
+    if len(ranked):
+        parts = [("more " if x["difference"] > 0 else "fewer ") + _profile_phrase(x, spec) if x["kind"] == "share"
+                 else (f"a {'higher' if x['difference'] > 0 else 'lower'} mean "
+                       f"{in_sentence(profile_label(x['characteristic'], spec))} ({fmt_num(x['top'], 2)} vs "
+                       f"{fmt_num(x['rest'], 2)})")
+                 for _, x in ranked.iterrows()]
+        out.append(("profile", "Compared with the rest, the top group differs most (in standard deviations of each "
+                               "variable) in: " + "; ".join(parts) + "."))
 
-    coefs = coefficients[coefficients["term"] != "Intercept"]
-    single = coefs[[describe_coefficient(t, spec, baselines).kind in ("categorical", "binary", "numeric")
-                    for t in coefs["term"]]]
-    clear = single[(single["or_conf_low"] > 1) | (single["or_conf_high"] < 1)]
-    up = clear[clear["estimate"] > 0].sort_values("estimate", ascending=False)
-    down = clear[clear["estimate"] < 0].sort_values("estimate")
-    unclear = single[(single["or_conf_low"] <= 1) & (single["or_conf_high"] >= 1)]
-    if len(up):
-        out.append(("higher", f"Associated with higher odds of {r.outcome} (95% CI above 1), other factors held "
-                    "fixed: " + "; ".join(_or_text(x, spec, baselines) for _, x in up.iterrows()) + "."))
-    if len(down):
-        out.append(("lower", "Associated with lower odds (95% CI below 1): "
-                    + "; ".join(_or_text(x, spec, baselines) for _, x in down.iterrows()) + "."))
-    if len(unclear):
-        out.append(("unclear", "No clear difference (95% CI includes 1): "
-                    + "; ".join(_or_text(x, spec, baselines) for _, x in unclear.iterrows()) + "."))
-
+    ors = claims[claims["topic"] == "odds ratio"]
+    kind = ors["interval"].iloc[0] if len(ors) else ""
+    for direction, head in (("higher", f"Associated with higher odds of {r.outcome}, other factors held fixed "
+                                       "(95% interval above 1): "),
+                            ("lower", "Associated with lower odds (95% interval below 1): "),
+                            ("unclear", "No clear difference (95% interval includes 1): ")):
+        these = ors[ors["direction"] == direction]
+        if len(these):
+            out.append((direction, head + "; ".join(
+                f"{x['label']}: OR {fmt_or(x['estimate'])} ({fmt_or(x['conf_low'])} to {fmt_or(x['conf_high'])})"
+                for _, x in these.iterrows()) + "."))
+    if len(ors):
+        out.append(("intervals", f"The odds ratios' intervals are {INTERVAL_NOTES.get(kind, kind)}."))
+    for topic, key in (("curves", "curve"), ("interactions", "interaction")):
+        these = claims[claims["topic"] == key]
+        if len(these):
+            out.append((topic, " ".join(these["sentence"])))
+    for topic, key in (("quality", "discrimination"), ("calibration", "calibration"), ("leakage", "leakage"),
+                       ("influence", "influence")):
+        these = claims[claims["topic"] == key]
+        if len(these):
+            text = " ".join(these["sentence"])
+            if topic == "quality":
+                first = gains.sort_values("decile").iloc[0]
+                text = text[:-1] + (f"; the top-scored tenth of {spec.rows} holds {fmt_pct(first['cum_capture'])} of "
+                                    f"the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random tenth "
+                                    "would hold.")
+            out.append((topic, text))
     sample = metrics["evaluation_sample"]
-    m = metrics[sample]
-    first = gains.sort_values("decile").iloc[0]
-    out.append(("quality", (
-        f"On the {sample} sample ({fmt_int(m['n'])} {spec.rows}) the model ranks {r.event_group} above "
-        f"{r.non_event_group} with AUC {fmt_num(m['auc'], 3)} (95% CI {fmt_num(m['auc_ci_low'], 3)} to "
-        f"{fmt_num(m['auc_ci_high'], 3)}) and KS {fmt_num(m['ks'], 3)}; the top-scored tenth of {spec.rows} holds "
-        f"{fmt_pct(first['cum_capture'])} of the {r.event_group}, {fmt_num(first['lift'], 2)} times what a random "
-        "tenth would hold.")))
     at_half = classification[(classification["sample"] == sample) & (classification["threshold"] == 0.5)].iloc[0]
     out.append(("accuracy", (
         f"Accuracy is the wrong yardstick here: at a 0.5 cut-off the model is {fmt_pct(at_half['accuracy'])} accurate, "
@@ -222,7 +238,15 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
         f"of {spec.rows} with the other variables of the model held fixed. They are not the effect of changing a "
         "variable, and characteristics that are not in the data may explain part of them."))]
     crit = {"aic": "AIC", "bic": "BIC", "pvalue": "score and Wald p-values"}.get(config.get("criterion"), "")
-    if config.get("select", "both") != "none":
+    where = "on the training sample" if metrics.get("evaluation_sample") == "test" else f"on all {spec.rows} used"
+    imputation = (metrics.get("missing") or {}).get("imputation")
+    if imputation:
+        out.append(("selection", (
+            f"The terms were chosen on the {imputation['m']} imputed data sets by {imputation['selection']}. The "
+            "pooled intervals include the imputation's uncertainty but treat the selected model as fixed in "
+            "advance; the bootstrap validates that model on the complete cases without repeating the selection, "
+            "so the selection's own uncertainty is not in the intervals.")))
+    elif config.get("select", "both") != "none":
         boot = metrics.get("bootstrap")
         stab = tables.get("selection_stability")
         if boot and stab is not None:
@@ -236,14 +260,14 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                    f"{boot['B'] - boot['failed']} bootstrap resamples, but terms it left out could enter with "
                    "another sample")
             out.append(("selection", (
-                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
-                "sample. The p-values and Wald confidence intervals of the final model treat it as fixed in "
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) {where}. The "
+                "p-values and Wald confidence intervals of the final model treat it as fixed in "
                 "advance, so they are optimistic; the bootstrap intervals, which repeat the selection, are the "
                 f"honest ones. {_capital(how)}.")))
         else:
             out.append(("selection", (
-                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) on the training "
-                "sample. The p-values and confidence intervals of the final model treat it as fixed in advance, so "
+                f"The terms were chosen by stepwise selection ({config.get('select')}, {crit}) {where}. The "
+                "p-values and confidence intervals of the final model treat it as fixed in advance, so "
                 "they are optimistic, and a different sample could select different terms (the bootstrap that "
                 "would show how much was not run: --bootstrap 0).")))
     split = tables["split"].set_index("sample")
@@ -257,8 +281,7 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
             f"example AUC {fmt_num(te['auc'], 3)} with 95% CI {fmt_num(te['auc_ci_low'], 3)} to "
             f"{fmt_num(te['auc_ci_high'], 3)}.")))
     else:
-        out.append(("split", "There is no test sample (test share 0): every evaluation statistic is computed on the "
-                             "rows the model was fitted on and is optimistic."))
+        out.append(("split", _no_split_sentence(metrics, tables, spec)))
     cal = tables["calibration"]
     outside = cal[(cal["mean_predicted"] < cal["obs_conf_low"]) | (cal["mean_predicted"] > cal["obs_conf_high"])]
     m = metrics[ev]
@@ -275,11 +298,13 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
                   "of their observed rate" + (": " + ", ".join(
                       f"{spec.labels().get(r['variable'], r['variable'])} {_level(spec, r['variable'], r['level'])}"
                       for _, r in flagged.iterrows()) if len(flagged) else "") + ".")
+    on = "on the test sample" if ev == "test" else f"on the {spec.rows} the model was fitted on (apparent)"
     out.append(("calibration", (
-        f"Calibration on the {ev} sample: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}."
-        + groups)))
+        f"Calibration {on}: the Hosmer-Lemeshow test gives p {fmt_p(m['hl_p'])}, and {verdict}." + groups)))
+    out += _interaction_limitations(tables, metrics, spec)
     acc = tables["row_accounting"]
-    excluded = acc[acc["rows_excluded"] > 0]
+    # rows left out for a missing value are stated by the missing-value sentences (analysis.present.missing_words)
+    excluded = acc[(acc["rows_excluded"] > 0) & ~acc["step"].astype(str).str.startswith("missing")]
     if len(excluded):
         out.append(("exclusions", (
             f"{fmt_int(int(excluded['rows_excluded'].sum()))} rows were excluded ("
@@ -288,6 +313,73 @@ def limitations(metrics: dict, tables: dict, spec, config: dict) -> pd.DataFrame
     for caveat in spec.caveats:
         out.append(("caveat", caveat))
     return pd.DataFrame(out, columns=["topic", "sentence"])
+
+
+#: a held-out test sample is recommended only when, at a 30% share, it would hold at least this many events
+#: and non-events (Collins, Ogundimu & Altman 2016: at least 100, preferably 200, for a validation sample)...
+SPLIT_MIN_EVENTS = 200
+#: ...and the other 70% would keep at least this many events (of the rarer class) per candidate parameter
+SPLIT_MIN_EPP = 20
+
+
+def split_advice(events: int, non_events: int, parameters: int, share: float = 0.3) -> str:
+    """Whether a held-out test sample would be worth its cost here, by the rule of ``SPLIT_MIN_EVENTS`` and
+    ``SPLIT_MIN_EPP``: "plentiful" when both hold, else "scarce"."""
+    rarer = min(events, non_events)
+    test_ok = share * rarer >= SPLIT_MIN_EVENTS
+    train_ok = (1 - share) * rarer >= SPLIT_MIN_EPP * max(parameters, 1)
+    return "plentiful" if test_ok and train_ok else "scarce"
+
+
+def _no_split_sentence(metrics: dict, tables: dict, spec) -> str:
+    """The validation without a test sample, and whether one would be worth its cost (:func:`split_advice`)."""
+    v = tables.get("validation")
+    n, events = metrics["train"]["n"], metrics["train"]["events"]
+    params = int(metrics.get("full_model", {}).get("lr_df", 0)) + 1
+    advice = split_advice(events, n - events, params)
+    rule = (f"a held-out sample is worth its cost only when, at a 30% share, it would hold at least "
+            f"{SPLIT_MIN_EVENTS} of each outcome and the rest at least {SPLIT_MIN_EPP} of the rarer outcome per "
+            f"candidate parameter ({params} here)")
+    if v is not None and len(v):
+        vi = v.set_index("index")
+        how = (f"its performance is estimated by the optimism bootstrap, which uses every row (corrected AUC "
+               f"{fmt_num(vi.loc['auc', 'corrected'], 3)}, calibration slope "
+               f"{fmt_num(vi.loc['calibration_slope', 'corrected'], 2)}); the apparent statistics of the evaluation "
+               "tables are optimistic by the amounts in the validation table")
+    else:
+        how = ("no bootstrap was run (--bootstrap 0), so every evaluation statistic is computed on the rows the model "
+               "was fitted on and is optimistic")
+    verdict = ("events are plentiful here, so a held-out sample (--test-size 0.3) would also be informative"
+               if advice == "plentiful" else
+               "events are too few here for a held-out sample to beat the bootstrap")
+    return (f"The model was selected and fitted on all {fmt_int(n)} {spec.rows}, with no held-out test sample: "
+            f"{how}. By the rule used here, {rule}; {verdict}.")
+
+
+def _interaction_limitations(tables: dict, metrics: dict, spec) -> list[tuple[str, str]]:
+    """The limitation the interaction screen leads to: the strong interactions the model leaves out."""
+    out = []
+    tests = tables.get("interaction_tests")
+    if tests is not None and len(tests):
+        from analysis.model import interactions
+        from analysis.present.labels import describe_term
+
+        strong = [t for t in interactions.strong(tests) if t not in metrics.get("selected_terms", [])]
+        single = tests[tests["term"] != interactions.ALL_PAIRS]
+        if strong:
+            out.append(("interactions", (
+                f"Of the {len(single)} interactions tested (each pair of the final model's terms and any declared in "
+                f"the specification), {len(strong)} {'is' if len(strong) == 1 else 'are'} strong (Holm-adjusted p "
+                f"below {interactions.STRONG_P}) but not in the model: " + "; ".join(describe_term(t, spec) for t in strong)
+                + ". The model's odds ratios for those variables average over the other variable's levels (the "
+                "odds ratios within levels are in the interactions section); declaring an interaction in the "
+                "specification ([model] interactions) lets the selection consider it.")))
+        else:
+            out.append(("interactions", (
+                f"None of the {len(single)} interactions tested (each pair of the final model's terms) is strong "
+                f"(Holm-adjusted p below {interactions.STRONG_P}) outside the model: the model's additive odds "
+                "ratios are a fair summary.")))
+    return out
 
 
 def specification_sentences(tables: dict, spec) -> pd.DataFrame:
@@ -354,10 +446,11 @@ def validation_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
     shrink = (f"predictions for new {spec.rows} would be too extreme; multiplying the linear predictor by "
               f"{fmt_num(slope['corrected'], 2)} corrects that" if slope["corrected"] < 0.95 else
               "the over-fitting is small")
+    fitted_on = "training sample" if metrics.get("evaluation_sample") == "test" else f"{spec.rows} it was fitted on"
     out = [("optimism", (
-        f"Stepwise selection and the fit were repeated on {fmt_int(ok)} bootstrap resamples of the training "
-        f"{spec.rows}{failed}, as rms's validate does. The AUC of {fmt_num(auc['apparent'], 3)} on the training "
-        f"sample is optimistic by {fmt_num(auc['optimism'], 4)}: the corrected AUC is "
+        f"Stepwise selection and the fit were repeated on {fmt_int(ok)} bootstrap resamples of the {fitted_on}"
+        f"{failed}, as rms's validate does. The AUC of {fmt_num(auc['apparent'], 3)} on the {fitted_on} "
+        f"is optimistic by {fmt_num(auc['optimism'], 4)}: the corrected AUC is "
         f"{fmt_num(auc['corrected'], 3)}. The corrected calibration slope is {fmt_num(slope['corrected'], 3)} (1 "
         f"is ideal; below 1, predictions are too extreme for new data): {shrink}."))]
     stab = tables.get("selection_stability")
@@ -412,7 +505,17 @@ def calibration_sentences(metrics: dict, tables: dict, spec) -> pd.DataFrame:
     ev = metrics["evaluation_sample"]
     cal = metrics[ev].get("calibration", {})
     out = []
-    if cal:
+    if cal and ev == "train":
+        v = tables.get("validation")
+        if v is not None and len(v):
+            vi = v.set_index("index")
+            out.append(("slope", (
+                f"On the {spec.rows} the model was fitted on, the calibration slope and intercept are 1 and 0 by "
+                "construction (the score equations of the fit); corrected for over-fitting by the bootstrap they are "
+                f"{fmt_num(vi.loc['calibration_slope', 'corrected'], 2)} and "
+                f"{fmt_num(vi.loc['calibration_intercept', 'corrected'], 2)} (1 and 0 are ideal; a slope below 1 "
+                "means predictions too extreme for new data).")))
+    elif cal:
         out.append(("slope", (
             f"On the {ev} sample the calibration slope is {fmt_num(cal['slope'], 2)} (95% CI "
             f"{fmt_num(cal['slope_conf_low'], 2)} to {fmt_num(cal['slope_conf_high'], 2)}; 1 is ideal, below 1 "
@@ -451,13 +554,18 @@ def sentence_tables(tables: dict, metrics: dict, spec, config: dict) -> dict[str
     conclusions, the specification checks, the validation, the calibration and the limitations."""
     from analysis.evaluate import explore
 
+    stated = claims(tables, metrics, spec)
     out = {"eda_sentences": explore.headline_sentences(tables, spec),
-           "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec),
-           "conclusions": conclusions(tables["coefficients"], tables[explore.PROFILE_TABLE], metrics["profile"],
+           "odds_ratio_sentences": odds_ratio_sentences(tables["coefficients"], metrics["baselines"], spec, stated),
+           "claims": stated,
+           "conclusions": conclusions(stated, tables[explore.PROFILE_TABLE], metrics["profile"],
                                       metrics, tables["gains"], tables["classification"], spec)}
     tables = {**tables, **out}
     out["specification_sentences"] = specification_sentences(tables, spec)
     out["validation_sentences"] = validation_sentences(metrics, tables, spec)
     out["calibration_sentences"] = calibration_sentences(metrics, tables, spec)
-    out["limitations"] = limitations(metrics, {**tables, **out}, spec, config)
+    from analysis.present.missing_words import missing_sentences
+
+    out["limitations"] = pd.concat([limitations(metrics, {**tables, **out}, spec, config),
+                                    missing_sentences(tables, metrics, spec)], ignore_index=True)
     return out

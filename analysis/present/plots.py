@@ -34,7 +34,7 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 from dataclasses import dataclass
 
 from analysis.evaluate import explore
-from analysis.present.labels import coefficient_labels, describe_term, single_effects
+from analysis.present.labels import describe_term
 from analysis.spec import in_sentence
 
 # --------------------------------------------------------------------------------------------
@@ -602,11 +602,15 @@ def plot_calibration(
     title: str = "Calibration: observed vs predicted",
     words: Words = WORDS,
     curve: pd.DataFrame | None = None,
+    corrected: pd.DataFrame | None = None,
 ) -> Figure:
     """Observed rate against mean predicted probability per bin, with CI bars and a 45° line.
 
     ``table`` has columns ``bin, n, events, observed_rate, obs_conf_low, obs_conf_high,
-    mean_predicted``; both axes in per cent, on the same scale.
+    mean_predicted``; both axes in per cent, on the same scale. ``curve`` (``p, observed_smooth``) adds the
+    lowess smooth; ``corrected`` (``predy, calibrated_corrected``: the bootstrap's ``calibration_corrected``
+    table) the curve corrected for over-fitting, drawn as rms's ``plot.calibrate`` draws its "Bias-corrected"
+    line.
     """
     _require_columns(table, ["bin", "n", "events", "observed_rate", "obs_conf_low",
                              "obs_conf_high", "mean_predicted"], "calibration")
@@ -627,6 +631,10 @@ def plot_calibration(
         inside = curve[curve["p"] <= top]
         ax.plot(inside["p"], inside["observed_smooth"].clip(0, top), color=PALETTE["vermillion"], lw=2.2,
                 label="Smoothed observed rate (lowess)")
+    if corrected is not None and len(corrected):
+        inside = corrected[corrected["predy"] <= top]
+        ax.plot(inside["predy"], inside["calibrated_corrected"].clip(0, top), color=PALETTE["green"], lw=2.2,
+                ls="-.", label="Corrected for over-fitting (bootstrap)")
     ax.set_xlim(0, top)
     ax.set_ylim(0, top)
     ax.set_aspect("equal")
@@ -865,6 +873,20 @@ def plot_selection_stability(stability: pd.DataFrame, labels: Mapping[str, str] 
 # ----------------------------------------------------------------------------- the figures of a run
 
 
+def claimed_odds_ratios(claims: pd.DataFrame) -> pd.DataFrame:
+    """The odds ratios the run claims (``analysis.present.claims``), as the columns :func:`plot_odds_ratios`
+    reads: each with the claims' headline interval (bootstrap when the selection was validated), numeric
+    variables per their step -- the numbers the conclusions, the slides and the workbook state."""
+    ors = claims[claims["topic"] == "odds ratio"]
+    return pd.DataFrame({"term": ors["term"].astype(str), "odds_ratio": ors["estimate"].astype(float),
+                         "or_conf_low": ors["conf_low"].astype(float), "or_conf_high": ors["conf_high"].astype(float)})
+
+
+def _interval_words(claims: pd.DataFrame) -> str:
+    kinds = claims.loc[claims["topic"] == "odds ratio", "interval"]
+    return str(kinds.iloc[0]) if len(kinds) else "95% CI"
+
+
 def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=None) -> dict:
     """name -> (plot function, args, kwargs); drawn and saved by :func:`draw_and_save`. ``data`` is the
     pattern table of all rows used (the exploratory figures accept it and equal those of the rows)."""
@@ -899,14 +921,16 @@ def figure_specs(data, tables, metrics, curves, evaluated, spec, effect_curves=N
     labels = spec.indicator_labels()     # a yes/no variable's 0/1 column named by its level ("Sex: female")
     specs.update({
         "correlation_heatmap": (plot_correlation_heatmap, (tables["correlations"],), {"labels": labels}),
-        "odds_ratios": (plot_odds_ratios, (single_effects(tables["coefficients"], spec, metrics["baselines"]),),
-                        {"labels": coefficient_labels(tables["coefficients"], spec, metrics["baselines"]),
-                         "words": words}),
+        "odds_ratios": (plot_odds_ratios, (claimed_odds_ratios(tables["claims"]),),
+                        {"labels": dict(zip(tables["claims"]["term"], tables["claims"]["label"])), "words": words,
+                         "title": f"Odds ratios ({_interval_words(tables['claims'])})"}),
         "roc": (plot_roc, ({n: c["roc"] for n, c in curves.items()}, aucs), {"words": words}),
         "ks": (plot_ks, (curves[evaluated]["ks"], m["ks"], m["ks_threshold"]),
                {"title": f"Kolmogorov\u2013Smirnov separation ({evaluated} sample)", "words": words}),
         "calibration": (plot_calibration, (tables["calibration"],),
-                        {"words": words, "curve": tables.get("calibration_curve")}),
+                        {"words": words, "curve": tables.get("calibration_curve"),
+                         # the bootstrap's corrected curve is of the training sample: drawn when that is evaluated
+                         "corrected": tables.get("calibration_corrected") if evaluated == "train" else None}),
         "gains": (plot_gains, (tables["gains"],), {"words": words}),
         "lift": (plot_lift, (tables["gains"],), {}),
     })

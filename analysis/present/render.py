@@ -40,6 +40,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path, PurePath
 
@@ -58,10 +59,8 @@ class RenderError(RuntimeError):
 
 
 def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html", "pdf"),
-           *, engine: str = "auto", timeout: int = 600, metadata: dict | None = None) -> dict[str, Path]:
-    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths.
-
-    ``metadata`` overrides document metadata (e.g. the title), as ``quarto render -M key:value`` does."""
+           *, engine: str = "auto", timeout: int = 600) -> dict[str, Path]:
+    """Render ``qmd`` into ``out_dir/<stem>.<ext>`` for each of ``formats``; return those paths."""
     qmd, out_dir = Path(qmd).resolve(), Path(out_dir).resolve()
     formats = (formats,) if isinstance(formats, str) else tuple(formats)
     if unknown := [f for f in formats if f not in FORMATS]:
@@ -74,11 +73,14 @@ def render(qmd: Path, out_dir: Path, params: dict | None = None, formats=("html"
         raise RenderError(f"unknown engine {engine!r}; use 'auto', 'quarto' or 'python'")
     out_dir.mkdir(parents=True, exist_ok=True)
     run = _render_quarto if engine == "quarto" else _render_python
-    return run(qmd, out_dir, dict(params or {}), formats, timeout, dict(metadata or {}))
+    return run(qmd, out_dir, dict(params or {}), formats, timeout)
 
 
 # ----------------------------------------------------------------------------- Quarto CLI
-def _render_quarto(qmd, out_dir, params, formats, timeout, metadata):
+def _render_quarto(qmd, out_dir, params, formats, timeout):
+    # the document's Python: QUARTO_PYTHON if set, else this interpreter (which has the package the document
+    # imports), not whatever `python3` is first on PATH
+    env = {**os.environ, "QUARTO_PYTHON": os.environ.get("QUARTO_PYTHON") or sys.executable}
     outputs = {}
     with tempfile.TemporaryDirectory(prefix="quarto-render-") as tmp:
         for fmt in formats:
@@ -88,9 +90,7 @@ def _render_quarto(qmd, out_dir, params, formats, timeout, metadata):
                 cmd += ["-M", "embed-resources:true"]
             for key, value in params.items():
                 cmd += ["-P", f"{key}:{_json_value(value)}"]
-            for key, value in metadata.items():
-                cmd += ["-M", f"{key}:{_json_value(value)}"]
-            _run(cmd, cwd=qmd.parent, timeout=timeout)
+            _run(cmd, cwd=qmd.parent, timeout=timeout, env=env)
             produced = Path(tmp) / f"{qmd.stem}.{ext}"
             if not produced.exists():
                 raise RenderError(f"quarto did not write {produced.name}")
@@ -107,8 +107,8 @@ def _json_value(value):
 
 
 # ----------------------------------------------------------------------------- fallback
-def _render_python(qmd, out_dir, params, formats, timeout, metadata):
-    meta = _deep_merge(_metadata(qmd), metadata)
+def _render_python(qmd, out_dir, params, formats, timeout):
+    meta = _metadata(qmd)
     nb = _notebook(qmd, meta, params)
     _execute(nb, qmd.parent, timeout)
     outputs = {}
@@ -118,11 +118,14 @@ def _render_python(qmd, out_dir, params, formats, timeout, metadata):
             ext, _, key = FORMATS[fmt]
             opts = {**{k: v for k, v in meta.items() if k != "format"},
                     **_format_options(meta, key, "pdf" if fmt == "pdf" else key)}
-            body = _crossref(_markdown(nb, qmd.parent, tmp, fmt), opts)
+            body = _crossref(_shortcode_escapes(_markdown(nb, qmd.parent, tmp, fmt)), opts)
             md = tmp / f"{qmd.stem}.{fmt}.md"
             md.write_text(body, encoding="utf-8")
             target = out_dir / f"{qmd.stem}.{ext}"
-            {"html": _html, "pdf": _pdf, "pptx": _pptx}[fmt](md, target, opts, qmd, tmp)
+            if fmt == "html":
+                _html(md, target, opts, qmd, tmp, formats)
+            else:
+                {"pdf": _pdf, "pptx": _pptx}[fmt](md, target, opts, qmd, tmp)
             outputs[fmt] = target
     return outputs
 
@@ -267,10 +270,20 @@ def _markdown(nb, qdir: Path, tmp: Path, fmt: str) -> str:
 def _markdown_cell(text: str, inline: list, qdir: Path, fmt: str) -> str:
     values = iter(inline)
     text = INLINE.sub(lambda m: next(values), text)
-    text = text.replace("{{< pagebreak >}}", "```{=typst}\n#pagebreak()\n```" if fmt == "pdf" else "")
-    if shortcode := re.search(r"(?<!\\)\{\{<.*?>\}\}", text):
+    text = re.sub(r"(?<![\\{])\{\{< pagebreak >\}\}(?!\})",
+                  lambda m: "```{=typst}\n#pagebreak()\n```" if fmt == "pdf" else "", text)
+    if shortcode := re.search(r"(?<![\\{])\{\{<.*?>\}\}", text):
         raise RenderError(f"unsupported shortcode {shortcode.group(0)} (see docs/rendering.md)")
     return _absolute_images(_figure_divs(text), qdir)
+
+
+ESCAPED_SHORTCODE = re.compile(r"\{\{\{(<.*?>)\}\}\}")
+
+
+def _shortcode_escapes(text: str) -> str:
+    """Quarto's escape of a shortcode: ``{{{< x >}}}`` in the markdown (text or code) shows ``{{< x >}}``.
+    (In metadata, which Quarto reads after parsing, templates/shortcode_escapes.lua does the same.)"""
+    return ESCAPED_SHORTCODE.sub(r"{{\1}}", text)
 
 
 def _absolute_images(text: str, qdir: Path) -> str:
@@ -375,18 +388,23 @@ REFERENCE = re.compile(r"(?<!\\)\[(?P<minus>-?)@(?P<b>(?:fig|tbl|sec)-[\w-]*\w)\
                        r"|(?<![\w@\\])@(?P<c>(?i:fig|tbl|sec))(?P<rest>-[\w-]*\w)")
 
 
-def _split_code(text: str) -> list[tuple[bool, str]]:
-    """[(is_code, piece)] so that nothing is numbered or resolved inside code."""
-    pieces, last = [], 0
-    for m in CODE.finditer(text):
-        pieces += [(False, text[last:m.start()]), (True, m.group(0))]
-        last = m.end()
-    return pieces + [(False, text[last:])]
+STASHED = re.compile("\x00([0-9]+)\x00")
+
+
+def _stash_code(text: str) -> tuple[str, list[str]]:
+    """The text with every code block and code span replaced by a placeholder (NUL, its number, NUL), so that
+    nothing is numbered or resolved inside code while a caption or heading holding code stays one line."""
+    codes = []
+
+    def stash(m):
+        codes.append(m.group(0))
+        return f"\x00{len(codes) - 1}\x00"
+    return CODE.sub(stash, text), codes
 
 
 def _crossref(text: str, opts: dict) -> str:
-    pieces = _split_code(text)
-    prose = [p for is_code, p in pieces if not is_code]
+    text, codes = _stash_code(text)
+    prose = [text]
     cross = opts.get("crossref") or {}
     names = {k: str(cross.get(f"{k}-prefix", cross.get(f"{k}-title", v))) for k, v in KINDS.items()}
     matches = [m for p in prose for m in DEFINITION.finditer(p)]
@@ -442,8 +460,7 @@ def _crossref(text: str, opts: dict) -> str:
             return f"[{titles[ident]}](#{ident})"
         return f"[{number if m.group('minus') else names[kind] + ' ' + number}](#{ident})"
 
-    return "".join(p if is_code else REFERENCE.sub(reference, DEFINITION.sub(definition, p))
-                   for is_code, p in pieces)
+    return STASHED.sub(lambda m: codes[int(m.group(1))], REFERENCE.sub(reference, DEFINITION.sub(definition, text)))
 
 
 def _define(numbers: dict, ident: str, number) -> None:
@@ -460,8 +477,8 @@ def _pandoc(args: list, cwd: Path) -> None:
     env = {**os.environ, "SOURCE_DATE_EPOCH": os.environ.get("SOURCE_DATE_EPOCH", "0")}
     # pandoc's default --columns (72), as under Quarto: pipe tables wider than that get the relative column
     # widths of their separator dashes (analysis.present.pipe_table sizes them by content)
-    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations", *map(str, args)],
-         timeout=300, env=env, cwd=cwd)
+    _run([pypandoc.get_pandoc_path(), "--from", "markdown-citations",
+          f"--lua-filter={TEMPLATES / 'shortcode_escapes.lua'}", *map(str, args)], timeout=300, env=env, cwd=cwd)
 
 
 def _run(cmd, timeout, **kwargs) -> None:
@@ -479,7 +496,7 @@ def _authors(opts: dict) -> list[str]:
             for a in (authors if isinstance(authors, list) else [authors])]
 
 
-def _meta_file(opts: dict, tmp: Path, qmd: Path) -> Path:
+def _meta_file(opts: dict, tmp: Path, qmd: Path, fmt: str = "pdf", extra: dict | None = None) -> Path:
     meta = {k: opts[k] for k in ("title", "subtitle", "abstract", "lang") if opts.get(k)}
     meta["author"] = _authors(opts)
     if date := opts.get("date"):
@@ -488,8 +505,15 @@ def _meta_file(opts: dict, tmp: Path, qmd: Path) -> Path:
             date = (_dt.datetime.fromtimestamp(int(epoch), _dt.timezone.utc).date() if epoch
                     else _dt.date.today())
         meta["date"] = str(date)
-    meta["pagetitle"] = str(opts.get("title") or qmd.stem)
-    path = tmp / "meta.yaml"
+        try:  # as Quarto shows a date in HTML ("December 6, 2026"); the PDF keeps 2026-12-06, as Quarto's does
+            day = _dt.date.fromisoformat(str(date))
+            if fmt == "html":
+                meta["date"] = f"{day:%B} {day.day}, {day.year}"
+        except ValueError:
+            pass
+    meta["pagetitle"] = str(opts.get("pagetitle") or opts.get("title") or qmd.stem)
+    meta.update(extra or {})
+    path = tmp / f"meta-{fmt}.yaml"
     path.write_text(yaml.safe_dump(meta, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -498,7 +522,7 @@ def _toc(opts: dict) -> list:
     if not opts.get("toc"):
         return []
     return ["--toc", f"--toc-depth={opts.get('toc-depth', 3)}",
-            "--metadata", f"toc-title={opts.get('toc-title', 'Contents')}"]
+            "--metadata", f"toc-title={opts.get('toc-title', 'Table of contents')}"]
 
 
 def _includes(opts: dict, qmd: Path, tmp: Path, fmt: str) -> list:
@@ -519,10 +543,33 @@ def _includes(opts: dict, qmd: Path, tmp: Path, fmt: str) -> list:
     return args
 
 
-def _html(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:
+def _html(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path, formats=()) -> None:
+    # the other formats rendered beside the HTML are linked from the sidebar, as Quarto does
+    others = [{"name": name, "href": f"{qmd.stem}.{FORMATS[fmt][0]}"} for fmt, name in (("pdf", "PDF"),)
+              if fmt in formats]
     _pandoc([md, "--to", "html5", "--standalone", "--embed-resources", "--mathml",
-             "--metadata-file", _meta_file(opts, tmp, qmd), "--css", TEMPLATES / "report.css",
+             "--template", TEMPLATES / "report.html",
+             "--metadata-file", _meta_file(opts, tmp, qmd, "html", {"other-formats": others} if others else None),
+             "--css", TEMPLATES / "report.css",
              *_includes(opts, qmd, tmp, "html"), *_toc(opts), "--output", target], cwd=tmp)
+    target.write_text(_table_boxes(target.read_text(encoding="utf-8")), encoding="utf-8")
+
+
+TABLE = re.compile(r"<table(?P<attrs>[^>]*)>\s*(?:<caption>(?P<caption>.*?)</caption>)?(?P<rest>.*?</table>)", re.S)
+
+
+def _table_boxes(html: str) -> str:
+    """Each table in a box of its own that scrolls sideways when the table is wider than the page, with its
+    caption above the box (so that it stays in view), and the table's id on the whole: Quarto's layout."""
+    def box(m):
+        attrs, caption = m.group("attrs"), m.group("caption")
+        ident = re.search(r'\sid="[^"]*"', attrs)
+        outer = ident.group(0) if ident else ""
+        attrs = attrs.replace(outer, "") if ident else attrs
+        head = f'<div class="table-caption">{caption}</div>\n' if caption is not None else ""
+        return (f'<div{outer} class="table-float">\n{head}<div class="table-wrap">\n<table{attrs}>'
+                f'{m.group("rest")}\n</div>\n</div>')
+    return TABLE.sub(box, html)
 
 
 def _pdf(md: Path, target: Path, opts: dict, qmd: Path, tmp: Path) -> None:

@@ -45,26 +45,19 @@ def render(results, engine: str = "auto", formats=("html", "pdf"), progress=lamb
     """Render the report of ``results`` (a results folder read by ``analysis.results.load``) in ``formats``
     (html, pdf) and, with "pptx", the slides; write the workbook.
 
-    The title and subtitle come from the run's data specification (``-M title:...`` under Quarto); a draft
-    specification (``Spec.draft``) puts DRAFT in both."""
+    The title and subtitle come from the run's data specification, printed by the documents themselves
+    (``report_md.Doc.title_block``; a draft specification puts DRAFT in both)."""
     from analysis.present.exports import write_workbook
 
     results_dir = Path(results.directory).resolve()
     params = {"results_dir": str(results_dir)}
-    source = results.metrics["data"]["file"] + (" - SIMULATED DATA" if results.simulated else "")
-    metadata = {"title": results.spec.title, "subtitle": f"{results.spec.subtitle} (data: {source})"}
-    if results.spec.draft:   # rendered with --allow-draft: the specification still marks guesses of init
-        metadata = {"title": f"DRAFT \u2013 {metadata['title']}",
-                    "subtitle": f"{metadata['subtitle']} \u2013 DRAFT: the specification has {len(results.spec.markers)} "
-                                "unchecked CHECK/CHOOSE items"}
     outputs = {"xlsx": write_workbook(results, results_dir / "report_tables.xlsx")}
     report, slides = _documents(results_dir, engine)
     document = tuple(f for f in formats if f != "pptx")
     if document:
         progress(f"rendering {report.name} ({', '.join(document)})")
-        outputs.update(renderer.render(report, results_dir, params=params, formats=document, engine=engine, metadata=metadata))
+        outputs.update(renderer.render(report, results_dir, params=params, formats=document, engine=engine))
     if "pptx" in formats:
         progress(f"rendering {slides.name} (pptx)")
-        outputs["pptx"] = renderer.render(slides, results_dir, params=params, formats=("pptx",), engine=engine,
-                                 metadata=metadata)["pptx"]
+        outputs["pptx"] = renderer.render(slides, results_dir, params=params, formats=("pptx",), engine=engine)["pptx"]
     return outputs

@@ -8,7 +8,10 @@ built-in renderer (``analysis.present.render``) read alike:
 - a figure is Quarto's cross-reference div ``::: {#fig-x}`` holding ``![](path){width=..}`` and the
   caption as its last paragraph, with the image path relative to the document's folder and a width
   chosen per kind of figure (:data:`FIGURE_WIDTHS`), so no figure fills a page it does not need;
-- generated sentences (from the results' sentence tables) are escaped: nothing in them is markup.
+- generated sentences (from the results' sentence tables) are escaped: nothing in them is markup;
+- the title and subtitle (the specification's, with the data file) are a pandoc metadata block printed by
+  the document's first cell (:meth:`Doc.title_block`), so every route, ``quarto render report.qmd``
+  included, shows the same title block.
 
 Labels are built from fixed prefixes and the specification's variable names (letters, digits and
 underscores; underscores become hyphens), never from values in the data.
@@ -19,8 +22,10 @@ import os
 import re
 from pathlib import Path
 
+import yaml
+
 from analysis.present import display as d
-from analysis.present.escape import markdown as md
+from analysis.present.escape import markdown as md, shortcodes
 from analysis.present.formatting import pipe_table
 
 #: display width of each kind of figure (share of the text width)
@@ -42,6 +47,27 @@ class Doc:
         self.cwd = Path(cwd or os.getcwd()).resolve()
 
     # -- text
+    def title_block(self) -> None:
+        """Print the document's title and subtitle as a pandoc metadata block: the specification's title, and
+        its subtitle with the data file's name (and SIMULATED DATA for simulated data); DRAFT in both when the
+        specification is a draft (rendered with ``--allow-draft``).
+
+        Quarto and the built-in renderer both read a metadata block anywhere in the markdown (the documents
+        set no title in their front matter, which would win). Pandoc reads metadata strings as markdown, so
+        every piece, which comes from the specification and the file name, is escaped markdown inside YAML:
+        no element, math or reference can come from it; and Quarto, which runs shortcodes in metadata after
+        reading it, gets its own escape of them (:func:`analysis.present.escape.shortcodes`)."""
+        res = self.res
+        source = res.metrics["data"]["file"] + (" - SIMULATED DATA" if res.simulated else "")
+        subtitle = " ".join(p for p in (res.spec.subtitle.strip(), f"(data: {source})") if p)
+        title = res.spec.title.strip() or "Logistic-regression report"
+        if getattr(res.spec, "draft", False):   # rendered with --allow-draft: the specification still marks guesses
+            title = f"DRAFT \u2013 {title}"
+            subtitle = (f"{subtitle} \u2013 DRAFT: the specification has {len(res.spec.markers)} unchecked "
+                        "CHECK/CHOOSE items")
+        meta = {"title": md(shortcodes(title)), "subtitle": md(shortcodes(subtitle))}
+        print("\n---\n" + yaml.safe_dump(meta, allow_unicode=True, width=10**9, sort_keys=False) + "---\n")
+
     def say(self, *parts: str) -> None:
         """Print document text (written in the .qmd: may hold markup and cross-references)."""
         print(" ".join(p for p in parts if p) + "\n")

@@ -187,34 +187,29 @@ def first_sentence(text: str) -> tuple[str, str]:
 
 # ----------------------------------------------------------------------------- effects
 def effects(tables: dict, metrics: dict, spec) -> pd.DataFrame:
-    """Every effect that has one odds ratio, with its label: single coefficients (categorical levels,
-    yes/no, numeric per the specification's step) and splines between their quartiles.
+    """Every odds ratio the run claims (``analysis.present.claims``: single coefficients, numeric ones per the
+    specification's step), with the claims' headline interval -- the same numbers as the report's conclusions
+    and the workbook. Splines are not here: a curve is not one odds ratio (the claims state them apart).
 
-    Columns ``key, label, odds_ratio, or_conf_low, or_conf_high, source``; rows with a finite odds ratio
-    and interval only."""
-    from analysis.present.labels import describe_coefficient
+    Columns ``key, label, odds_ratio, or_conf_low, or_conf_high, source, interval``; rows with a finite odds
+    ratio and interval only."""
+    from analysis.present.claims import claims as all_claims
 
-    baselines = metrics.get("baselines", {})
-    rows = []
-    coefs = tables["coefficients"]
-    for _, r in coefs[coefs["term"] != "Intercept"].iterrows():
-        info = describe_coefficient(str(r["term"]), spec, baselines)
-        if info.kind not in ("categorical", "binary", "numeric"):
-            continue
-        step = info.step if info.kind == "numeric" else 1.0
-        rows.append((str(r["term"]), info.label, r["odds_ratio"] ** step, r["or_conf_low"] ** step,
-                     r["or_conf_high"] ** step, "coefficient"))
-    for _, r in tables.get("spline_effects", pd.DataFrame()).iterrows():
-        try:
-            units = spec.variable(r["variable"]).units
-        except KeyError:
-            units = ""
-        label = f"{r['label']}: {r['high']:g} vs {r['low']:g}" + (f" {units}" if units else "")
-        rows.append((f"spline:{r['variable']}", label, r["odds_ratio"], r["or_conf_low"], r["or_conf_high"],
-                     "spline"))
-    out = pd.DataFrame(rows, columns=["key", "label", "odds_ratio", "or_conf_low", "or_conf_high", "source"])
+    stated = tables["claims"] if "claims" in tables else all_claims(tables, metrics, spec)
+    ors = stated[stated["topic"] == "odds ratio"]
+    out = pd.DataFrame({"key": ors["term"].astype(str), "label": ors["label"], "odds_ratio": ors["estimate"],
+                        "or_conf_low": ors["conf_low"], "or_conf_high": ors["conf_high"], "source": "coefficient",
+                        "interval": ors["interval"]})
     finite = np.isfinite(out[["odds_ratio", "or_conf_low", "or_conf_high"]].astype(float)).all(axis=1)
     return out[finite & (out["odds_ratio"] > 0)].reset_index(drop=True)
+
+
+def curve_labels(tables: dict) -> list[str]:
+    """The labels of the claims' curves (spline variables), for the slide that lists effects."""
+    stated = tables.get("claims")
+    if stated is None:
+        return []
+    return list(stated.loc[stated["topic"] == "curve", "label"])
 
 
 def largest(effects_: pd.DataFrame, k: int = MAX_FOREST_ROWS) -> pd.DataFrame:
@@ -229,15 +224,17 @@ def or_text(row) -> str:
     return f"OR {fmt_or(row['odds_ratio'])} ({fmt_or(row['or_conf_low'])} to {fmt_or(row['or_conf_high'])})"
 
 
-def direction_paragraphs(effects_: pd.DataFrame, spec, k: int = 4) -> list:
-    """Bullets of what goes with higher and with lower odds: the ``k`` strongest effects whose 95% CI
-    lies above 1, those below 1, and how many include 1."""
+def direction_paragraphs(effects_: pd.DataFrame, spec, k: int = 4, curves=()) -> list:
+    """Bullets of what goes with higher and with lower odds: the ``k`` strongest effects whose headline
+    interval (the claims', named in the heading) lies above 1, those below 1, how many include 1, and the
+    variables that enter as curves."""
     above = effects_[effects_["or_conf_low"] > 1].sort_values("odds_ratio", ascending=False, kind="stable")
     below = effects_[effects_["or_conf_high"] < 1].sort_values("odds_ratio", kind="stable")
     unclear = len(effects_) - len(above) - len(below)
+    kind = str(effects_["interval"].iloc[0]) if "interval" in effects_ and len(effects_) else "95% CI"
     out = []
-    for rows, head in ((above, f"Higher odds of {spec.response.outcome}, 95% CI above 1"),
-                       (below, "Lower odds, 95% CI below 1")):
+    for rows, head in ((above, f"Higher odds of {spec.response.outcome} ({kind} above 1)"),
+                       (below, f"Lower odds ({kind} below 1)")):
         if not len(rows):
             continue
         shown = f" (top {k} of {len(rows)})" if len(rows) > k else ""
@@ -246,14 +243,17 @@ def direction_paragraphs(effects_: pd.DataFrame, spec, k: int = 4) -> list:
     if not out:
         out.append((1, "No odds ratio has a 95% CI that excludes 1.", False))
     if unclear and (len(above) or len(below)):
-        out.append((1, f"{unclear} more with a 95% CI that includes 1 (all in the report).", False))
+        out.append((1, f"{unclear} more with an interval that includes 1 (all in the report).", False))
+    if curves:
+        out.append((1, "Curves, not one odds ratio: " + ", ".join(curves) + " (see the report's effect curves).",
+                    False))
     return out
 
 
-def fit_direction(effects_: pd.DataFrame, spec, fixed=(), box=BODY, most: int = 4) -> list:
+def fit_direction(effects_: pd.DataFrame, spec, fixed=(), box=BODY, most: int = 4, curves=()) -> list:
     """:func:`direction_paragraphs` with as many effects per direction (``most`` down to 1) as fit one slide."""
     for k in range(most, 0, -1):
-        paragraphs = list(fixed) + direction_paragraphs(effects_, spec, k)
+        paragraphs = list(fixed) + direction_paragraphs(effects_, spec, k, curves)
         if fits(paragraphs, box):
             return paragraphs
     return paragraphs
@@ -286,12 +286,13 @@ def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
 
 
 def conclusion_groups(tables: dict) -> list[list]:
-    """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, and the
-    advice that follows the accuracy sentence ("Judge the model by how it ranks ... instead.")."""
+    """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, how well it is
+    calibrated (the miscalibrated groups named on the slide, not in its notes), the interactions and the
+    leakage check when there are, and the advice that follows the accuracy sentence."""
     from analysis.present.display import sentence
 
     groups = []
-    for topic in ("who", "quality"):
+    for topic in ("who", "quality", "calibration", "interactions", "leakage"):
         s = sentence(tables, "conclusions", topic)
         if s:
             groups.append([(1, s, False)])
@@ -492,11 +493,12 @@ def ensure_figures(results) -> list[Path]:
 
 def forest_caption(effects_: pd.DataFrame, simulated: bool, max_rows: int = MAX_FOREST_ROWS) -> str:
     n = len(effects_)
+    kind = str(effects_["interval"].iloc[0]).split(",")[0] if "interval" in effects_ and n else "95% CIs"
     if n > max_rows:
-        return caption(f"The {max_rows} largest of {n} odds ratios, with 95% CIs (log scale)", simulated,
-                       (f"The {max_rows} largest of {n} odds ratios (95% CIs)",
+        return caption(f"The {max_rows} largest of {n} odds ratios, with {kind}s (log scale)", simulated,
+                       (f"The {max_rows} largest of {n} odds ratios ({kind}s)",
                         f"{max_rows} largest of {n} odds ratios"))
-    return caption(f"All {n} odds ratios, with 95% CIs (log scale)", simulated, (f"All {n} odds ratios",))
+    return caption(f"All {n} odds ratios, with {kind}s (log scale)", simulated, (f"All {n} odds ratios",))
 
 
 def figure_markdown(path: str, caption_: str) -> str:

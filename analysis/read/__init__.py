@@ -25,6 +25,14 @@ UTF-8 text with or without a byte-order mark; line endings LF, CRLF or CR, mixed
 around a quoted value; leading and trailing spaces and tabs around any value (trimmed); the missing-value
 spellings of ``analysis.spec.MISSING_TOKENS`` (reported as missing values, never guessed); extra columns
 (ignored, with a note); Parquet files with text or numeric columns.
+
+Missing values follow the specification's ``[missing] strategy`` (``Spec.missing_strategy``): "refuse"
+makes each one a problem; under "complete_cases" (the default) and "impute" a missing value of a variable
+is NULL in the pattern table (a pattern of its own; :mod:`analysis.read.rules`, "Missing values") and a
+row without the response is left out, counted in the row accounting as "missing response". The
+accounting then counts the rows with a missing value under the first variable, in specification order,
+that is missing ("missing <column>"), and "rows used" are the complete rows; the pattern table keeps the
+incomplete rows (``analysis.read.patterns.Samples`` separates them).
 """
 from __future__ import annotations
 
@@ -44,7 +52,7 @@ from analysis.read.dataset import DataFile, DataSet, open_dataset, resolve as re
 from analysis.read.patterns import compression_note
 from analysis.read.engines import DuckDBEngine, EngineUnavailable, SparkEngine, memory_bytes
 from analysis.read.problems import MAX_EXAMPLES, DataValidationError, Problem, file_error
-from analysis.read.rules import RuleSet
+from analysis.read.rules import MISSING_RESPONSE, RuleSet
 from analysis.read.source import open_source
 
 __all__ = ["read_patterns", "read_rows", "PatternData", "DataValidationError", "Problem", "EngineUnavailable", "ENGINES",
@@ -62,7 +70,13 @@ class PatternData:
     ``patterns``: columns ``sample``, the specification's variables (``Spec.pattern_variables``),
     ``trials`` and ``events``; one row per (sample, variables), sorted by sample (train first) then every
     variable, so that it is identical across engines and runs. ``accounting``: step, rows_excluded,
-    rows_remaining (rows read, one line per exclusion rule, rows used).
+    rows_remaining (rows read, one line per exclusion rule, the rows left out for a missing value, rows
+    used).
+
+    Under a missing-value strategy other than "refuse" (``missing_strategy``) the patterns include the
+    incomplete rows: a variable's value may be missing (NaN in a numeric column, a missing text in a
+    categorical one, ``pd.NA`` in a binary or count column, whose dtype is then ``Int64``). ``n_rows`` counts
+    the complete rows (the rows used); the accounting has a step per variable with missing values.
     """
 
     patterns: pd.DataFrame
@@ -75,6 +89,7 @@ class PatternData:
     seed: int = 100
     test_size: float = 0.3
     timings: dict = field(default_factory=dict)
+    missing_strategy: str = "refuse"
 
     @property
     def simulated(self) -> bool:
@@ -186,17 +201,11 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         shutil.rmtree(spill, ignore_errors=True)
 
     patterns, accounting = _patterns(result, rules, spec, n_read)
-    too_many = _level_problems(patterns, spec)
-    if too_many:
-        raise DataValidationError(path, too_many, n_rows=n_read)
+    problems = _table_problems(patterns, accounting, spec)
+    if problems:
+        raise DataValidationError(path, problems, n_rows=n_read)
     n_used = int(accounting["rows_remaining"].iloc[-1])
-    events = int(patterns["events"].sum())
-    if events in (0, n_used):
-        only = (spec.response.event if events else spec.response.non_event) if n_used else None
-        raise DataValidationError(path, [Problem(
-            spec.response.column, f"every used row has the same response ({only})", n_used,
-            fix=f"A logistic regression needs {spec.response.event_group} and {spec.response.non_event_group}.")],
-            n_rows=n_read)
+    complete = patterns[patterns[list(spec.pattern_variables)].notna().all(axis=1)]
     if hasher is not None:
         hasher.join()
     if single is not None:
@@ -207,14 +216,26 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
     if not hash_file:
         notes.append("The file's SHA-256 was not computed (hash_file=False).")
     notes += _look_alike_notes(patterns, spec)
-    compression = compression_note(len(patterns), n_used)
+    compression = compression_note(len(complete), n_used)
     if compression:
         notes.append(compression)
     timings["total"] = time.perf_counter() - start
     say(f"{engine}: {len(patterns):,} covariate patterns from {n_used:,} rows in {timings['total']:.1f} s")
     return PatternData(patterns=patterns, accounting=accounting, source=info, n_rows=n_used,
                        n_patterns=len(patterns), notes=tuple(notes), engine=engine, seed=int(seed),
-                       test_size=float(test_size), timings=timings)
+                       test_size=float(test_size), timings=timings,
+                       missing_strategy=getattr(spec, "missing_strategy", "refuse"))
+
+
+def typed(values: pd.Series, kind: str) -> pd.Series:
+    """A variable's column of the pattern table in the dtype of its kind: categorical text (``str``; a missing
+    value stays missing), numeric float64 (NaN), binary and count int64 -- ``Int64`` when one is missing."""
+    if kind == "categorical":
+        return values.astype(str)
+    if kind == "numeric":
+        return pd.to_numeric(values).astype("float64")
+    values = pd.to_numeric(values)
+    return values.astype("Int64") if values.isna().any() else values.astype("int64")
 
 
 def _single_file(path, dataset) -> Path | None:
@@ -279,12 +300,7 @@ def _patterns(result: pd.DataFrame, rules: RuleSet, spec, n_read: int) -> tuple[
     out = out.groupby(["sample", *names, "excluded"], as_index=False, sort=False, dropna=False)[
         ["trials", "events"]].sum()
     for v in spec.variables:
-        if v.kind == "categorical":
-            out[v.name] = out[v.name].astype(str)
-        elif v.kind == "numeric":
-            out[v.name] = out[v.name].astype("float64")
-        else:
-            out[v.name] = out[v.name].astype("int64")
+        out[v.name] = typed(out[v.name], v.kind)
     out[["trials", "events"]] = out[["trials", "events"]].astype("int64")
     out["sample"] = out["sample"].astype(str)
     steps = [("rows read", 0, n_read)]
@@ -293,13 +309,59 @@ def _patterns(result: pd.DataFrame, rules: RuleSet, spec, n_read: int) -> tuple[
         excluded = int(out.loc[out["excluded"] == k, "trials"].sum())
         remaining -= excluded
         steps.append((f"excluded: {exclusion.description}", excluded, remaining))
+    if n_missing := int(out.loc[out["excluded"] == MISSING_RESPONSE, "trials"].sum()):
+        remaining -= n_missing
+        steps.append(("missing response", n_missing, remaining))
     out = out[out["excluded"] == 0].drop(columns="excluded")
-    steps.append(("rows used", 0, int(out["trials"].sum())))
+    steps += missing_steps(out, spec, remaining)
+    steps.append(("rows used", 0, int(out.loc[out[names].notna().all(axis=1), "trials"].sum())))
     out["sample"] = pd.Categorical(out["sample"], categories=list(SAMPLES), ordered=True)
     out = out.sort_values(["sample", *names], kind="mergesort").reset_index(drop=True)
     out["sample"] = out["sample"].astype(str)
     accounting = pd.DataFrame(steps, columns=["step", "rows_excluded", "rows_remaining"])
     return out[["sample", *names, "trials", "events"]], accounting
+
+
+def missing_steps(patterns: pd.DataFrame, spec, remaining: int) -> list[tuple[str, int, int]]:
+    """The row-accounting steps of the rows left out for a missing value: (f"missing {column}", rows,
+    rows remaining) for each variable, in specification order, that is the first missing one of some rows
+    (a row missing several is counted once, so the steps add up), after ``remaining`` rows. None when
+    every row is complete."""
+    names = list(spec.pattern_variables)
+    missing = patterns[names].isna().to_numpy()
+    if not missing.any():
+        return []
+    first = np.where(missing.any(axis=1), missing.argmax(axis=1), -1)
+    trials = patterns["trials"].to_numpy(dtype=np.int64)
+    steps = []
+    for j, v in enumerate(spec.variables):
+        if n := int(trials[first == j].sum()):
+            remaining -= n
+            steps.append((f"missing {v.key}", n, remaining))
+    return steps
+
+
+def _table_problems(patterns: pd.DataFrame, accounting: pd.DataFrame, spec) -> list[Problem]:
+    """What the pattern table of an otherwise valid file can still fail: a categorical variable with too
+    many levels; no complete row (every row kept misses a value: the counts per column); the complete
+    rows with one response value only."""
+    too_many = _level_problems(patterns, spec)
+    if too_many:
+        return too_many
+    n_used = int(accounting["rows_remaining"].iloc[-1])
+    events = int(patterns.loc[patterns[list(spec.pattern_variables)].notna().all(axis=1), "events"].sum())
+    if n_used == 0 and len(patterns):
+        counts = "; ".join(f"{step}: {n:,}" for step, n in zip(accounting["step"], accounting["rows_excluded"])
+                           if step.startswith("missing "))
+        return [Problem("", f"has no complete row: every row kept misses a value of some variable ({counts})", 0,
+                        fix="Fill in the missing values, or leave the variables most often missing out of the "
+                            "specification.")]
+    if events in (0, n_used):
+        only = (spec.response.event if events else spec.response.non_event) if n_used else None
+        return [Problem(spec.response.column, f"every used row has the same response ({only})", n_used,
+                        fix=f"A logistic regression needs {spec.response.event_group} and "
+                            f"{spec.response.non_event_group}.")]
+    return []
 
 
 def _level_problems(patterns: pd.DataFrame, spec) -> list[Problem]:
@@ -328,7 +390,7 @@ def _look_alike_notes(patterns: pd.DataFrame, spec) -> list[str]:
         if v.kind != "categorical" or v.name not in patterns:
             continue
         groups: dict[str, list[str]] = {}
-        for level in sorted(set(patterns[v.name].astype(str))):
+        for level in sorted(set(patterns[v.name].dropna().astype(str))):
             groups.setdefault(unicodedata.normalize("NFKC", level), []).append(level)
         alike = [g for g in groups.values() if len(g) > 1]
         if alike:
@@ -402,7 +464,9 @@ def read_rows(path, spec=None, *, keep_id: bool = True) -> pd.DataFrame:
     """The validated rows of a file, one per data row in file order: the specification's variables
     (binary ones as 0/1 dummies), the 0/1 response under its model name, and the ID (``keep_id``).
     Rows excluded by the specification's exclusion rules are left out. Validation is that of
-    :func:`read_patterns` (the same ``DataValidationError``); the rows are held in memory.
+    :func:`read_patterns` (the same ``DataValidationError``); the rows are held in memory. Under a
+    missing-value strategy other than "refuse", a row without the response is left out too, and a missing
+    value of a variable is missing in its column (dtypes as in the pattern table: :func:`typed`).
 
     For notebooks and tests that need rows; the analysis itself runs on :func:`read_patterns`."""
     from analysis.spec import default_spec
@@ -421,10 +485,7 @@ def read_rows(path, spec=None, *, keep_id: bool = True) -> pd.DataFrame:
             runner.close()
         shutil.rmtree(spill, ignore_errors=True)
     frame = frame[frame["excluded"] == 0].drop(columns=["excluded", "__row"]).reset_index(drop=True)
-    out = pd.DataFrame({v.name: frame[rules.alias[v.name]] for v in spec.variables})
-    for v in spec.variables:
-        out[v.name] = (out[v.name].astype(str) if v.kind == "categorical" else
-                       out[v.name].astype("float64") if v.kind == "numeric" else out[v.name].astype("int64"))
+    out = pd.DataFrame({v.name: typed(frame[rules.alias[v.name]], v.kind) for v in spec.variables})
     out[spec.response.name] = frame["response"].astype("int64")
     if keep_id and spec.id is not None:
         out.insert(0, spec.id.column, frame["id_value"].to_numpy())

@@ -50,7 +50,10 @@ class DuckDBEngine:
         self.source = source
         self.con = duckdb.connect(config={"memory_limit": memory_limit, "threads": int(threads),
                                           "temp_directory": temp_dir, "preserve_insertion_order": True})
-        self.con.execute("SET enable_progress_bar = false")
+        # no progress bar: on a terminal DuckDB draws one on stderr; in a Jupyter kernel (quarto render runs the
+        # report there) it is already off, and any SET of it raises there unless ipywidgets is installed
+        if self.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0]:
+            self.con.execute("SET enable_progress_bar = false")
         n = len(source.positions)
         names = column_names(n)
         if source.table is not None:
@@ -187,6 +190,17 @@ def _active_session():
     return session if session.sparkContext._jsc is not None else None
 
 
+def arrow_frame(table) -> pd.DataFrame:
+    """An Arrow table as pandas, integer columns exact: ``Int64`` where one holds a NULL, int64 otherwise."""
+    import pyarrow as pa
+
+    out = table.to_pandas(types_mapper=lambda t: pd.Int64Dtype() if pa.types.is_integer(t) else None)
+    for name, column in zip(table.column_names, table.columns):
+        if pa.types.is_integer(column.type) and column.null_count == 0:
+            out[name] = out[name].astype("int64")
+    return out
+
+
 class SparkEngine:
     dialect = SparkDialect()
     ordered_scan = False  # lag(...) OVER () would move every row into one partition
@@ -216,11 +230,16 @@ class SparkEngine:
         return self.tag
 
     def frame(self, query: str) -> pd.DataFrame:
+        """The result through Arrow, as DuckDB gives it: an integer column holding a NULL becomes ``Int64``
+        (``toPandas`` makes it float64, which cannot hold every BIGINT exactly), the others int64."""
         import warnings
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return self.spark.sql(query).toPandas()
+            result = self.spark.sql(query)
+            if not hasattr(result, "toArrow"):      # pyspark < 4
+                return result.toPandas()
+            return arrow_frame(result.toArrow())
 
     def materialize(self, name: str, query: str) -> None:
         """Compute ``query`` once and keep it as a leaf of later plans (a local checkpoint, not

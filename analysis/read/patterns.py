@@ -75,8 +75,9 @@ def from_rows(data: pd.DataFrame, is_test, variables, response: str) -> pd.DataF
     return table[list(columns(variables))]
 
 
-def validate(table: pd.DataFrame, variables) -> pd.DataFrame:
-    """Check a pattern table (columns, counts, samples) and return it; raise ValueError naming the problem."""
+def validate(table: pd.DataFrame, variables, allow_missing: bool = False) -> pd.DataFrame:
+    """Check a pattern table (columns, counts, samples) and return it; raise ValueError naming the problem.
+    A missing variable value is one unless ``allow_missing`` (a missing-value strategy other than "refuse")."""
     missing = [c for c in columns(variables) if c not in table.columns]
     if missing:
         raise ValueError(f"the pattern table lacks columns {missing}; has {list(table.columns)}")
@@ -90,9 +91,23 @@ def validate(table: pd.DataFrame, variables) -> pd.DataFrame:
     if len(table) and ((table[TRIALS] < 1).any() or (table[EVENTS] < 0).any()
                        or (table[EVENTS] > table[TRIALS]).any()):
         raise ValueError("every pattern needs trials >= 1 and 0 <= events <= trials")
-    if table[list(variables)].isna().any().any():
+    if not allow_missing and table[list(variables)].isna().any().any():
         raise ValueError("the pattern table has missing variable values")
     return table
+
+
+def complete_rows(table: pd.DataFrame, variables) -> pd.Series:
+    """Which patterns have every variable (boolean Series on ``table``'s index)."""
+    return table[list(variables)].notna().all(axis=1)
+
+
+def _complete_dtypes(table: pd.DataFrame, variables) -> pd.DataFrame:
+    """Complete patterns with the dtypes of a table without missing values (``Int64`` -> int64)."""
+    out = table.copy()
+    for name in variables:
+        if isinstance(out[name].dtype, pd.Int64Dtype):
+            out[name] = out[name].astype("int64")
+    return out
 
 
 def expand(patterns: pd.DataFrame, response: str) -> pd.DataFrame:
@@ -126,19 +141,55 @@ def compression_note(n_patterns: int, n_rows: int) -> str | None:
 class Samples:
     """A run's pattern table by sample: ``train`` and ``test`` (without the ``sample`` column), ``all`` (every
     row used: the variables with ``trials`` and ``events``, for exploration and scoring), and the ``split``
-    table (rows, events and event rate of each sample)."""
+    table (rows, events and event rate of each sample). These hold the complete rows only.
+
+    ``incomplete``: the patterns of the rows left out for a missing value (a missing-value strategy other
+    than "refuse"): columns ``sample``, the variables (missing values as NaN, a missing text, or ``pd.NA``)
+    ``trials`` and ``events``; empty when every row is complete. For the missingness tables
+    (``analysis.evaluate.missing``) and for imputation (:meth:`with_incomplete`). ``strategy``: the
+    missing-value strategy the table was split under."""
 
     train: pd.DataFrame
     test: pd.DataFrame
     all: pd.DataFrame
     split: pd.DataFrame
+    incomplete: pd.DataFrame | None = None
+    strategy: str = "refuse"
+
+    @property
+    def n_incomplete(self) -> int:
+        """Rows left out for a missing value."""
+        return 0 if self.incomplete is None else int(self.incomplete[TRIALS].sum())
+
+    def with_incomplete(self, sample: str | None = None) -> pd.DataFrame:
+        """The complete and the incomplete patterns of ``sample`` ("train", "test"; None: both), complete
+        first, without the ``sample`` column: every row of the sample that has the response, for imputation
+        (``analysis.model.imputation`` takes rows: ``expand`` them). Integer columns with a missing value are
+        ``Int64``."""
+        complete = {"train": self.train, "test": self.test, None: self.all}[sample]
+        if not self.n_incomplete:
+            return complete.reset_index(drop=True)
+        rows = self.incomplete if sample is None else self.incomplete[self.incomplete[SAMPLE] == sample]
+        rows = rows.drop(columns=SAMPLE)
+        if not len(rows):
+            return complete.reset_index(drop=True)
+        both = pd.concat([complete.astype({c: rows[c].dtype for c in rows.columns
+                                           if isinstance(rows[c].dtype, pd.Int64Dtype)}), rows])
+        return both.reset_index(drop=True)
 
     @classmethod
-    def from_patterns(cls, table: pd.DataFrame, variables) -> "Samples":
+    def from_patterns(cls, table: pd.DataFrame, variables, strategy: str = "refuse") -> "Samples":
         """Split a pattern table (checked by :func:`validate`); ``ModelError`` when the training sample has
-        only one response class."""
+        only one response class. Under ``strategy`` "refuse" a missing value is an error (``ValueError``);
+        otherwise the patterns with one go to ``incomplete`` and the samples hold the complete ones.
+
+        Tested (tests/evaluate/test_missing.py) on the Titanic data: the complete patterns give R's
+        ``glm(..., na.action = na.omit)`` fit, and the complete and incomplete ones expand to the file's rows."""
         variables = list(variables)
-        table = validate(table, variables)
+        table = validate(table, variables, allow_missing=strategy != "refuse")
+        complete = complete_rows(table, variables)
+        incomplete = table[~complete].reset_index(drop=True)
+        table = _complete_dtypes(table[complete], variables).reset_index(drop=True)
         by_sample = {name: table[table[SAMPLE] == name].drop(columns=SAMPLE).reset_index(drop=True)
                      for name in SAMPLES}
         train, test = by_sample["train"], by_sample["test"]
@@ -151,4 +202,5 @@ class Samples:
             "events": np.array([e_train, int(test[EVENTS].sum())], dtype="int64"),
         })
         split["event_rate"] = split["events"] / split["rows"].where(split["rows"] > 0)
-        return cls(train=train, test=test, all=table[[*variables, TRIALS, EVENTS]], split=split)
+        return cls(train=train, test=test, all=table[[*variables, TRIALS, EVENTS]], split=split,
+                   incomplete=incomplete[list(columns(variables))], strategy=strategy)

@@ -20,6 +20,17 @@ problem's row count is the sum of ``trials`` over the patterns with its bit set.
 from a second grouping set, by ID, in the same pass (or, for DuckDB on a Parquet file whose IDs
 increase, from a scan of the ID column alone). Only when something failed does one more pass fetch the
 first lines, IDs and distinct values of each problem.
+
+Missing values
+--------------
+Under the missing-value strategy "refuse" (``Spec.missing_strategy``) a missing value in any used column
+is a problem. Under "complete_cases" and "impute" a missing value of a variable's column or of the
+response is not (``RuleSet.tolerated``; a missing ID still is): the value is NULL, and NULL is its own
+group in the patterns. A binary variable, and a derived variable any of whose inputs is missing, are NULL
+too (``least``/``greatest`` would otherwise skip a NULL argument); a rule or an exclusion that names a
+missing value neither fails nor excludes the row (rules: only rows whose inputs passed their checks are
+checked, as before; exclusions: only rows whose inputs are all present). A row without the response gets
+the exclusion code ``MISSING_RESPONSE``: it is left out and counted, never imputed.
 """
 from __future__ import annotations
 
@@ -39,6 +50,8 @@ TRIM_SQL = "' ' || chr(9)"
 UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 LOWER = UPPER.lower()
 MAX_MASK_BITS = 60
+#: the exclusion code of a row whose response is missing (strategies other than "refuse")
+MISSING_RESPONSE = -1
 
 
 class Dialect:
@@ -128,6 +141,13 @@ class RuleSet:
         self.alias = {v.name: f"x{j}" for j, v in enumerate(spec.variables)}
         self.checks = self._checks()
         self.words = max(1, (len(self.checks) + MAX_MASK_BITS - 1) // MAX_MASK_BITS)
+        #: a missing value is a problem only under "refuse"; otherwise it is NULL (a missing ID still is one)
+        self.tolerant = getattr(spec, "missing_strategy", "refuse") != "refuse"
+        #: the missing-value flag of each file column (SQL, inside level 2 and the row passes)
+        self.missing_flag = {k.column: f"{self.ref[k.column]}__f{k.index}" for k in self.checks if k.key == "missing"}
+        #: the checks that are not problems under the strategy: a missing value of a variable or the response
+        self.tolerated = frozenset(k.index for k in self.checks if self.tolerant and k.key == "missing"
+                                   and not self.role[k.column].startswith("id_"))
         self.duplicate = Check(spec.id.column, *DUPLICATE_ID, True, -1, "duplicate") if spec.id else None
 
     # ------------------------------------------------------------------ the checks
@@ -302,16 +322,23 @@ class RuleSet:
             return f"{self.ref[name]}__v"
         v = self.spec.variable(name)
         if v.derived:
-            expr = v.expression.sql(self.value_sql)
-            return f"CAST({expr} AS STRING)" if v.kind == "categorical" else (
-                f"TRY_CAST({expr} AS BIGINT)" if v.kind == "count" else f"CAST({expr} AS DOUBLE)")
+            return self._derived_value(v)
         c = self.ref[v.column]
         if v.kind == "binary":
-            return f"(CASE WHEN {c}__v = {literal(v.yes)} THEN 1 ELSE 0 END)"
+            null = f"WHEN {c}__v IS NULL THEN NULL " if self.tolerant else ""
+            return f"(CASE {null}WHEN {c}__v = {literal(v.yes)} THEN 1 ELSE 0 END)"
         return f"{c}__v"
 
-    def _inputs_valid(self, expression) -> str:
-        """All file columns an expression depends on have no failed parse/domain check."""
+    def _derived_value(self, v) -> str:
+        expr = v.expression.sql(self.value_sql)
+        value = f"CAST({expr} AS STRING)" if v.kind == "categorical" else (
+            f"TRY_CAST({expr} AS BIGINT)" if v.kind == "count" else f"CAST({expr} AS DOUBLE)")
+        if self.tolerant:   # NULL when an input is missing (least/greatest would skip a NULL argument)
+            value = f"(CASE WHEN {self._any_missing(v.expression)} THEN NULL ELSE {value} END)"
+        return value
+
+    def _input_columns(self, expression) -> set:
+        """The file columns an expression depends on (through derived variables too)."""
         columns = set()
 
         def collect(name):
@@ -326,6 +353,16 @@ class RuleSet:
                     columns.add(v.column)
         for n in expression.columns:
             collect(n)
+        return columns
+
+    def _any_missing(self, expression) -> str:
+        """Some file column the expression depends on is missing."""
+        flags = [self.missing_flag[c] for c in sorted(self._input_columns(expression)) if c in self.missing_flag]
+        return "(" + " OR ".join(flags) + ")" if flags else "false"
+
+    def _inputs_valid(self, expression) -> str:
+        """All file columns an expression depends on have no failed parse/domain check."""
+        columns = self._input_columns(expression)
         flags = [f"{self.ref[c]}__f{k.index}" for k in self.checks for c in columns
                  if k.column == c and not k.key.startswith("rule")]
         return "(" + " AND ".join(f"NOT {f}" for f in flags) + ")" if flags else "true"
@@ -349,6 +386,8 @@ class RuleSet:
         derived = self._derived_flags() if include_derived else {}
         words = [[] for _ in range(self.words)]
         for k in self.checks:
+            if k.index in self.tolerated:
+                continue
             if k.index in derived:
                 flag = derived[k.index]
             elif k.column in self.ref and (columns is None or k.column in columns) and not k.key.startswith("rule"):
@@ -359,12 +398,21 @@ class RuleSet:
         return [" + ".join(w) if w else "0" for w in words]
 
     def exclusion_sql(self) -> str:
-        """0 for a kept row, k for a row excluded by the k-th exclusion (the first that applies)."""
-        if not self.spec.exclusions:
+        """0 for a kept row, k for a row excluded by the k-th exclusion (the first that applies) and, under a
+        strategy other than "refuse", ``MISSING_RESPONSE`` for a row without the response. An exclusion
+        applies only to a row whose inputs are all present there (a missing value neither fails nor
+        excludes)."""
+        cases = []
+        for k, e in enumerate(self.spec.exclusions, start=1):
+            condition = f"coalesce({e.condition.sql(self.value_sql)}, false)"
+            if self.tolerant and (missing := self._any_missing(e.condition)) != "false":
+                condition = f"NOT {missing} AND {condition}"
+            cases.append(f"WHEN {condition} THEN {k}")
+        if self.tolerant:
+            cases.append(f"WHEN {self.missing_flag[self.spec.response.column]} THEN {MISSING_RESPONSE}")
+        if not cases:
             return "0"
-        cases = " ".join(f"WHEN coalesce({e.condition.sql(self.value_sql)}, false) THEN {k}"
-                         for k, e in enumerate(self.spec.exclusions, start=1))
-        return f"(CASE {cases} ELSE 0 END)"
+        return f"(CASE {' '.join(cases)} ELSE 0 END)"
 
     # ------------------------------------------------------------------ the split
     def sample(self, id_value: str | None, row_number: str) -> str:

@@ -29,7 +29,8 @@ from types import MappingProxyType
 from analysis.spec.expr import Expression, ExpressionError, parse, value_type
 
 __all__ = ["Spec", "Variable", "Response", "IdColumn", "Rule", "Exclusion", "SpecError", "load_spec",
-           "default_spec", "with_exclusions", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS", "YES_NO", "is_yes_no",
+           "default_spec", "with_exclusions", "with_missing", "DEFAULT_SPEC", "KINDS", "MISSING_TOKENS",
+           "MISSING_STRATEGIES", "YES_NO", "is_yes_no",
            "in_sentence", "group_phrase", "response_words", "draft_markers"]
 
 DEFAULT_SPEC = Path(__file__).with_name("tmall.toml")
@@ -40,6 +41,10 @@ BASELINES = ("most_frequent", "first")
 #: the usual spellings of "missing" in exports, and spreadsheet error values
 MISSING_TOKENS = ("", "na", "n/a", "nan", "null", "none", "nil", "#n/a", "#na", "<na>", "-", "?",
                   "#null!", "#value!", "#div/0!", "#ref!", "#num!", "#name?")
+#: what a run does with a missing value (``[missing] strategy``, ``--missing``): refuse the file (every missing
+#: value is a problem), leave the rows out and say so (the default), or impute them
+MISSING_STRATEGIES = ("refuse", "complete_cases", "impute")
+DEFAULT_MISSING = "complete_cases"
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 #: names a model variable must not take: they have a meaning in formulas or in the pattern table
 RESERVED = {"C", "Q", "I", "Treatment", "rcs", "np", "sample", "trials", "events", "Intercept"}
@@ -174,6 +179,9 @@ class Variable:
     knots: int = 4
     bins: tuple[float, ...] = ()
     tail_above: float | None = None
+    #: the variable may hold part of the outcome (measured after it, or including it): the report refits the
+    #: model without it and compares the AUCs (a paired DeLong test)
+    leak_suspect: bool = False
 
     @property
     def derived(self) -> bool:
@@ -269,7 +277,13 @@ class Spec:
     terms: tuple[str, ...] = ()
     #: terms always kept by selection (each one of ``candidate_terms``)
     force: tuple[str, ...] = ()
+    #: interactions declared to test, as candidate terms ("C(sex):C(passengerClass)"); selection may add them
+    interactions: tuple[str, ...] = ()
     missing_tokens: tuple[str, ...] = MISSING_TOKENS
+    #: ``[missing] strategy``: "refuse", "complete_cases" (the default) or "impute" (:data:`MISSING_STRATEGIES`)
+    missing_strategy: str = DEFAULT_MISSING
+    #: ``[missing] m``: the number of imputed data sets under "impute" (mice's m; default 20)
+    imputations: int = 20
     #: what the data cannot say, in the analyst's words (the report's limitations list them)
     caveats: tuple[str, ...] = ()
     #: comments of the file that still mark a guess or a choice of ``init`` (:func:`draft_markers`): a draft
@@ -310,8 +324,14 @@ class Spec:
     @property
     def candidate_terms(self) -> tuple[str, ...]:
         """The candidate terms as written: ``[model] terms``, or one per variable in the model
-        (:func:`default_terms`). ``force`` holds some of them."""
-        return self.terms or tuple(default_terms(self.variables))
+        (:func:`default_terms`), then the declared ``interactions``. ``force`` holds some of them."""
+        main = self.terms or tuple(default_terms(self.variables))
+        return main + tuple(t for t in self.interactions if t not in main)
+
+    @property
+    def leak_suspects(self) -> tuple[str, ...]:
+        """Names of the variables marked ``leak_suspect`` (they may hold part of the outcome)."""
+        return tuple(v.name for v in self.variables if v.leak_suspect)
 
     def labels(self) -> dict[str, str]:
         """Display label of every variable (and of the response, under its model name)."""
@@ -368,7 +388,7 @@ def _kind_name(kinds) -> str:
     return " or ".join(names.get(k, k.__name__) for k in kinds)
 
 
-KNOWN_TOP = {"dataset", "id", "response", "variables", "rules", "exclusions", "model", "reading"}
+KNOWN_TOP = {"dataset", "id", "response", "variables", "rules", "exclusions", "model", "reading", "missing"}
 KNOWN_DATASET = {"name", "title", "subtitle", "background", "row", "rows", "source", "caveats"}
 KNOWN_RESPONSE = {"column", "name", "event", "non_event", "label", "description", "event_group",
                   "non_event_group", "outcome", "verb", "rate"}
@@ -381,7 +401,8 @@ _KEYS_NOT_FOR = {"categorical": _KEYS_BINARY | _KEYS_NUMERIC,
                  "count": _KEYS_CATEGORICAL | _KEYS_BINARY, "numeric": _KEYS_CATEGORICAL | _KEYS_BINARY}
 KNOWN_VARIABLE = {"column", "name", "type", "label", "description", "expression", "in_model", "baseline",
                   "groups", "level_labels", "max_levels", "yes", "no", "yes_group", "no_group", "term",
-                  "min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above"}
+                  "min", "max", "unit", "units", "step", "per", "shape", "knots", "bins", "tail_above",
+                  "leak_suspect"}
 
 
 def _unknown(table: dict, known: set, where: str, problems: list[str]) -> None:
@@ -487,6 +508,19 @@ def with_exclusions(spec: Spec, exclusions) -> Spec:
     return dataclasses.replace(spec, exclusions=spec.exclusions + tuple(added))
 
 
+def with_missing(spec: Spec, strategy: str | None) -> Spec:
+    """``spec`` with another missing-value strategy (``--missing``); None keeps the specification's. Raises
+    SpecError for a strategy that is not one of :data:`MISSING_STRATEGIES`."""
+    import dataclasses
+
+    if strategy is None:
+        return spec
+    if strategy not in MISSING_STRATEGIES:
+        raise SpecError("--missing", [f"the missing-value strategy must be one of "
+                                      f"{', '.join(map(repr, MISSING_STRATEGIES))}, got {strategy!r}"])
+    return dataclasses.replace(spec, missing_strategy=strategy)
+
+
 def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     """A specification from its TOML document, every mistake reported at once (``SpecError``)."""
     problems: list[str] = []
@@ -507,10 +541,11 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     rules = _rules(doc, known, unusable, kinds, r, problems)
     exclusions = _exclusions(doc, known, unusable, kinds, r, problems)
     model = doc.get("model", {})
-    _unknown(model, {"terms", "force"}, "[model]", problems)
+    _unknown(model, {"terms", "force", "interactions"}, "[model]", problems)
     terms = r.get(model, "terms", "[model]", list, [])
     force = r.get(model, "force", "[model]", list, [])
-    for t in list(terms) + list(force):
+    declared = r.get(model, "interactions", "[model]", list, [])
+    for t in list(terms) + list(force) + list(declared):
         if not isinstance(t, str):
             problems.append(f"[model]: terms must be text, got {t!r}")
     reading = doc.get("reading", {})
@@ -519,6 +554,12 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
     if not all(isinstance(m, str) for m in missing):
         problems.append("[reading]: 'missing' must be a list of texts")
         missing = list(MISSING_TOKENS)
+    strategy = _missing_strategy(doc.get("missing", {}), r, problems)
+    imputations = r.get(doc.get("missing", {}), "m", "[missing]", int, 20)
+    if imputations is not None and not 6 <= imputations <= 1000:
+        problems.append(f"[missing]: 'm' (imputed data sets) must be from 6 to 1000, got {imputations} (the pooled "
+                        "Wald test of a one-degree-of-freedom term needs at least 6: Reiter's degrees of freedom)")
+        imputations = 20
     caveats = r.get(dataset, "caveats", "[dataset]", list, [])
     if not all(isinstance(c, str) for c in caveats):
         problems.append("[dataset]: 'caveats' must be a list of texts")
@@ -527,6 +568,7 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         ("title", f"What predicts {response.outcome}?"), ("name", Path(path).stem),
         ("subtitle", "A logistic-regression report"), ("background", ""), ("source", ""))}
     terms, force = _model_terms(terms, force, variables, unusable, problems)
+    interactions = _interactions(declared, terms or default_terms(variables), variables, unusable, problems)
     if problems:
         raise SpecError(path, problems)
     return Spec(
@@ -534,14 +576,26 @@ def spec_from_dict(doc: dict, path: str | Path = "<spec>") -> Spec:
         background=texts["background"], row=row, rows=rows,
         source=texts["source"], response=response, id=id_column,
         variables=tuple(variables), rules=tuple(rules), exclusions=tuple(exclusions),
-        terms=tuple(terms), force=tuple(force),
-        missing_tokens=tuple(m.strip().lower() for m in missing), caveats=tuple(caveats))
+        terms=tuple(terms), force=tuple(force), interactions=tuple(interactions),
+        missing_tokens=tuple(m.strip().lower() for m in missing), missing_strategy=strategy, imputations=imputations or 20,
+        caveats=tuple(caveats))
+
+
+def _missing_strategy(table: dict, r: "_Reader", problems: list[str]) -> str:
+    """``[missing] strategy``, checked (the default when absent)."""
+    _unknown(table, {"strategy", "m"}, "[missing]", problems)
+    strategy = r.get(table, "strategy", "[missing]", str, DEFAULT_MISSING)
+    if strategy not in MISSING_STRATEGIES:
+        problems.append(f"[missing]: 'strategy' must be one of {', '.join(map(repr, MISSING_STRATEGIES))}, "
+                        f"got {strategy!r}")
+        return DEFAULT_MISSING
+    return strategy
 
 
 def _well_formed(doc: dict, problems: list[str]) -> tuple[dict, set]:
     """``doc`` without the tables written in the wrong form (reported once, their contents not checked)."""
     malformed = set()
-    for key in ("dataset", "id", "response", "model", "reading"):
+    for key in ("dataset", "id", "response", "model", "reading", "missing"):
         if key in doc and not isinstance(doc[key], dict):
             problems.append(f"[{key}] must be a table: write it as a line [{key}] followed by its keys")
             malformed.add(key)
@@ -802,6 +856,7 @@ def _variable(item: dict, where: str, r: _Reader, problems: list[str], known: li
     return Variable(
         name=name, column=column, kind=kind, label=label, description=r.get(item, "description", where, str, ""),
         expression=expression, in_model=r.get(item, "in_model", where, bool, True),
+        leak_suspect=r.get(item, "leak_suspect", where, bool, False),
         baseline=baseline, groups=MappingProxyType({str(k): v for k, v in groups.items()}),
         level_labels=MappingProxyType({str(k): v for k, v in level_labels.items()}),
         max_levels=max_levels, yes=yes, no=no,
@@ -906,6 +961,52 @@ def _model_terms(terms, force, variables, unusable, problems) -> tuple[list[str]
             problems.append(f"[model] force: {f!r} is not one of the candidate terms ({', '.join(candidates)}); "
                             "give a term as listed or a variable's name")
     return written, list(dict.fromkeys(forced))
+
+
+def _interactions(declared, candidates, variables, unusable, problems) -> list[str]:
+    """``[model] interactions``: each "a:b" names two variables of the model (by name or column); it becomes
+    the interaction of their candidate terms ("C(sex):C(passengerClass)", "rcs(age, 4):C(sex)")."""
+    by_token = {}
+    for v in variables:
+        for token in (v.name, v.column):
+            if token:
+                by_token.setdefault(token, v)
+    alone = {}
+    for t in candidates:
+        if ":" in t:
+            continue
+        m = _TERM_C.match(t) or _TERM_RCS.match(t)
+        alone[(m[1] if m else t)] = t
+    out = []
+    for entry in declared:
+        if not isinstance(entry, str):
+            continue
+        parts = [x.strip() for x in entry.split(":")]
+        if len(parts) != 2 or not all(parts):
+            problems.append(f"[model] interactions: {entry!r}: write two variables joined by ':', e.g. \"sex:age\"")
+            continue
+        factors = []
+        for part in parts:
+            v = by_token.get(part)
+            if v is None:
+                if part not in unusable:
+                    problems.append(f"[model] interactions: {entry!r}: {part!r} is not a variable of the specification")
+                break
+            if v.name not in alone:
+                problems.append(f"[model] interactions: {entry!r}: {part!r} is not a term of the model on its own "
+                                "(an interaction needs both main effects among the candidate terms)")
+                break
+            factors.append(alone[v.name])
+        else:
+            if factors[0] == factors[1]:
+                problems.append(f"[model] interactions: {entry!r}: a variable cannot interact with itself")
+                continue
+            term = ":".join(factors)
+            if term in out or term in candidates:
+                problems.append(f"[model] interactions: {entry!r} is listed twice (or is a candidate term already)")
+                continue
+            out.append(term)
+    return out
 
 
 def _rcs_knots_ok(text: str) -> bool:

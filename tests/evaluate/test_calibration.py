@@ -578,3 +578,19 @@ def test_real_data_patterns_equal_rows(in_sample):
     pd.testing.assert_frame_equal(
         observed_vs_predicted(rows, p, response_events="flag", trials=None, by=by),
         observed_vs_predicted(pat.drop(columns="p"), pat["p"], by=by), check_exact=False, rtol=1e-10)
+
+
+@pytest.mark.parametrize("rows_per_pattern", [10**6, 5 * 10**7])
+def test_fit_converges_at_any_number_of_rows(rows_per_pattern):
+    """20 patterns standing for 2 x 10^7 and 10^9 rows, events at the rounded rate of a known miscalibration
+    logit P = 0.2 + 0.8 logit(p): the fit converges (statsmodels' IRLS, stopping on an absolute deviance change
+    of 1e-13, never did at 7 x 10^7 rows) and recovers (0.2, 0.8) to the rounding of the counts (1e-6), with
+    standard errors of the size 1 / sqrt(n) says."""
+    p = np.linspace(0.02, 0.6, 20)
+    lp = np.log(p / (1 - p))
+    trials = np.full(20, rows_per_pattern, dtype=np.int64)
+    events = np.round(trials / (1 + np.exp(-(0.2 + 0.8 * lp)))).astype(np.int64)
+    fit = calibration_fit(p, events, trials)
+    assert fit["intercept"] == pytest.approx(0.2, abs=1e-6) and fit["slope"] == pytest.approx(0.8, abs=1e-6)
+    assert 0 < fit["slope_se"] < 10 / np.sqrt(trials.sum())
+    assert fit["n"] == trials.sum()

@@ -196,28 +196,32 @@ def test_front_matter_wins_over_quarto_yml(tmp_path):
 
 
 def test_quarto_cli_is_used_when_on_path(tmp_path, monkeypatch):
-    """engine="auto" with a quarto on PATH: a stand-in records its arguments and writes the outputs."""
+    """engine="auto" with a quarto on PATH: a stand-in records its arguments and environment and writes the
+    outputs."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     fake = bin_dir / "quarto"
     fake.write_text(textwrap.dedent(f"""\
         #!{sys.executable}
-        import sys, pathlib
+        import os, sys, pathlib
         args = sys.argv[1:]
         with open({str(tmp_path / "calls.txt")!r}, "a") as log:
-            log.write(" ".join(args) + "\\n")
+            log.write(" ".join(args) + " QUARTO_PYTHON=" + os.environ.get("QUARTO_PYTHON", "") + "\\n")
         out = pathlib.Path(args[args.index("--output-dir") + 1])
         ext = {{"html": "html", "typst": "pdf"}}[args[args.index("--to") + 1]]
         (out / (pathlib.Path(args[1]).stem + "." + ext)).write_text("made by quarto")
         """))
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.delenv("QUARTO_PYTHON", raising=False)
     out = render(MINI, tmp_path / "out", {"sample_name": "x y", "n_rows": 5})
     assert out == {"html": tmp_path / "out" / "mini.html", "pdf": tmp_path / "out" / "mini.pdf"}
     assert all(path.read_text() == "made by quarto" for path in out.values())
     calls = (tmp_path / "calls.txt").read_text().splitlines()
     assert len(calls) == 2 and "--to html" in calls[0] and "--to typst" in calls[1]
     assert '-P sample_name:"x y" -P n_rows:5' in calls[0] and "-M embed-resources:true" in calls[0]
+    # the document's Python is this interpreter (which has the package), not whatever python3 is on PATH
+    assert all(call.endswith(f"QUARTO_PYTHON={sys.executable}") for call in calls)
 
 
 def test_include_in_header_reaches_html_and_typst(tmp_path):
@@ -251,3 +255,30 @@ def test_include_in_header_reaches_html_and_typst(tmp_path):
     with pytest.raises(RenderError, match="missing.html"):
         render(_qmd(tmp_path / "bad", "---\nformat:\n  html:\n    include-in-header: missing.html\n---\n\nx\n"),
                tmp_path / "out3", formats=("html",), engine="python")
+
+
+@pytest.mark.parametrize("engine", ["memory", "duckdb"])
+def test_reading_works_inside_a_jupyter_kernel(tmp_path, engine):
+    """`quarto render report.qmd` runs the pipeline in a Jupyter kernel: reading a file there must not depend on
+    being on a terminal. DuckDB refuses any change of its progress-bar setting in a kernel without ipywidgets
+    (which the project does not install); the bar is already off there."""
+    data = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+    qmd = _qmd(tmp_path, f"""\
+        ```{{python}}
+        from analysis.read import read_patterns
+        patterns = read_patterns({str(data)!r}, engine={engine!r}, hash_file=False)
+        print("ROWS-READ", patterns.n_rows_read)
+        ```
+        """)
+    out = render(qmd, tmp_path / "out", formats=("html",), engine="python")
+    assert "ROWS-READ 25000" in out["html"].read_text()
+
+
+def test_a_caption_or_heading_may_hold_code():
+    """A caption naming a column as code (the report's split table: "a seeded hash of its `ID`") is still a
+    caption: numbered, referenced, and the code inside it left alone."""
+    text = "See @tbl-a and @sec-b.\n\n## The `x` column {#sec-b}\n\n| a |\n|---|\n| 1 |\n\n: Values of `x @tbl-a` {#tbl-a}\n"
+    out = _crossref(text, {})
+    assert ": Table 1: Values of `x @tbl-a` {#tbl-a}" in out
+    assert "See [Table 1](#tbl-a) and [Section 1](#sec-b)." in out
+    assert "## [1]{.header-section-number} The `x` column {#sec-b}" in out

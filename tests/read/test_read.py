@@ -16,12 +16,15 @@ import pytest
 
 from analysis.read import DataValidationError, read_patterns, read_rows
 from analysis.simulate import write_simulated
-from analysis.spec import default_spec, with_exclusions
+from analysis.spec import default_spec, with_exclusions, with_missing
 from analysis.read.split import in_test_sample
 
 from csv_helpers import COLUMNS, GOOD_ROWS, HEADER, write  # noqa: E402
 
 SPEC = default_spec()
+#: the default specification under the strategy "refuse": a missing value is a problem (the default,
+#: complete_cases, leaves the row out: tests/read/test_read_missing.py)
+REFUSE = with_missing(SPEC, "refuse")
 VARIABLES = list(SPEC.pattern_variables)
 ENGINES = ("memory", "duckdb", "spark")
 
@@ -152,12 +155,14 @@ def test_no_id_splits_by_row_number(tmp_path):
 
 
 def verdict(path, engine, spec=SPEC):
-    """("ok", patterns) or ("error", the problems as tuples, n_rows) for one engine."""
+    """("ok", patterns, accounting, n_rows) or ("error", the problems as tuples, n_rows) for one engine (a
+    missing value in the patterns as None, so that two tables compare equal)."""
     try:
         got = read_patterns(path, spec, engine=engine, hash_file=False)
     except DataValidationError as err:
         return ("error", err.verdict(), err.n_rows)
-    return ("ok", got.patterns.to_dict("list"), got.n_rows)
+    patterns = got.patterns.astype(object).where(got.patterns.notna(), None)
+    return ("ok", patterns.to_dict("list"), got.accounting.to_dict("list"), got.n_rows)
 
 
 def same_verdict(path, engines=("memory", "duckdb"), spec=SPEC):
@@ -214,7 +219,7 @@ BAD_ROWS = [
 @pytest.mark.parametrize("row, column, what", BAD_ROWS, ids=[f"{c}:{w}" for _, c, w in BAD_ROWS])
 def test_bad_values_same_verdict_and_line(tmp_path, row, column, what):
     path = write(tmp_path, [HEADER, GOOD_ROWS[0], row, *GOOD_ROWS[2:]])
-    kind, problems, n_rows = same_verdict(path)
+    kind, problems, n_rows = same_verdict(path, spec=REFUSE if what == "missing value" else SPEC)
     assert kind == "error" and n_rows == 4
     matching = [p for p in problems if p[0] == column and what in p[1]]
     assert matching, problems
@@ -348,13 +353,16 @@ def test_bad_parquet_same_verdict(tmp_path):
     frame.loc[8, "job"] = None
     path = tmp_path / "bad.parquet"
     frame.to_parquet(path, index=False)
-    kind, problems, _ = same_verdict(path)
+    kind, problems, _ = same_verdict(path, spec=REFUSE)
     got = {(p[0], p[1]): p[3] for p in problems}
     assert got[("age", "missing value")] == (3, 6)            # Parquet: 1-based row numbers
     assert got[("coupon_used_in_last_month", "negative value")] == (4,)
     assert got[("ID", "duplicate ID")] == (3, 5, 7)
     assert got[("loan", "value other than 'yes'/'no'")] == (8,)
     assert got[("job", "missing value")] == (9,)
+    # complete cases (the default): the missing values are no problem, everything else is, on the same rows
+    kind, default_problems, _ = same_verdict(path)
+    assert [p for p in problems if p[1] != "missing value"] == list(default_problems)
 
 
 def test_parquet_text_read_as_dictionaries_finds_the_same_rows(tmp_path):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from analysis.spec import (SpecError, default_spec, draft_markers, in_sentence, load_spec, spec_from_dict,
-                           with_exclusions)
+                           with_exclusions, with_missing)
 from analysis.model.terms import forced_terms, model_terms
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,6 +181,37 @@ def test_with_exclusions_refuses_values_and_unknown_names():
     assert len(with_exclusions(spec, ["age > 60"]).exclusions) == len(spec.exclusions) + 1
 
 
+def test_the_missing_value_strategy_is_declared_and_checked():
+    """``[missing] strategy`` (issue 19): complete_cases by default, checked like every key; ``--missing``
+    (``with_missing``, RunConfig.missing) overrides it and is recorded in run.json's config."""
+    from analysis.config import RunConfig
+
+    assert spec_from_dict(base()).missing_strategy == "complete_cases"
+    assert spec_from_dict(base(missing={"strategy": "refuse"})).missing_strategy == "refuse"
+    assert problems(base(missing={"strategy": "drop", "method": "x"})) == [
+        "[missing]: unknown key 'method'; known keys: strategy",
+        "[missing]: 'strategy' must be one of 'refuse', 'complete_cases', 'impute', got 'drop'"]
+    assert problems(base(missing={"strategy": 1})) == ["[missing]: 'strategy' must be text, got 1"]
+    assert problems(base(missing="refuse")) == ["[missing] must be a table: write it as a line [missing] followed "
+                                                "by its keys"]
+    spec = default_spec()
+    assert with_missing(spec, None) is spec and with_missing(spec, "impute").missing_strategy == "impute"
+    with pytest.raises(SpecError, match="must be one of"):
+        with_missing(spec, "mean")
+    config = RunConfig(data=BIRTHWT, missing="refuse")
+    assert config.load_spec().missing_strategy == "refuse" and config.as_dict()["missing"] == "refuse"
+    assert RunConfig(data=BIRTHWT).load_spec().missing_strategy == "complete_cases"
+    # the results folder's copy of the specification states an override, and still loads as the file did
+    from analysis.results import spec_text
+
+    titanic = load_spec(ROOT / "tests" / "specs" / "titanic.toml")
+    assert spec_text(titanic) == titanic.path.read_bytes()
+    copy = spec_text(with_missing(titanic, "refuse")).decode()
+    assert copy.endswith('# Missing values: strategy "refuse" given on the command line for this run (--missing; '
+                         'also in run.json, config.missing)\n')
+    assert spec_from_dict(__import__("tomllib").loads(copy)).missing_strategy == "complete_cases"
+
+
 def test_bundled_and_test_specs_load():
     for path in [None, *sorted((ROOT / "tests" / "specs").glob("*.toml"))]:
         spec = load_spec(path)
@@ -320,7 +351,7 @@ def test_init_drafts_the_words_each_marked_check(tmp_path):
     path = tmp_path / "titanic.toml"
     path.write_text(text)
     spec = load_spec(path)
-    assert spec.draft and len(spec.markers) == 15
+    assert spec.draft and len(spec.markers) == 16      # 15 words and the [missing] strategy (263 ages missing)
     assert f"CHECK the words: {len(spec.markers)} comments" in checks[-1]
     assert spec.variable("sex").level_label(1) == "female" and spec.variable("age").step == 10
 
@@ -346,3 +377,24 @@ def test_init_names_the_groups_of_a_yes_no_variable_by_its_label():
     text, _ = draft(BIRTHWT, "low")
     assert 'yes_group = "records with smoke"' in text and 'no_group = "records without smoke"' in text
     assert 'label = "Low"' in text and 'outcome = "\u201clow\u201d"' in text
+
+
+def test_init_reports_missing_values_and_drafts_the_strategy(tmp_path):
+    """init counts the missing values of each column it drafts and ends the draft with a [missing] table:
+    complete_cases, marked CHECK when the rows read have a missing value, the alternatives named; the
+    draft loads with that strategy."""
+    from analysis.draft import draft
+
+    text, checks = draft(TITANIC, "survived")
+    table = text[text.index("[missing]"):]
+    assert "# Missing values in the 1,309 rows read: age 263 (20.1%); none in the other columns." in table
+    assert 'strategy = "complete_cases"  # CHECK:' in table and '"refuse"' in table and '"impute"' in table
+    assert any("Missing values in the 1,309 rows read: age 263 (20.1%)" in c for c in checks)
+    path = tmp_path / "t.toml"
+    path.write_text(text)
+    assert load_spec(path).missing_strategy == "complete_cases"
+    text, checks = draft(BIRTHWT, "low")
+    table = text[text.index("[missing]"):]
+    assert "# No missing value in the 189 rows read." in table and "CHECK" not in table
+    assert not any("Missing values" in c for c in checks)
+
