@@ -44,8 +44,11 @@ def test_fit_reports_all_rows(full_data_run):
 def test_output_files_have_fixed_names_and_columns(full_data_run):
     out, _ = full_data_run
     expected = {
-        "coefficients": ["term", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
-                         "odds_ratio", "or_conf_low", "or_conf_high"],
+        # kind: intercept, effect, or a spline's basis column (no odds ratio: its effect is a curve); profile-
+        # likelihood intervals beside Wald's (SAS CLODDS=PL)
+        "coefficients": ["term", "kind", "estimate", "std_error", "statistic", "p_value", "conf_low", "conf_high",
+                         "odds_ratio", "or_conf_low", "or_conf_high", "profile_conf_low", "profile_conf_high",
+                         "or_profile_low", "or_profile_high"],
         "vif": ["term", "df", "gvif", "gvif_adj"],
         "stepwise": ["step", "action", "term", "df", "criterion", "statistic", "p_value"],
     }
@@ -212,7 +215,7 @@ def test_level_only_in_the_test_sample_is_a_clear_error(tmp_path, engine):
     data.loc[first_test_row, "job"] = "astronaut"
     path = tmp_path / "astro.csv"
     data.to_csv(path, index=False)
-    proc = run_cli("fit", "--data", path, "--engine", engine, "--out", tmp_path / "o", "--quiet")
+    proc = run_cli("fit", "--data", path, "--engine", engine, "--out", tmp_path / "o", "--quiet", "--test-size", 0.3)
     assert proc.returncode == 2, proc.stderr
     assert "Column 'job'" in proc.stderr and "'astronaut'" in proc.stderr and "(1 rows)" in proc.stderr
     assert "--seed" in proc.stderr and "Traceback" not in proc.stderr

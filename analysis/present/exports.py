@@ -56,7 +56,10 @@ PROPORTION_TABLES = {"marginal_effects": ("ame", "std_error", "conf_low", "conf_
 #: with the same two decimals a reader cites), probabilities in the corrected calibration curve
 BY_TABLE = {"calibration_corrected": {"predy": PERCENT, "calibrated_orig": PERCENT, "calibrated_corrected": PERCENT,
                                       "optimism": "0.00%"},
-            "spline_odds_ratios": {"value": "0.0", "reference": "0.0"},
+            "missingness": {"share_missing": PERCENT, "rate_missing": PERCENT, "rate_observed": PERCENT,
+                            "rows_missing": COUNT, "events_missing": COUNT, "rows_observed": COUNT,
+                            "events_observed": COUNT},
+            "missing_vs_complete": {"n_excluded": COUNT, "n_kept": COUNT, "std_difference": "0.00"},
             "interaction_tests": {"p_holm": P_FORMAT},
             "leakage_check": {"auc_with": "0.000", "auc_without": "0.000", "difference": "0.000"},
             "influence": {"fitted": PERCENT, "leverage": "0.0000", "cooks_distance": "0.0000"}}
@@ -66,7 +69,10 @@ DRAFT_BANNER = "DRAFT - the data specification still has unchecked CHECK/CHOOSE 
 UNIT = "0.000"
 #: tables whose rows hold different things: the columns whose format follows the row (a share or a mean)
 BY_ROW = {"means_by_flag": ("mean_flag_0", "mean_flag_1", "difference"),
-          PROFILE_TABLE: ("top", "rest", "difference"), "claims": ("estimate", "conf_low", "conf_high")}
+          PROFILE_TABLE: ("top", "rest", "difference"), "claims": ("estimate", "conf_low", "conf_high"),
+          "missing_vs_complete": ("excluded", "kept")}
+#: the values at which a spline's odds ratios are stated, in the variable's unit: whole numbers as such
+SPLINE_VALUES = ("spline_odds_ratios", ("value", "reference"))
 FIXED_TIME = dt.datetime(2000, 1, 1)  # workbook metadata: fixed, so the same results give the same file
 
 
@@ -82,6 +88,8 @@ def _number_format(table: str, column: str, values: pd.Series) -> str:
             return "0"                     # 0/1 levels, categories written as whole numbers, whole-number values
     if column in PROPORTION_TABLES.get(table, ()):
         return "0.00%"
+    if table == SPLINE_VALUES[0] and column in SPLINE_VALUES[1]:
+        return "0" if _whole(values) else "0.0##"
     if column in BY_TABLE.get(table, {}):
         return BY_TABLE[table][column]
     if column not in BY_COLUMN and pd.api.types.is_integer_dtype(values):
@@ -99,6 +107,8 @@ def _row_formats(table: str, frame: pd.DataFrame, spec) -> list[str] | None:
         return ["0.00" if t in ("odds ratio",) else "0.000" for t in frame["topic"]]
     if "kind" in frame.columns:
         kinds = frame["kind"].tolist()
+    elif "summary" in frame.columns:       # missing_vs_complete: a share by level, or a mean
+        kinds = frame["summary"].tolist()
     else:
         binary = {v.name for v in spec.variables if v.kind == "binary"}
         kinds = ["share" if v in binary else "mean" for v in frame["variable"]]

@@ -288,21 +288,60 @@ def data_paragraphs(tables: dict, metrics: dict, spec) -> list:
 def conclusion_groups(tables: dict) -> list[list]:
     """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, how well it is
     calibrated (the miscalibrated groups named on the slide, not in its notes), the interactions and the
-    leakage check when there are, and the advice that follows the accuracy sentence."""
+    leakage check when there are, and the advice that follows the accuracy sentence. The interactions are
+    one short bullet naming them (:func:`interaction_bullet`); their tests and odds ratios within levels are
+    the speaker notes (:func:`conclusion_notes`) and the report's interactions section."""
+    return [[(1, text, False)] for text, _ in _conclusions(tables)]
+
+
+def conclusion_notes(tables: dict) -> list[str | None]:
+    """The speaker notes of :func:`conclusion_groups`, one per group: the whole interactions sentence."""
+    return [note for _, note in _conclusions(tables)]
+
+
+def interaction_bullet(tables: dict) -> str:
+    """One line for the interactions the claims state (``claims`` topic "interaction"): their labels, and
+    that the model's odds ratios average over those the selection did not keep."""
+    claims = tables.get("claims")
+    if claims is None or not len(claims):
+        return ""
+    rows = claims[claims["topic"] == "interaction"]
+    if not len(rows):
+        return ""
+    kept = rows["sentence"].str.contains("is in the final model", regex=False)
+    parts = []
+    if (~kept).any():
+        labels = "; ".join(rows.loc[~kept, "label"])
+        parts.append(f"Effects that depend on another variable (Holm-adjusted p < {_strong_p()}) left out of the "
+                     f"model, whose odds ratios average over them: {labels}")
+    if kept.any():
+        parts.append("In the model: " + "; ".join(rows.loc[kept, "label"]))
+    return ". ".join(parts) + ". The odds ratios within levels are in the report."
+
+
+def _strong_p() -> str:
+    from analysis.model.interactions import STRONG_P
+
+    return f"{STRONG_P:g}"
+
+
+def _conclusions(tables: dict) -> list[tuple[str, str | None]]:
     from analysis.present.display import sentence
 
-    groups = []
+    out = []
     for topic in ("who", "quality", "calibration", "interactions", "leakage"):
         s = sentence(tables, "conclusions", topic)
-        if s:
-            groups.append([(1, s, False)])
+        if s and topic == "interactions":
+            out.append((interaction_bullet(tables) or first_sentence(s)[0], s))
+        elif s:
+            out.append((s, None))
     accuracy = sentence(tables, "conclusions", "accuracy")
     if accuracy:
         _, rest = first_sentence(accuracy)
         advice = first_sentence(rest)[0] if rest else ""
         if advice:
-            groups.append([(1, advice, False)])
-    return groups
+            out.append((advice, None))
+    return out
 
 
 def limitation_items(tables: dict) -> list[tuple[str, str]]:

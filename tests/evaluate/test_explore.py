@@ -340,7 +340,7 @@ def test_headline_sentences_real_use_table_numbers(real_data_path, real_clean):
     props = pd.crosstab(real_clean["returned_yes"], real_clean["flag"], normalize="index")[1]
     assert out["returned"] == (f"Customers who returned goods used the coupon at "
                                f"{100 * props[1]:.1f}% versus {100 * props[0]:.1f}% for customers "
-                               f"who did not.")
+                               f"who did not return goods.")
     n1 = int(real_clean["flag"].sum())
     assert out["class_balance"].startswith(f"{n1:,} of {len(real_clean):,} customers")
     job = pd.crosstab(real_clean["job"], real_clean["flag"], normalize="index")[1]

@@ -218,7 +218,8 @@ def run_cli(*args):
 def test_titanic_report_under_complete_cases(tmp_path):
     """One whole run (report, HTML only, no bootstrap, the full model on every row) of the Titanic data with its
     263 missing ages: the coefficients are R's na.omit fit (1e-6), the accounting, the two tables, the metrics
-    and the limitations say what was left out; --missing refuse and impute exit 2 with their message."""
+    and the limitations say what was left out; --missing refuse exits 2 with its message;
+    --missing impute runs to the pooled model (its numbers: tests/model/test_imputed.py)."""
     out = tmp_path / "out"
     proc = run_cli("report", "--data", CSV, "--spec", ROOT / "tests" / "specs" / "titanic.toml", "--out", out,
                    "--bootstrap", 0, "--select", "none", "--test-size", 0, "--formats", "html", "--quiet")
@@ -252,7 +253,9 @@ def test_titanic_report_under_complete_cases(tmp_path):
     assert refused.returncode == 2 and "column 'age': missing value in 263 rows" in refused.stderr
     imputed = run_cli("fit", "--data", CSV, "--spec", ROOT / "tests" / "specs" / "titanic.toml", "--out",
                       tmp_path / "i", "--missing", "impute", "--quiet")
-    assert imputed.returncode == 2 and "not available yet in this build" in imputed.stderr
+    assert imputed.returncode == 0 and "263 of them imputed 20 times" in imputed.stderr, imputed.stderr
+    pooled = pd.read_csv(tmp_path / "i" / "tables" / "coefficients_pooled.csv")
+    assert len(pooled) == len(coef) and pooled["estimate"].notna().all()
     assert "Traceback" not in refused.stderr + imputed.stderr
 
 

@@ -85,3 +85,30 @@ def test_levels_by_group_are_named():
     out = exports._labelled("observed_vs_predicted", frame, Results)
     assert out.columns.tolist() == ["variable", "label", "level", "level_label", "n"]
     assert out["label"].tolist() == ["Sex", "Sex"] and out["level_label"].tolist() == ["male", "female"]
+
+
+def test_the_missing_value_tables_show_shares_as_percentages_and_means_in_their_unit():
+    """missingness: the share of rows missing and the event rates with and without the variable as percentages,
+    counts whole; missing_vs_complete: a level's share in each group as a percentage, a mean in the unit, the
+    standardized difference to two decimals (Titanic numbers: 263 of 1,309 ages missing, 27.8% vs 40.8%)."""
+    frame = pd.DataFrame({"variable": ["age"], "rows_missing": [263], "share_missing": [263 / 1309],
+                          "events_missing": [73], "rate_missing": [73 / 263], "rows_observed": [1046],
+                          "events_observed": [427], "rate_observed": [427 / 1046], "test": ["Pearson chi-square"],
+                          "statistic": [15.197], "df": [1.0], "p_value": [9.7e-05]})
+    cells = written(frame, "missingness")
+    assert {cells[(0, c)][1] for c in ("share_missing", "rate_missing", "rate_observed")} == {"0.0%"}
+    assert {cells[(0, c)][1] for c in ("rows_missing", "events_missing", "rows_observed")} == {"#,##0"}
+    frame = pd.DataFrame({"variable": ["sex_female", "fare"], "level": ["1", ""], "summary": ["share", "mean"],
+                          "excluded": [0.2966, 31.5], "kept": [0.3709, 36.7], "n_excluded": [263, 263],
+                          "n_kept": [1046, 1046], "std_difference": [-0.158, -0.09]})
+    cells = written(frame, "missing_vs_complete")
+    assert cells[(0, "excluded")][1] == cells[(0, "kept")][1] == "0.0%"
+    assert cells[(1, "excluded")][1] == cells[(1, "kept")][1] == "0.000"
+    assert cells[(0, "n_kept")][1] == "#,##0" and cells[(0, "std_difference")][1] == "0.00"
+
+
+def test_spline_values_are_whole_numbers_when_they_are():
+    frame = pd.DataFrame({"variable": ["age"] * 3, "value": [25.0, 33.0, 48.0], "reference": [33.0] * 3})
+    assert {c[1] for k, c in written(frame, "spline_odds_ratios").items() if k[1] in ("value", "reference")} == {"0"}
+    frame["value"] = [25.5, 33.0, 48.25]
+    assert written(frame, "spline_odds_ratios")[(0, "value")][1] == "0.0##"

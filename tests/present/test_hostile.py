@@ -120,7 +120,7 @@ import numpy as np
 import pyarrow as pa
 
 from analysis.read import DataValidationError, read_patterns
-from analysis.spec import default_spec
+from analysis.spec import default_spec, with_missing
 
 from csv_helpers import COLUMNS, PARQUET_ROWS, write_parquet  # noqa: E402
 
@@ -130,16 +130,16 @@ HAVE_JAVA = bool(shutil.which("java") or (os.environ.get("JAVA_HOME")
 ENGINES = ("memory", "duckdb", "spark") if HAVE_JAVA else ("memory", "duckdb")
 
 
-def _verdict(path, engine):
+def _verdict(path, engine, spec=SPEC):
     try:
-        got = read_patterns(path, SPEC, engine=engine, hash_file=False)
+        got = read_patterns(path, spec, engine=engine, hash_file=False)
     except DataValidationError as err:
         return ("error", err.verdict(), err.n_rows)
     return ("ok", got.patterns.to_dict("list"), got.n_rows)
 
 
-def _same_verdict(path):
-    results = {e: _verdict(path, e) for e in ENGINES}
+def _same_verdict(path, spec=SPEC):
+    results = {e: _verdict(path, e, spec) for e in ENGINES}
     for engine in ENGINES[1:]:
         assert results[engine] == results["memory"], (engine, results[engine], results["memory"])
     return results["memory"]
@@ -157,7 +157,7 @@ def _placeless(problems, shift=0):
             for c, what, rows, lines, ids, values, fix, unit in problems]
 
 
-def _exit_codes(path, tmp_path, capsys):
+def _exit_codes(path, tmp_path, capsys, *extra):
     """{engine: (exit code, stderr)} of `analysis fit` run in this process (Spark's session shared)."""
     from analysis.cli import main
 
@@ -165,7 +165,7 @@ def _exit_codes(path, tmp_path, capsys):
     for engine in ENGINES:
         capsys.readouterr()
         code = main(["fit", "--data", str(path), "--engine", engine, "--out", str(tmp_path / f"o-{engine}"), "--quiet",
-                     "--select", "none", "--firth", "--bootstrap", "0"])
+                     "--select", "none", "--firth", "--bootstrap", "0", *extra])
         out[engine] = (code, capsys.readouterr().err.replace(str(tmp_path / f"o-{engine}"), "OUT"))
     return out
 
@@ -180,27 +180,44 @@ REFUSED = {
     "uint64-id": ({"ID": pa.array([1, 2, 3, 4, 2**63 + 5, 2**64 - 1], pa.uint64())}, ("ID", "text in a numeric column")),
     "uint64-count": ({"coupon_used_in_last6_month": pa.array([2, 2, 2, 2, 2**63 + 5, 2**64 - 1], pa.uint64())},
                      ("coupon_used_in_last6_month", "text in a numeric column")),
-    # 4. NaN in a float age, count or response (DuckDB evaluated a guarded cast, and its isnan() of a Parquet
-    #    column follows the file's statistics, which leave NaN out)
+}
+
+# 4. NaN in a float age, count or response (DuckDB evaluated a guarded cast, and its isnan() of a Parquet
+#    column follows the file's statistics, which leave NaN out). NaN is a missing value, as the CSV twin's empty
+#    cell is: refused under `refuse`, left out and counted under `complete_cases` (the default)
+NAN = {
     "nan-age": ({"age": pa.array([43.0, np.nan, 47.0, 28.0, 33.0, 51.0])}, ("age", "missing value")),
     "nan-count": ({"coupon_used_in_last6_month": pa.array([2.0, np.nan, 2.0, 2.0, 1.0, 0.0])},
                   ("coupon_used_in_last6_month", "missing value")),
     "nan-response": ({"coupon_ind": pa.array([0.0, np.nan, 0.0, 1.0, 0.0, 1.0])}, ("coupon_ind", "missing value")),
 }
+REFUSE = with_missing(SPEC, "refuse")
 
 
-@pytest.mark.parametrize("name", list(REFUSED))
+@pytest.mark.parametrize("name", list(REFUSED) + list(NAN))
 def test_parquet_types_get_the_verdict_of_their_csv(tmp_path, capsys, name):
-    change, (column, what) = REFUSED[name]
+    change, (column, what) = {**REFUSED, **NAN}[name]
+    spec, extra = (REFUSE, ("--missing", "refuse")) if name in NAN else (SPEC, ())
     path = write_parquet(tmp_path / "case.parquet", change)
-    kind, problems, n_rows = _same_verdict(path)
+    kind, problems, n_rows = _same_verdict(path, spec)
     assert kind == "error" and n_rows == 6, problems
     assert any(p[0] == column and what in p[1] for p in problems), problems
-    twin = _verdict(_csv_twin(path, tmp_path), "memory")
+    twin = _verdict(_csv_twin(path, tmp_path), "memory", spec)
     assert twin[0] == "error" and _placeless(problems) == _placeless(twin[1], shift=1), (problems, twin)
-    codes = _exit_codes(path, tmp_path, capsys)
+    codes = _exit_codes(path, tmp_path, capsys, *extra)
     assert {c for c, _ in codes.values()} == {2} and len({e for _, e in codes.values()}) == 1, codes
     assert "Traceback" not in codes["memory"][1] and f"column {column!r}" in codes["memory"][1]
+
+
+@pytest.mark.parametrize("name", list(NAN))
+def test_parquet_nan_is_a_missing_value_as_the_csv_empty_cell(tmp_path, name):
+    """Under complete_cases (the default) every engine reads the NaN as its CSV twin's empty cell: the same
+    pattern table, with the row's value missing (its response missing: the row left out)."""
+    change, _ = NAN[name]
+    path = write_parquet(tmp_path / "case.parquet", change)
+    verdict = _same_verdict(path)
+    assert verdict[0] == "ok", verdict
+    assert _verdict(_csv_twin(path, tmp_path), "memory") == verdict
 
 
 ACCEPTED = {

@@ -21,7 +21,7 @@ def test_negative_dummy_is_lower_odds():
     # exp(-0.8656) = 0.4208 -> 0.42; exp(-0.95) = 0.3867 -> 0.39; exp(-0.78) = 0.4584 -> 0.46
     s = odds_ratio_sentence(row("returned_yes", -0.8656, -0.95, -0.78), SPEC)
     assert s == ("Customers who returned goods have 0.42 times the odds of using a coupon "
-                 "(58% lower odds; 95% CI 0.39 to 0.46) compared with customers who did not, "
+                 "(58% lower odds; 95% CI 0.39 to 0.46) compared with customers who did not return goods, "
                  "other factors held fixed.")
 
 

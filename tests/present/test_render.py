@@ -262,7 +262,7 @@ def test_reading_works_inside_a_jupyter_kernel(tmp_path, engine):
     """`quarto render report.qmd` runs the pipeline in a Jupyter kernel: reading a file there must not depend on
     being on a terminal. DuckDB refuses any change of its progress-bar setting in a kernel without ipywidgets
     (which the project does not install); the bar is already off there."""
-    data = Path(__file__).resolve().parents[1] / "data" / "simulated_tianmao.csv"
+    data = Path(__file__).resolve().parents[2] / "data" / "simulated_tianmao.csv"
     qmd = _qmd(tmp_path, f"""\
         ```{{python}}
         from analysis.read import read_patterns

@@ -426,3 +426,23 @@ def test_slides_qmd_names_the_reference_document():
     text = (ROOT / "slides.qmd").read_text(encoding="utf-8")
     ref = re.search(r"^\s+reference-doc:\s*(\S+)", text, re.M)
     assert ref and (ROOT / ref.group(1)).is_file()
+
+
+def test_interactions_bullet_names_each_one_and_the_notes_hold_the_tests(real_deck):
+    """The conclusions slide names every interaction the claims state in one bullet (the whole sentence, with
+    its tests and odds ratios within levels, overflowed the slide), and the speaker notes hold the sentence."""
+    from analysis.results import load
+
+    tables = load(real_deck).tables
+    claims = tables["claims"]
+    labels = list(claims.loc[claims["topic"] == "interaction", "label"])
+    whole = tables["conclusions"].set_index("topic")["sentence"].get("interactions")
+    deck = deck_of(real_deck)
+    slides = [s for s in deck.slides if all(lbl in slide_text(s) for lbl in labels)
+              and "Conclusions" in slide_text(s)]
+    if not labels:
+        assert whole is None or not isinstance(whole, str)
+        return
+    assert slides, labels
+    notes = slides[0].notes_slide.notes_text_frame.text
+    assert " ".join(whole.split()[:12]) in " ".join(notes.split())

@@ -189,7 +189,7 @@ def test_the_missing_value_strategy_is_declared_and_checked():
     assert spec_from_dict(base()).missing_strategy == "complete_cases"
     assert spec_from_dict(base(missing={"strategy": "refuse"})).missing_strategy == "refuse"
     assert problems(base(missing={"strategy": "drop", "method": "x"})) == [
-        "[missing]: unknown key 'method'; known keys: strategy",
+        "[missing]: unknown key 'method'; known keys: m, strategy",
         "[missing]: 'strategy' must be one of 'refuse', 'complete_cases', 'impute', got 'drop'"]
     assert problems(base(missing={"strategy": 1})) == ["[missing]: 'strategy' must be text, got 1"]
     assert problems(base(missing="refuse")) == ["[missing] must be a table: write it as a line [missing] followed "
