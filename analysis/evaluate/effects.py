@@ -243,11 +243,16 @@ def specification_checks(fit, spec) -> dict[str, pd.DataFrame]:
                 "interaction_tests": pd.DataFrame(columns=interactions.TEST_COLUMNS),
                 "interaction_odds_ratios": pd.DataFrame(columns=interactions.WITHIN_COLUMNS)}
     data, response, trials = fit.data, fit.response, fit.trials
-    rows = []
+    rows, linear_fits = [], {}
     for name, f in (("full model, as specified", fit.full), ("final model, as specified", fit)):
         kept = list(f.terms)
         linear_terms = linearize(kept)
-        linear = f.results if linear_terms == kept else model.fit_logit(data, response, linear_terms, trials=trials)
+        if linear_terms == kept:
+            linear = f.results
+        elif tuple(linear_terms) in linear_fits:   # the final model is the full one: its linear fit is made once
+            linear = linear_fits[tuple(linear_terms)]
+        else:
+            linear = linear_fits[tuple(linear_terms)] = model.fit_logit(data, response, linear_terms, trials=trials)
         for label, results, t in ((name, f.results, kept),
                                   (name.replace("as specified", "every variable linear"), linear, linear_terms)):
             g = model.glance(results)

@@ -111,7 +111,7 @@ def check_levels_in_training(train: pd.DataFrame, other: pd.DataFrame, terms, tr
     model has no coefficient for a level it never saw, so it cannot score those rows. Raises
     ModelError naming the column, the level and its row count (sums of ``trials`` on patterns)."""
     for column in categorical_columns(terms):
-        unseen = sorted(set(other[column].dropna()) - set(train[column].dropna()))
+        unseen = sorted(set(other[column].dropna().unique()) - set(train[column].dropna().unique()))
         if unseen:
             rows = other[other[column].isin(unseen)]
             n = int(rows[trials].sum()) if trials else len(rows)

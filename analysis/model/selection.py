@@ -929,7 +929,8 @@ def select_and_fit(data: pd.DataFrame, terms, settings: SelectionSettings, *, kn
         raise ModelError(f"Stepwise selection kept no term: no predictor is related to {outcome} at the chosen "
                          "criterion. Use --select none to see the full model.")
     selected = tuple(selection.terms)
-    final = fit_logit(data, response, list(selected), trials=trials)
+    # every candidate kept, in the same order: the final model is the full model (the same fit, not a refit)
+    final = full if list(selected) == list(terms) else fit_logit(data, response, list(selected), trials=trials)
     common = dict(data=data, candidates=tuple(terms), knots=knots, baselines=baselines, response=response,
                   trials=trials, selection=settings)
     return Fit(final, terms=selected, path=selection.path, full=Fit(full, terms=tuple(terms), **common), **common)
