@@ -1,6 +1,6 @@
 """Like for like with benchmarks/raw_logit.py: the same full-model Logit, fitted on covariate patterns.
 
-    .venv/bin/python benchmarks/pattern_logit.py FILE --out RESULT.json [--seed 100] [--test-size 0.3]
+    .venv/bin/python benchmarks/pattern_logit.py FILE --out RESULT.json [--seed 100] [--test-size 0]
                                                  [--spec SPEC.toml] [--engine duckdb]
 
 Reads, validates, splits and reduces the file to covariate patterns with `analysis.read.read_patterns`

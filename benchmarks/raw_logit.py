@@ -1,6 +1,6 @@
 """The obvious alternative to the pattern fit: read every row into pandas and fit smf.logit on the rows.
 
-    .venv/bin/python benchmarks/raw_logit.py FILE --out RESULT.json [--seed 100] [--test-size 0.3]
+    .venv/bin/python benchmarks/raw_logit.py FILE --out RESULT.json [--seed 100] [--test-size 0]
                                              [--spec SPEC.toml]
 
 What a notebook does: read the file (CSV or Parquet) whole, turn the yes/no columns into 0/1 dummies,
