@@ -266,7 +266,7 @@ def _first_pass(path, dataset, spec, engine: str, spill: str, digest: dict, *, h
         source = open_source(path, spec, keep=keep, temp_dir=spill, progress=progress)
         files, names = [path], ["sha256"]
     else:
-        source = open_dataset(dataset, spec, keep=keep, temp_dir=spill, progress=progress)
+        source = open_dataset(dataset, spec, keep=keep, temp_dir=spill, progress=progress, in_place=engine == "duckdb")
         files, names = [Path(f.location) for f in dataset.files], [f.name for f in dataset.files]
     hasher = None
     if hash_file:

@@ -402,11 +402,79 @@ def _like(table: pa.Table, schema: pa.Schema, dataset: DataSet, f: DataFile, res
             fix="Write the column with one type in every file.", files=(f.name,))]) from None
 
 
-def open_dataset(dataset: DataSet, spec, keep: str, temp_dir, progress=lambda message: None):
+def _in_place(dataset: DataSet, spec) -> bool:
+    """Whether the DuckDB engine can read every file of ``dataset`` where it is (:func:`open_dataset` with
+    ``in_place``): Parquet files only, no partition folders, the used columns present with the same Parquet
+    type in every file and none needing a conversion, no column named like a reader's own. Anything else
+    goes through the copy of the used columns (the same verdict either way: tested)."""
+    import pyarrow.parquet as pq
+
+    from analysis.read.source import PARQUET_MAGIC, RESERVED_NAMES, parquet_kind, text_columns
+
+    if dataset.keys or not dataset.files:
+        return False
+    as_text, types = text_columns(spec), None
+    for f in dataset.files:
+        try:
+            with open(f.location, "rb") as handle:
+                if handle.read(4) != PARQUET_MAGIC:
+                    return False
+            schema = pq.ParquetFile(f.location).schema_arrow
+        except Exception:  # noqa: BLE001 - unreadable: the copy route's first pass reports it
+            return False
+        names = [str(n) for n in schema.names]
+        if any(n.casefold() in RESERVED_NAMES for n in names) or len(set(names)) != len(names):
+            return False
+        if not all(c in names for c in spec.file_columns):
+            return False
+        mine = tuple(schema.field(c).type for c in spec.file_columns)
+        if any(parquet_kind(t, c in as_text)[1] is not None or parquet_kind(t, c in as_text)[0] is None
+               for t, c in zip(mine, spec.file_columns)):
+            return False
+        if types is not None and mine != types:
+            return False
+        types = mine
+    return True
+
+
+def _open_in_place(dataset: DataSet, spec, temp_dir, progress):
+    """The first pass of every file of a data set that :func:`_in_place` accepts, the files left where they
+    are: each file's schema, types and characters checked as a single file's (``open_parquet`` in place),
+    problems' rows carrying the file's index; a link to each file in ``temp_dir`` (no character of a file
+    name is a pattern to DuckDB)."""
+    from analysis.read.source import open_parquet
+
+    results, parts = [], []
+    for index, f in enumerate(dataset.files):
+        result = FileResult(index=index, name=f.name, format="parquet")
+        try:
+            source = open_parquet(Path(f.location), spec, keep="parquet", temp_dir=None)
+        except DataValidationError as err:
+            if err.n_rows == 0:
+                result.empty, result.alone, result.alone_rows = True, list(err.problems), err.n_rows
+            else:
+                result.raised, result.raised_rows = list(err.problems), err.n_rows
+            results.append(result)
+            continue
+        offset = index * FILE_STRIDE
+        result.n_rows = int(source.n_rows)
+        result.kinds = {c: source.kinds[c] for c in spec.file_columns}
+        result.notes = tuple(source.notes)
+        result.problems = [replace(p, lines=tuple(x + offset for x in p.lines)) for p in source.problems]
+        results.append(result)
+        link = Path(temp_dir) / f"part-{index:06d}.parquet"
+        os.symlink(os.path.abspath(f.location), link)
+        parts.append((link, offset))
+        progress(f"read {f.name}")
+    return results, tuple(parts)
+
+
+def open_dataset(dataset: DataSet, spec, keep: str, temp_dir, progress=lambda message: None, in_place: bool = False):
     """The first pass of a local data set on the driver (memory and duckdb engines): every file by
     :func:`scan_file`, merged by :func:`merge`; the used columns of every file in one Arrow table
     (``keep`` "table") or one Parquet file in ``temp_dir``, as :func:`analysis.read.source.open_source`
-    gives them for one file."""
+    gives them for one file. With ``in_place`` (the DuckDB engine) a data set of Parquet files of one
+    schema is read where it is (:func:`_in_place`): nothing is copied, and memory does not grow with it."""
     import pyarrow.parquet as pq
 
     from analysis.read.source import Source, column_names
@@ -426,6 +494,12 @@ def open_dataset(dataset: DataSet, spec, keep: str, temp_dir, progress=lambda me
                     f"{'/'.join(k for k, _ in g.partitions) or 'none'}: {g.name}" for g in (dataset.files[0], f)) + ")",
                 0, fix="Put every file of the data set under the same key=value folders.")])
     n = len(spec.file_columns)
+    if in_place and keep != "table" and _in_place(dataset, spec):
+        results, links = _open_in_place(dataset, spec, temp_dir, progress)
+        kinds, notes, problems, fmt, unit = merge(results, dataset, spec)
+        return Source(path=Path(dataset.root or dataset.given), format=fmt, header=tuple(spec.file_columns),
+                      positions={c: c for c in spec.file_columns}, kinds=kinds, notes=notes, unit=unit,
+                      n_rows=sum(r.n_rows for r in results), parts=links, problems=problems)
     results, parts, writer, target = [], [], None, None
     try:
         for index, f in enumerate(dataset.files):

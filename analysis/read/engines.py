@@ -61,6 +61,12 @@ class DuckDBEngine:
             self._relation = "src_rows"
         elif source.parquet is not None:
             self._relation = f"read_parquet({literal(str(source.parquet))})"
+        elif getattr(source, "parts", ()):   # a data set of Parquet files read in place, one after the other
+            cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
+            self._relation = "(" + " UNION ALL ".join(
+                f"SELECT {cols}, {offset} + file_row_number + 1 AS __line, {offset} + file_row_number + 1 AS __row "
+                f"FROM read_parquet({literal(str(link))}, file_row_number = true)"
+                for link, offset in source.parts) + ")"
         else:
             cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
             self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "

@@ -97,6 +97,10 @@ class Source:
     parquet: Path | None = None
     #: a Parquet file the engines read in place (a link to the input): its used columns by their names
     in_place: Path | None = None
+    #: a data set of Parquet files the DuckDB engine reads in place (links to them, in the data set's order):
+    #: their used columns by their names, the file's index above FILE_STRIDE in __line and __row
+    #: (analysis.read.dataset.in_place_parts)
+    parts: tuple = ()
     #: problems found by the character checks (merged with the rule problems by the caller)
     problems: list = field(default_factory=list)
 

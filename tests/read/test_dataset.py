@@ -191,3 +191,30 @@ def test_uri_refused_by_local_engines_with_advice():
     with pytest.raises(DataValidationError) as info:
         read_patterns("hdfs://namenode:8020/data/coupons", SPEC, engine="duckdb")
     assert "only the spark engine reads" in str(info.value) and "--engine spark" in str(info.value)
+
+
+def test_a_folder_of_parquet_parts_is_read_in_place_by_duckdb(simulated, tmp_path, request):
+    """part-*.parquet files of one schema, no partition folders: the DuckDB engine reads them where they are
+    (no copy: memory does not grow with the data set; a 10^8-row part was copied into memory before) and gives
+    the single file's pattern table and accounting, as every other route does; the problem rows of the
+    other test (test_parquet_problem_rows_are_counted_in_their_file) go through the same route. A part with
+    another Parquet type of a column falls back to the copy route, which reconciles or refuses it."""
+    from analysis.read import dataset as ds
+
+    frame, single = simulated
+    root = tmp_path / "parts"
+    root.mkdir()
+    for k, start in enumerate(range(0, len(frame), 2_500)):
+        frame.iloc[start:start + 2_500].to_parquet(root / f"part-{k:05d}.parquet", index=False)
+    data = ds.resolve(str(root))
+    assert len(data.files) == 3 and ds._in_place(data, SPEC)
+    ref = read_patterns(single, SPEC, engine="duckdb", hash_file=False)
+    for route in ROUTES:
+        if route.startswith("spark"):
+            request.getfixturevalue("spark")
+        got = read_patterns(root, SPEC, hash_file=False, **ROUTES[route])
+        pd.testing.assert_frame_equal(got.patterns, ref.patterns)
+        pd.testing.assert_frame_equal(got.accounting, ref.accounting)
+    frame.iloc[:10].assign(age=frame["age"].iloc[:10].astype("int32")).to_parquet(root / "part-00009.parquet",
+                                                                                  index=False)
+    assert not ds._in_place(ds.resolve(str(root)), SPEC)
