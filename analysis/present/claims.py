@@ -320,3 +320,25 @@ def claims(tables: dict, metrics: dict, spec) -> pd.DataFrame:
         ors = ors.assign(_o=order, _s=size).sort_values(["_o", "_s"], kind="stable").drop(columns=["_o", "_s"])
     rest = _curve_claims(tables, spec) + _interaction_claims(tables, metrics, spec) + _fit_claims(tables, metrics, spec)
     return pd.concat([ors, pd.DataFrame(rest, columns=CLAIM_COLUMNS)], ignore_index=True)
+
+
+def interactions_in_brief(table: pd.DataFrame | None) -> str:
+    """The interaction claims of a ``claims`` table in one sentence for a summary or a slide: the labels of
+    the strong interactions the model leaves out (its odds ratios average over them), then those it keeps;
+    "" when there are none. Their tests and odds ratios within levels stay in the claims' own sentences."""
+    from analysis.model.interactions import STRONG_P
+
+    if table is None or not len(table):
+        return ""
+    rows = table[table["topic"] == "interaction"]
+    if not len(rows):
+        return ""
+    kept = rows["sentence"].str.contains("is in the final model", regex=False)
+    parts = []
+    if (~kept).any():
+        parts.append(f"Effects that depend on another variable (Holm-adjusted p < {STRONG_P:g}) left out of the model, "
+                     f"whose odds ratios average over them: {'; '.join(rows.loc[~kept, 'label'])}")
+    if kept.any():
+        parts.append("Interactions in the model: " + "; ".join(rows.loc[kept, "label"]))
+    return ". ".join(parts) + "."
+

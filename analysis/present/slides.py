@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.present.claims import interactions_in_brief
 from analysis.present.escape import markdown as md
 from analysis.present.formatting import fmt_int, fmt_or
 
@@ -289,7 +290,7 @@ def conclusion_groups(tables: dict) -> list[list]:
     """Conclusions as groups of one bullet each: who scores highest, how well the model ranks, how well it is
     calibrated (the miscalibrated groups named on the slide, not in its notes), the interactions and the
     leakage check when there are, and the advice that follows the accuracy sentence. The interactions are
-    one short bullet naming them (:func:`interaction_bullet`); their tests and odds ratios within levels are
+    one short bullet naming them (``claims.interactions_in_brief``); their tests and odds ratios within levels are
     the speaker notes (:func:`conclusion_notes`) and the report's interactions section."""
     return [[(1, text, False)] for text, _ in _conclusions(tables)]
 
@@ -299,32 +300,6 @@ def conclusion_notes(tables: dict) -> list[str | None]:
     return [note for _, note in _conclusions(tables)]
 
 
-def interaction_bullet(tables: dict) -> str:
-    """One line for the interactions the claims state (``claims`` topic "interaction"): their labels, and
-    that the model's odds ratios average over those the selection did not keep."""
-    claims = tables.get("claims")
-    if claims is None or not len(claims):
-        return ""
-    rows = claims[claims["topic"] == "interaction"]
-    if not len(rows):
-        return ""
-    kept = rows["sentence"].str.contains("is in the final model", regex=False)
-    parts = []
-    if (~kept).any():
-        labels = "; ".join(rows.loc[~kept, "label"])
-        parts.append(f"Effects that depend on another variable (Holm-adjusted p < {_strong_p()}) left out of the "
-                     f"model, whose odds ratios average over them: {labels}")
-    if kept.any():
-        parts.append("In the model: " + "; ".join(rows.loc[kept, "label"]))
-    return ". ".join(parts) + ". The odds ratios within levels are in the report."
-
-
-def _strong_p() -> str:
-    from analysis.model.interactions import STRONG_P
-
-    return f"{STRONG_P:g}"
-
-
 def _conclusions(tables: dict) -> list[tuple[str, str | None]]:
     from analysis.present.display import sentence
 
@@ -332,7 +307,9 @@ def _conclusions(tables: dict) -> list[tuple[str, str | None]]:
     for topic in ("who", "quality", "calibration", "interactions", "leakage"):
         s = sentence(tables, "conclusions", topic)
         if s and topic == "interactions":
-            out.append((interaction_bullet(tables) or first_sentence(s)[0], s))
+            brief = interactions_in_brief(tables.get("claims"))
+            out.append((f"{brief} The odds ratios within levels are in the report." if brief else first_sentence(s)[0],
+                        s))
         elif s:
             out.append((s, None))
     accuracy = sentence(tables, "conclusions", "accuracy")

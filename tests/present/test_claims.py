@@ -94,3 +94,21 @@ def test_coupon_splines_are_curves(real_data_path, tmp_path):
     basis = coefs["kind"].isin(["spline basis", "intercept"])
     assert basis.any() and coefs.loc[basis, ["odds_ratio", "or_conf_low", "or_conf_high"]].isna().all().all()
     assert not results.tables["marginal_effects"]["variable"].isin(["age", "coupons_months_2_6"]).any()
+
+
+def test_interactions_in_brief_names_each_interaction_once():
+    """The summary's and the slide's one sentence on interactions: every strong one left out by label (the model's
+    odds ratios average over them), then those the model keeps; nothing when there are none."""
+    from analysis.present.claims import interactions_in_brief
+
+    table = pd.DataFrame({
+        "topic": ["odds ratio", "interaction", "interaction", "interaction"],
+        "label": ["Sex: female vs male", "Sex × Class", "Age × Sex", "Class × Fare"],
+        "sentence": ["...", "Sex × Class: adding this interaction to the final model gives LR chi-square 50.5 ...",
+                     "Age × Sex is in the final model (chosen by the selection; its test is in the Type 3 table).",
+                     "Class × Fare: adding this interaction to the final model gives LR chi-square 12.0 ..."]})
+    assert interactions_in_brief(table) == (
+        "Effects that depend on another variable (Holm-adjusted p < 0.01) left out of the model, whose odds ratios "
+        "average over them: Sex × Class; Class × Fare. Interactions in the model: Age × Sex.")
+    assert interactions_in_brief(table[table["topic"] != "interaction"]) == ""
+    assert interactions_in_brief(None) == ""
