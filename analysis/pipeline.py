@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from analysis.config import DEFAULT_DATA, RunConfig, resolve_engine
 from analysis.evaluate import bootstrap, effects, explore, missing, performance
 from analysis.model.firth import firth_fit
@@ -38,10 +37,10 @@ def run(config: RunConfig, progress=lambda message: None) -> Results:
     """The whole analysis from the file ``config.data``, with BLAS limited to one thread (the matrices are
     small: threads buy nothing, and spinning OpenBLAS threads made fits 50x slower on a busy machine)."""
     spec = config.load_spec()
-    engine = resolve_engine(config.engine, config.data, getattr(config, "spark_master", None))
+    engine = resolve_engine(config.engine, config.data, config.spark_master)
     pattern_data = read_patterns(config.data, spec, seed=config.seed, test_size=config.test_size, engine=engine,
                                  memory_limit=config.memory_limit, progress=progress,
-                                 spark_master=getattr(config, "spark_master", None))
+                                 spark_master=config.spark_master)
     return run_patterns(pattern_data, config, progress, spec=spec)
 
 

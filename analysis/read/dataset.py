@@ -428,8 +428,8 @@ def _in_place(dataset: DataSet, spec) -> bool:
         if not all(c in names for c in spec.file_columns):
             return False
         mine = tuple(schema.field(c).type for c in spec.file_columns)
-        if any(parquet_kind(t, c in as_text)[1] is not None or parquet_kind(t, c in as_text)[0] is None
-               for t, c in zip(mine, spec.file_columns)):
+        kinds = [parquet_kind(t, c in as_text) for t, c in zip(mine, spec.file_columns)]
+        if any(kind is None or convert is not None for kind, convert in kinds):
             return False
         if types is not None and mine != types:
             return False

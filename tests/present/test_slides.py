@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import report_cli
 
 pptx = pytest.importorskip("pptx")
 from pptx import Presentation  # noqa: E402
@@ -39,11 +40,8 @@ DPI = 200  # analysis.present.plots.save_figure
 
 
 def render(out, *args):
-    proc = subprocess.run([sys.executable, "-m", "analysis", "report", "--out", str(out), "--formats", "pptx",
-                           "--renderer", "python", "--quiet", *map(str, args)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stderr
-    return out
+    """The deck alone (the built-in renderer), through the shared report command of conftest."""
+    return report_cli(out, "--formats", "pptx", *args)
 
 
 @pytest.fixture(scope="module")

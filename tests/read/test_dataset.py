@@ -60,6 +60,19 @@ def simulated(tmp_path_factory):
     return pd.read_parquet(path), path
 
 
+def _same_as(ref, root, request) -> list:
+    """Every route's read of ``root``, each with the pattern table and accounting of ``ref``."""
+    out = []
+    for route in ROUTES:
+        if route.startswith("spark"):
+            request.getfixturevalue("spark")
+        got = read_patterns(root, SPEC, hash_file=False, **ROUTES[route])
+        pd.testing.assert_frame_equal(got.patterns, ref.patterns)
+        pd.testing.assert_frame_equal(got.accounting, ref.accounting)
+        out.append(got)
+    return out
+
+
 def test_partitioned_parquet_reads_as_the_single_file(simulated, tmp_path, request):
     """Hive-style marriage=... folders of part-*.parquet files (the column itself only in the folder names),
     a _SUCCESS marker, a .crc file and an empty part: the same pattern table and accounting as the one file."""
@@ -76,12 +89,7 @@ def test_partitioned_parquet_reads_as_the_single_file(simulated, tmp_path, reque
         (folder / ".part-00000.parquet.crc").write_bytes(b"crc")
     (root / "_SUCCESS").write_bytes(b"")
     ref = read_patterns(single, SPEC, engine="duckdb", hash_file=False)
-    for route in ROUTES:
-        if route.startswith("spark"):
-            request.getfixturevalue("spark")
-        got = read_patterns(root, SPEC, hash_file=False, **ROUTES[route])
-        pd.testing.assert_frame_equal(got.patterns, ref.patterns)
-        pd.testing.assert_frame_equal(got.accounting, ref.accounting)
+    for got in _same_as(ref, root, request):
         assert got.source["files"] == 3 * frame["marriage"].nunique() and got.source["format"] == "parquet", got.source
 
 
@@ -209,12 +217,7 @@ def test_a_folder_of_parquet_parts_is_read_in_place_by_duckdb(simulated, tmp_pat
     data = ds.resolve(str(root))
     assert len(data.files) == 3 and ds._in_place(data, SPEC)
     ref = read_patterns(single, SPEC, engine="duckdb", hash_file=False)
-    for route in ROUTES:
-        if route.startswith("spark"):
-            request.getfixturevalue("spark")
-        got = read_patterns(root, SPEC, hash_file=False, **ROUTES[route])
-        pd.testing.assert_frame_equal(got.patterns, ref.patterns)
-        pd.testing.assert_frame_equal(got.accounting, ref.accounting)
+    _same_as(ref, root, request)
     frame.iloc[:10].assign(age=frame["age"].iloc[:10].astype("int32")).to_parquet(root / "part-00009.parquet",
                                                                                   index=False)
     assert not ds._in_place(ds.resolve(str(root)), SPEC)

@@ -236,16 +236,20 @@ def test_read_rows_keeps_missing_values_and_leaves_out_a_missing_response(tmp_pa
 # ----------------------------------------------------------------------------- fuzz-style: CSV and Parquet
 
 
+def _blanked_case(base, tmp_path, seed):
+    """A CSV with cells blanked at random by ``seed``, its Parquet twin and pandas' pattern table of it."""
+    csv_path = tmp_path / "case.csv"
+    csv_path.write_bytes(blanked(base, random.Random(seed)))
+    parquet = parquet_twin(csv_path, tmp_path / "case.parquet", floats=bool(seed % 2))
+    return csv_path, parquet, pandas_reference(csv_path)
+
+
 @pytest.mark.parametrize("seed", range(6))
 def test_blanked_cells_csv_and_parquet_agree_with_pandas(base, tmp_path, seed):
     """Cells blanked at random (every missing-value spelling, the response included): the CSV and its Parquet
     twin (nulls; NaN in float columns for odd seeds) give pandas' pattern table and accounting on memory and
     DuckDB."""
-    rng = random.Random(seed)
-    csv_path = tmp_path / "case.csv"
-    csv_path.write_bytes(blanked(base, rng))
-    parquet = parquet_twin(csv_path, tmp_path / "case.parquet", floats=bool(seed % 2))
-    expected = pandas_reference(csv_path)
+    csv_path, parquet, expected = _blanked_case(base, tmp_path, seed)
     for path in (csv_path, parquet):
         for engine in ("memory", "duckdb"):
             assert comparable(read_patterns(path, SPEC, engine=engine, hash_file=False)) == expected, (path, engine)
@@ -253,10 +257,6 @@ def test_blanked_cells_csv_and_parquet_agree_with_pandas(base, tmp_path, seed):
 
 @pytest.mark.parametrize("seed", [100, 101])
 def test_blanked_cells_spark_agrees(base, tmp_path, seed, spark):
-    rng = random.Random(seed)
-    csv_path = tmp_path / "case.csv"
-    csv_path.write_bytes(blanked(base, rng))
-    parquet = parquet_twin(csv_path, tmp_path / "case.parquet", floats=bool(seed % 2))
-    expected = pandas_reference(csv_path)
+    csv_path, parquet, expected = _blanked_case(base, tmp_path, seed)
     for path in (csv_path, parquet):
         assert comparable(read_patterns(path, SPEC, engine="spark", hash_file=False)) == expected, path
