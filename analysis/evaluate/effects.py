@@ -135,10 +135,11 @@ def spline_effects(results, data: pd.DataFrame, terms, spec=None, conf: float = 
     pattern table, against the linear-predictor difference of the two rows with the delta method on the row
     fit (tests/evaluate/test_effects.py, 1e-6)."""
     weights = _weights(data)
+    columns = [c for c in data.columns if c not in ("trials", "events")]
+    profile = reference_profile(data, columns, weights)      # the same for every variable: computed once
     rows = []
     for var in dict.fromkeys(term_variables(t)[0] for t in terms if t.strip().startswith("rcs(")):
-        columns = [c for c in data.columns if c not in ("trials", "events")]
-        e = effect(results, data[columns], var, conf=conf, weights=weights)
+        e = effect(results, data[columns], var, conf=conf, weights=weights, profile=profile)
         odds, low, high = e.exp()
         v = spec.variable(var) if spec is not None and spec.has(var) else None
         rows.append({"variable": var, "label": v.label if v is not None else var, "low": e.low, "high": e.high,
@@ -168,13 +169,15 @@ def spline_odds_ratios(results, data: pd.DataFrame, terms, spec=None, conf: floa
     (the inter-quartile odds ratio is their ratio)."""
     weights = _weights(data)
     columns = [c for c in data.columns if c not in ("trials", "events")]
+    profile = reference_profile(data, columns, weights)      # the same for every variable: computed once
     rows = []
     for var in dict.fromkeys(term_variables(t)[0] for t in terms if t.strip().startswith("rcs(")):
         v = spec.variable(var) if spec is not None and spec.has(var) else None
         x = data[var].to_numpy(dtype=float)
         reference = datadist_limits(x, weights=weights)["adjust"]
         for q, value in zip(percentiles, quantiles(x, [q / 100 for q in percentiles], weights)):
-            e = effect(results, data[columns], var, low=reference, high=value, conf=conf, weights=weights)
+            e = effect(results, data[columns], var, low=reference, high=value, conf=conf, weights=weights,
+                       profile=profile)
             odds, low, high = e.exp()
             rows.append({"variable": var, "label": v.label if v is not None else var, "percentile": q,
                          "value": value, "reference": reference, "estimate": e.estimate, "std_error": e.se,
@@ -182,16 +185,20 @@ def spline_odds_ratios(results, data: pd.DataFrame, terms, spec=None, conf: floa
     return pd.DataFrame(rows, columns=SPLINE_OR_COLUMNS)
 
 
-def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, conf: float = 0.95) -> pd.DataFrame:
+def effect_curve(results, data: pd.DataFrame, variable: str, points: int = 80, conf: float = 0.95,
+                 profile: dict | None = None) -> pd.DataFrame:
     """Predicted probability across ``variable`` (from its 1st to 99th percentile of rows, or every
     distinct value when there are at most ``points``), every other variable at the reference profile
     (:func:`reference_profile`), with a pointwise ``conf`` band: the linear predictor's Wald interval
     x'b +- z sqrt(x'Vx), mapped by expit. Columns ``x, p, p_low, p_high``; ``attrs["profile"]`` holds the
     reference profile. Tested against statsmodels' own ``get_prediction`` on the same rows (1e-10; the band
-    1e-8; tests/evaluate/test_effects.py)."""
+    1e-8; tests/evaluate/test_effects.py). ``profile``: the reference profile of ``data`` when the caller has
+    it (several curves on one table); the variable's own entry is not used."""
     weights = _weights(data)
     columns = [c for c in data.columns if c not in ("trials", "events")]
-    profile = reference_profile(data, [c for c in columns if c != variable], weights)
+    others = [c for c in columns if c != variable]
+    profile = (reference_profile(data, others, weights) if profile is None
+               else {c: profile[c] for c in others})
     x = data[variable].to_numpy(dtype=float)
     distinct = np.unique(x)
     if len(distinct) <= points:
@@ -280,9 +287,12 @@ def effect_curves(fit) -> dict[str, tuple[pd.DataFrame, dict]]:
     (:func:`effect_curve` on the fit's patterns); none for Firth's fit."""
     if fit.method != "ml":
         return {}
-    out = {}
+    out, reference = {}, None
     for var in dict.fromkeys(term_variables(t)[0] for t in fit.terms if t.strip().startswith("rcs(")):
-        curve = effect_curve(fit.results, fit.data, var)
+        if reference is None:     # one profile of the table for every curve
+            reference = reference_profile(fit.data, [c for c in fit.data.columns if c not in ("trials", "events")],
+                                          _weights(fit.data))
+        curve = effect_curve(fit.results, fit.data, var, profile=reference)
         profile = curve.attrs.pop("profile")
         out[var] = (curve, profile)
     return out

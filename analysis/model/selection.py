@@ -23,14 +23,13 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
-import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from scipy.special import expit
 from scipy.stats import chi2
 
 from analysis.errors import ModelError
 from analysis.model.design import design_matrix, full_column_rank as _full_column_rank, with_categoricals
-from analysis.model.fit import Fit, fit_logit
+from analysis.model.fit import Fit, binomial_glm, fit_logit
 from analysis.model.newton import SeparationError, cho_solve as _cho_solve, cholesky as _cholesky, information as _information
 from analysis.model.newton import newton as _newton, safe_start as _safe_start
 from analysis.model.terms import add_scope, check_marginal, drop_scope, term_factors
@@ -593,7 +592,7 @@ def _fit_final(data, response, trials, selected, estimates: dict[str, float]):
     if trials is None:
         mod = smf.logit(formula, data)
     else:
-        mod = smf.glm(formula, data, family=sm.families.Binomial())
+        mod = binomial_glm(formula, data)
     names = list(mod.exog_names)
     if set(names) != set(estimates):
         raise RuntimeError(f"the refitted model's columns {names} differ from the selection's "

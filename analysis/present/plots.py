@@ -787,6 +787,15 @@ def mark_simulated(fig: Figure) -> Figure:
     return fig
 
 
+#: the tasks of the running :func:`draw_and_save`, inherited by its forked workers (which then receive
+#: only an index: a task's data, up to a pattern table of 500k rows, is not pickled to them)
+_TASKS: list = []
+
+
+def _draw_task(index: int) -> list[Path]:
+    return _draw_and_save(_TASKS[index])
+
+
 def _draw_and_save(task) -> list[Path]:
     name, function, args, kwargs, directory, simulated = task
     fig = function(*args, **kwargs)
@@ -801,15 +810,21 @@ def draw_and_save(specs: Mapping[str, tuple], directory, simulated: bool = False
     Drawing and PNG/SVG encoding are CPU-bound and independent per figure, so a process pool
     halves the time on two cores; each figure is drawn and saved in one process (figures hold
     lambdas and cannot be pickled), and the files are the same bytes as a serial run (tested).
+    The workers are forked after the tasks are set (``_TASKS``) and are sent only their indexes.
     """
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    global _TASKS
     tasks = [(name, fn, tuple(args), dict(kwargs), directory, simulated) for name, (fn, args, kwargs) in specs.items()]
     if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
         return [p for task in tasks for p in _draw_and_save(task)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [p for paths in pool.map(_draw_and_save, tasks) for p in paths]
+    _TASKS = tasks
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return [p for paths in pool.map(_draw_task, range(len(tasks))) for p in paths]
+    finally:
+        _TASKS = []
 
 
 @_styled

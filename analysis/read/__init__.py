@@ -183,7 +183,8 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         if spec.id is not None:
             if with_ids:
                 dup_table = f"(SELECT id_value AS dup_id, n FROM {level1} WHERE by_id = 1)"
-            elif int(runner.frame(rules.not_increasing(relation))["n"].iloc[0]) != 0:
+            elif int(runner.frame(rules.not_increasing_parts(runner.parts) if getattr(runner, "parts", ())
+                                  else rules.not_increasing(relation))["n"].iloc[0]) != 0:
                 dup_table = f"dup_ids_{tag}"
                 runner.materialize(dup_table, rules.duplicate_ids(relation))
         n_dup = 0
@@ -390,7 +391,7 @@ def _look_alike_notes(patterns: pd.DataFrame, spec) -> list[str]:
         if v.kind != "categorical" or v.name not in patterns:
             continue
         groups: dict[str, list[str]] = {}
-        for level in sorted(set(patterns[v.name].dropna().astype(str))):
+        for level in sorted({str(x) for x in patterns[v.name].dropna().unique()}):   # distinct values first
             groups.setdefault(unicodedata.normalize("NFKC", level), []).append(level)
         alike = [g for g in groups.values() if len(g) > 1]
         if alike:

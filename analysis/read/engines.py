@@ -43,6 +43,7 @@ def memory_bytes(limit: str) -> int:
 
 class DuckDBEngine:
     dialect = Dialect()
+    parts: tuple[str, ...] = ()     # the relation of each file of a data set read in place
 
     def __init__(self, source, memory_limit: str, threads: int, temp_dir: str):
         import duckdb
@@ -63,16 +64,19 @@ class DuckDBEngine:
             self._relation = f"read_parquet({literal(str(source.parquet))})"
         elif getattr(source, "parts", ()):   # a data set of Parquet files read in place, one after the other
             cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
-            self._relation = "(" + " UNION ALL ".join(
-                f"SELECT {cols}, {offset} + file_row_number + 1 AS __line, {offset} + file_row_number + 1 AS __row "
-                f"FROM read_parquet({literal(str(link))}, file_row_number = true)"
-                for link, offset in source.parts) + ")"
+            self.parts = tuple(
+                f"(SELECT {cols}, {offset} + file_row_number + 1 AS __line, {offset} + file_row_number + 1 AS __row "
+                f"FROM read_parquet({literal(str(link))}, file_row_number = true))"
+                for link, offset in source.parts)
+            self._relation = "(" + " UNION ALL ".join(p[1:-1] for p in self.parts) + ")"
         else:
             cols = ", ".join(f"{self.dialect.ident(c)} AS {k}" for c, k in zip(source.positions.values(), names))
             self._relation = (f"(SELECT {cols}, file_row_number + 1 AS __line, file_row_number + 1 AS __row "
                               f"FROM read_parquet({literal(str(source.in_place))}, file_row_number = true))")
-        #: a scan of a Parquet file in place follows the file's order (``lag() OVER ()`` proves IDs increase)
-        self.ordered_scan = source.in_place is not None and source.table is None and source.parquet is None
+        #: a scan of a Parquet file in place follows the file's order (``lag() OVER ()`` proves IDs increase);
+        #: so does each part of a data set read in place (``parts``: one relation per file, checked one by one)
+        self.ordered_scan = bool(self.parts) or (source.in_place is not None and source.table is None
+                                                 and source.parquet is None)
 
     def relation(self) -> str:
         return self._relation

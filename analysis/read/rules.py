@@ -474,11 +474,25 @@ class RuleSet:
 
     def not_increasing(self, relation: str) -> str:
         """Rows whose ID is missing or not above the ID of the row before (0 proves the IDs unique)."""
+        return f"SELECT n FROM ({self._increasing(relation)}) AS checked"
+
+    def _increasing(self, relation: str, part: int = 0) -> str:
+        """One row: ``part``, ``n`` (rows whose ID is missing or not above the ID of the row before, in the
+        scan's order), ``lo`` and ``hi`` (the smallest and the largest ID)."""
         id_col = self.spec.id.column
         ids = self.parsed(relation, [id_col])
         v = f"{self.ref[id_col]}__v"
-        return (f"SELECT count_if({v} IS NULL OR NOT ({v} > previous_id)) AS n FROM "
-                f"(SELECT {v}, lag({v}) OVER () AS previous_id FROM ({ids}) AS ids) AS ordered")
+        return (f"SELECT {int(part)} AS part, count_if({v} IS NULL OR NOT ({v} > previous_id)) AS n, min({v}) AS lo, "
+                f"max({v}) AS hi FROM (SELECT {v}, lag({v}) OVER () AS previous_id FROM ({ids}) AS ids) AS ordered")
+
+    def not_increasing_parts(self, relations) -> str:
+        """The same for a data set read part by part (each in its file's order): rows not above the one before
+        within their part, plus the parts whose range of IDs meets an earlier part's range (sorted by their
+        smallest ID); 0 proves the IDs unique across the parts without a hash of every ID."""
+        per_part = " UNION ALL ".join(self._increasing(r, k) for k, r in enumerate(relations))
+        return (f"SELECT sum(n) + count_if(lo <= previous_hi) AS n FROM (SELECT n, lo, max(hi) OVER (ORDER BY lo, "
+                f"part ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_hi FROM ({per_part}) AS parts) "
+                "AS ranges")
 
     def duplicate_ids(self, relation: str) -> str:
         id_col = self.spec.id.column

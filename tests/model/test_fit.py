@@ -353,3 +353,24 @@ def test_patsy_fast_path_gives_the_same_design():
     holes["t"] = pd.Categorical(holes["t"], categories=sorted(text.unique()))
     with pytest.raises(patsy.PatsyError), patsy_speed.fast_categoricals():
         patsy.dmatrix(formula, holes, NA_action="raise")
+
+
+def test_binomial_glm_has_statsmodels_degrees_of_freedom(real_patterns, pattern_fit):
+    """BinomialGLM finds the design's rank by a Gram matrix where that settles it: df_model, df_resid and wnobs
+    equal statsmodels' GLM (an SVD) on the full-rank pattern design and on a deficient one (which falls back
+    to statsmodels' own initialize); the pattern fit is started at the package's Newton estimate, so
+    statsmodels' Newton stops after its first step, at the same estimates as from zero (1e-8)."""
+    import statsmodels.api as sm
+
+    formula = model.build_formula("events", LINEAR_TERMS, "trials")
+    for data in (real_patterns, real_patterns.assign(age2=2 * real_patterns["age"])):
+        f = formula + (" + age2" if "age2" in data else "")
+        ours = model.binomial_glm(f, data)
+        theirs = sm.GLM.from_formula(f, data, family=sm.families.Binomial())
+        assert (ours.df_model, ours.df_resid, ours.wnobs) == (theirs.df_model, theirs.df_resid, theirs.wnobs)
+        if "age2" in data:   # deficient: statsmodels' own SVD path, one column short of full rank
+            assert ours.df_model == ours.exog.shape[1] - 2
+    assert pattern_fit.mle_retvals["iterations"] <= 2
+    from_zero = sm.GLM.from_formula(formula, real_patterns, family=sm.families.Binomial()).fit(**model.GLM_FIT_OPTIONS)
+    np.testing.assert_allclose(pattern_fit.params, from_zero.params, rtol=1e-8)
+    np.testing.assert_allclose(pattern_fit.bse, from_zero.bse, rtol=1e-8)

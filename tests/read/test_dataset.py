@@ -221,3 +221,32 @@ def test_a_folder_of_parquet_parts_is_read_in_place_by_duckdb(simulated, tmp_pat
     frame.iloc[:10].assign(age=frame["age"].iloc[:10].astype("int32")).to_parquet(root / "part-00009.parquet",
                                                                                   index=False)
     assert not ds._in_place(ds.resolve(str(root)), SPEC)
+
+
+def test_ids_of_parts_read_in_place_are_proved_unique_part_by_part(simulated, tmp_path, request):
+    """Parts read in place: each part's IDs increasing in its own order and the parts' ranges of IDs
+    disjoint prove every ID unique without a hash of all of them (what made 10^9 rows hash 10^9 IDs). The
+    proof must not accept what it cannot prove: parts whose ranges overlap, each increasing, with one ID in
+    two parts, are refused with that duplicate (its rows in both files: a Parquet row is its line), as the memory engine finds it;
+    disjoint ranges in any order of the files are accepted with the single file's patterns."""
+    from analysis.read import dataset as ds
+
+    frame, single = simulated
+    root = tmp_path / "disjoint"
+    root.mkdir()
+    # the later IDs in the first file: ranges disjoint, the files not in the IDs' order
+    frame.iloc[3_000:].to_parquet(root / "part-00000.parquet", index=False)
+    frame.iloc[:3_000].to_parquet(root / "part-00001.parquet", index=False)
+    assert ds._in_place(ds.resolve(str(root)), SPEC)
+    ref = read_patterns(single, SPEC, engine="duckdb", hash_file=False)
+    _same_as(ref, root, request)
+
+    root = tmp_path / "overlap"
+    root.mkdir()
+    first, second = frame.iloc[:3_000].copy(), frame.iloc[2_999:].copy()   # row 2,999's ID in both files
+    first.to_parquet(root / "part-00000.parquet", index=False)
+    second.to_parquet(root / "part-00001.parquet", index=False)
+    kind, problems, _ = all_routes(root, request, routes=("memory", "duckdb"))
+    assert kind == "error"
+    dup = next(p for p in problems if p[0] == "ID" and p[1].startswith("duplicate ID"))
+    assert dup[3] == (3_000, 1) and dup[8] == ("part-00000.parquet", "part-00001.parquet"), dup
