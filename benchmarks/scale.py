@@ -35,7 +35,8 @@ columns). All three must fit the same terms (same baselines, same knots): checke
 Wall time is that of the process; peak memory is the largest sum of the proportional set sizes (PSS:
 resident memory, pages shared between processes divided among them, so that the forked figure workers
 are not counted twice) of the process and its children (DuckDB runs in-process), sampled every 20 ms
-with psutil, and never below the process's own ru_maxrss (from wait4 in a small launcher process, see
+with psutil (the PSS read only when the RSS, its upper bound, is above the peak so far: reading it costs
+a process 1.5 ms), and never below the process's own ru_maxrss (from wait4 in a small launcher process, see
 ``LAUNCHER``). CPU seconds (user + system, from the same wait4: the process and the children it waited
 for) are reported too: on a shared machine they depend much less on the other load than wall time.
   * fit (same sizes): `benchmarks/pattern_logit.py` - like for like with raw: the DuckDB aggregation
@@ -98,6 +99,16 @@ def cluster_env(args) -> dict | None:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYSPARK_PYTHON": sys.executable}
 
 
+def _sum(processes, value) -> int:
+    total = 0
+    for process in processes:
+        try:
+            total += value(process)
+        except psutil.Error:      # ended meanwhile
+            pass
+    return total
+
+
 def measure(command: list[str], env: dict | None = None) -> tuple[float, int, float]:
     """Wall seconds, peak memory (bytes) and CPU seconds of a command and its children (see the module
     docstring). With a Spark cluster, the executors' memory and CPU are not the command's: only the
@@ -109,16 +120,14 @@ def measure(command: list[str], env: dict | None = None) -> tuple[float, int, fl
         launcher = psutil.Process(proc.pid)
         peak = 0
         while proc.poll() is None:
-            total = 0
             try:
-                for member in launcher.children(recursive=True):  # the command and its workers
-                    try:
-                        total += member.memory_full_info().pss
-                    except psutil.Error:
-                        pass
+                members = launcher.children(recursive=True)       # the command and its workers
             except psutil.Error:
-                pass
-            peak = max(peak, total)
+                members = []
+            # PSS <= RSS: the PSS (psutil parses /proc/PID/smaps, about 1.5 ms a process) is read only when the
+            # RSS (microseconds) could beat the peak; read every 20 ms for the three processes of a run, it took a quarter of a core from it
+            if _sum(members, lambda m: m.memory_info().rss) > peak:
+                peak = max(peak, _sum(members, lambda m: m.memory_full_info().pss))
             time.sleep(0.02)
         wall = time.perf_counter() - start
         stderr = proc.stderr.read().decode()

@@ -161,19 +161,18 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
         within = np.concatenate([np.arange(sub.slice(t).start, sub.slice(t).stop) for t in sub.terms])
         return cols, part[:, within]
 
-    def eta_grad_parts(d, weights_of):
-        """Linear predictor of the changed design, and (weights(p) @ X) of that design, by parts."""
+    def predicted(d):
+        """p of the changed design ``d`` and the gradient of the weighted mean of p, (w p (1 - p))' X, by
+        parts: ``base_X``'s products with its columns ``cols`` replaced by those of ``part``."""
         cols, part = d
-        eta = base_eta + part @ beta[cols] - base_X[:, cols] @ beta[cols]
-        p = expit(eta)
-        v = weights_of(p)
+        p = expit(base_eta + part @ beta[cols] - base_X[:, cols] @ beta[cols])
+        v = w * p * (1 - p)
         g = v @ base_X
         g[cols] = v @ part
         return p, g
 
     def average(d1, d0, scale=1.0):
-        p1, g1 = eta_grad_parts(d1, lambda p: w * p * (1 - p))
-        p0, g0 = eta_grad_parts(d0, lambda p: w * p * (1 - p))
+        (p1, g1), (p0, g0) = predicted(d1), predicted(d0)
         ame = float(w @ (p1 - p0)) / scale
         grad = (g1 - g0) / scale
         return ame, float(np.sqrt(grad @ V @ grad))
