@@ -136,43 +136,11 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     variables = list(dict.fromkeys(v for t in terms for v in term_variables(t)))
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
 
-    base_X = np.asarray(results.model.exog, dtype=float)
-    base_eta = base_X @ beta
-    by_variable = {}
-    for t in info.terms:
-        for v in term_variables(t.name()) if t.factors else ():
-            by_variable.setdefault(v, []).append(t)
-    converted = _as_categories(frame[[v for v in variables if v in frame.columns]], levels)  # once, not per change
-
-    def design(var: str, value) -> tuple:
-        """The rows with ``var`` set to ``value`` (a level, a number or one value per row), as the columns of
-        the terms that use ``var`` rebuilt (patsy's subset of the fit's design) -- ``(cols, part)``: the design
-        is ``base_X`` with its columns ``cols`` replaced by ``part`` (never copied whole)."""
-        sub = info.subset(by_variable[var])
-        needed = sorted({u for t in sub.terms for u in term_variables(t.name())})
-        changed = converted[needed].copy()
-        if var in levels and np.ndim(value) == 0 and value in levels[var]:  # one level for every row: its code
-            changed[var] = pd.Categorical.from_codes(np.full(len(changed), list(levels[var]).index(value)),
-                                                     categories=list(levels[var]))
-        else:
-            changed[var] = value
-        part = np.asarray(patsy.build_design_matrices([sub], _as_categories(changed, levels))[0], dtype=float)
-        cols = np.concatenate([np.arange(info.slice(t).start, info.slice(t).stop) for t in sub.terms])
-        within = np.concatenate([np.arange(sub.slice(t).start, sub.slice(t).stop) for t in sub.terms])
-        return cols, part[:, within]
-
-    def predicted(d):
-        """p of the changed design ``d`` and the gradient of the weighted mean of p, (w p (1 - p))' X, by
-        parts: ``base_X``'s products with its columns ``cols`` replaced by those of ``part``."""
-        cols, part = d
-        p = expit(base_eta + part @ beta[cols] - base_X[:, cols] @ beta[cols])
-        v = w * p * (1 - p)
-        g = v @ base_X
-        g[cols] = v @ part
-        return p, g
+    changes = _Changes(results, frame, info, levels, variables, beta, w)
+    design = changes.design
 
     def average(d1, d0, scale=1.0):
-        (p1, g1), (p0, g0) = predicted(d1), predicted(d0)
+        (p1, g1), (p0, g0) = changes.predicted(d1), changes.predicted(d0)
         ame = float(w @ (p1 - p0)) / scale
         grad = (g1 - g0) / scale
         return ame, float(np.sqrt(grad @ V @ grad))
@@ -209,6 +177,50 @@ def marginal_effects(results, conf_level: float = 0.95) -> pd.DataFrame:
     out["conf_low"] = out["ame"] - z * out["std_error"]
     out["conf_high"] = out["ame"] + z * out["std_error"]
     return out[MARGEFF_COLUMNS]
+
+
+class _Changes:
+    """The fit's design with one variable changed (for :func:`marginal_effects`), never copied whole: only the
+    columns of the terms that use the variable are rebuilt, by patsy's subset of the fit's design."""
+
+    def __init__(self, results, frame, info, levels, variables, beta, w):
+        self.info, self.levels, self.beta, self.w = info, levels, beta, w
+        self.X = np.asarray(results.model.exog, dtype=float)
+        self.eta = self.X @ beta
+        self.by_variable: dict[str, list] = {}
+        for t in info.terms:
+            for v in term_variables(t.name()) if t.factors else ():
+                self.by_variable.setdefault(v, []).append(t)
+        # the text columns as categoricals once, not per change
+        self.converted = _as_categories(frame[[v for v in variables if v in frame.columns]], levels)
+
+    def design(self, var: str, value) -> tuple:
+        """The rows with ``var`` set to ``value`` (a level, a number or one value per row) -- ``(cols, part)``:
+        the design is the fit's with its columns ``cols`` replaced by ``part``."""
+        info, levels = self.info, self.levels
+        sub = info.subset(self.by_variable[var])
+        needed = sorted({u for t in sub.terms for u in term_variables(t.name())})
+        changed = self.converted[needed].copy()
+        if var in levels and np.ndim(value) == 0 and value in levels[var]:  # one level for every row: its code
+            changed[var] = pd.Categorical.from_codes(np.full(len(changed), list(levels[var]).index(value)),
+                                                     categories=list(levels[var]))
+        else:
+            changed[var] = value
+        part = np.asarray(patsy.build_design_matrices([sub], _as_categories(changed, levels))[0], dtype=float)
+        cols = np.concatenate([np.arange(info.slice(t).start, info.slice(t).stop) for t in sub.terms])
+        within = np.concatenate([np.arange(sub.slice(t).start, sub.slice(t).stop) for t in sub.terms])
+        return cols, part[:, within]
+
+    def predicted(self, d) -> tuple[np.ndarray, np.ndarray]:
+        """p of the changed design ``d`` and the gradient of the weighted mean of p, (w p (1 - p))' X, by
+        parts: the fit's products with its columns ``cols`` replaced by those of ``part``."""
+        cols, part = d
+        beta = self.beta
+        p = expit(self.eta + part @ beta[cols] - self.X[:, cols] @ beta[cols])
+        v = self.w * p * (1 - p)
+        g = v @ self.X
+        g[cols] = v @ part
+        return p, g
 
 
 def gvif(
