@@ -26,7 +26,7 @@ from analysis.read import read_patterns
 from analysis.read.patterns import Samples
 from analysis.errors import ModelError
 from analysis.results import Metrics, Results, load, write_outputs
-from analysis.threads import blas_single_thread
+from analysis.threads import Beside, blas_single_thread
 
 __all__ = ["run", "run_patterns", "load_or_run", "render_report", "RunConfig", "write_outputs", "TOP_SHARE"]
 
@@ -68,24 +68,16 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     tables = {"row_accounting": pattern_data.accounting, **missing.tables(samples, spec), "split": samples.split,
               **explore.tables(samples.all, spec), **fit.tables(), **_imputed_tables(imputed)}
     progress("diagnostics")
-    tables |= effects.specification_checks(fit, spec)
-    boot = None
-    if config.bootstrap and fit.method == "ml":
-        progress(f"bootstrap validation: {config.bootstrap} resamples of the training rows, the selection "
-                 f"repeated in each (seed {config.boot_seed}, {config.workers} workers)")
-        validation = bootstrap.validate(fit, B=config.bootstrap, seed=config.boot_seed, workers=config.workers,
-                                        progress=progress)
-        tables |= bootstrap.tables(validation, tables["coefficients"])
-        boot = bootstrap.facts(validation, fit.selection)
-    assessment = performance.assess(fit, {"train": samples.train, "test": samples.test},
-                                    performance.calibration_groups(spec))
-    tables |= assessment.tables
-    tables["leakage_check"] = performance.leakage_check(fit, {"train": samples.train, "test": samples.test},
-                                                        assessment.evaluated, spec.leak_suspects)
-    tables[explore.PROFILE_TABLE], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec,
-                                                                 TOP_SHARE)
-    curves = effects.effect_curves(fit)
-    tables |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
+    # the specification checks (refits, tests) run in a forked worker while this process measures the model's
+    # performance; their tables keep their place in the results
+    checks = Beside(effects.specification_checks, fit, spec, enabled=config.workers > 1)
+    try:
+        tables, after = _measure(tables, fit, samples, spec, config, progress)
+    except BaseException:
+        checks.close()
+        raise
+    tables = {**tables, **checks.result(), **after["tables"]}
+    assessment, boot, curves, profile = after["assessment"], after["boot"], after["curves"], after["profile"]
     metrics = Metrics.collect(fit=fit, assessment=assessment, boot=boot, pattern_data=pattern_data, samples=samples,
                               engine=getattr(pattern_data, "engine", None), config=config, spec=spec, profile=profile,
                               effect_profiles={var: p for var, (_, p) in curves.items()},
@@ -97,6 +89,30 @@ def _analyse(pattern_data, config: RunConfig, spec, progress) -> Results:
     figures |= slides.slide_figure_specs(tables, metrics, spec)
     return Results(tables=tables, metrics=metrics, figures=figures, run=run_info(config, fit, spec.response.name),
                    spec=spec)
+
+
+def _measure(tables: dict, fit, samples, spec, config, progress) -> tuple[dict, dict]:
+    """The bootstrap validation, the performance measures, the leakage check, the profile of the top scores and
+    the effect curves of a fit: ``(tables, after)``, the tables so far unchanged and ``after`` holding the new
+    tables and the objects the metrics are collected from."""
+    new = {}
+    boot = None
+    if config.bootstrap and fit.method == "ml":
+        progress(f"bootstrap validation: {config.bootstrap} resamples of the training rows, the selection "
+                 f"repeated in each (seed {config.boot_seed}, {config.workers} workers)")
+        validation = bootstrap.validate(fit, B=config.bootstrap, seed=config.boot_seed, workers=config.workers,
+                                        progress=progress)
+        new |= bootstrap.tables(validation, tables["coefficients"])
+        boot = bootstrap.facts(validation, fit.selection)
+    assessment = performance.assess(fit, {"train": samples.train, "test": samples.test},
+                                    performance.calibration_groups(spec))
+    new |= assessment.tables
+    new["leakage_check"] = performance.leakage_check(fit, {"train": samples.train, "test": samples.test},
+                                                     assessment.evaluated, spec.leak_suspects)
+    new[explore.PROFILE_TABLE], profile = explore.top_profile(samples.all, fit.predict(samples.all), spec, TOP_SHARE)
+    curves = effects.effect_curves(fit)
+    new |= {f"effect_{var}": curve for var, (curve, _) in curves.items()}
+    return tables, {"tables": new, "assessment": assessment, "boot": boot, "curves": curves, "profile": profile}
 
 
 def _fit(samples, terms, knots, baselines, config, spec, progress):

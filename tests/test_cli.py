@@ -105,16 +105,23 @@ def test_stepwise_run_matches_r_step(real_data_path, r_reference, tmp_path):
 
 
 def test_default_run_is_simulated_and_reproducible(tmp_path):
+    """Two runs give the same bytes; the second with one worker (--workers 1), so the specification checks
+    run in the process itself instead of in a forked worker beside it (analysis.threads.Beside): the
+    same tables, metrics and figures either way; run.json differs only in the workers it records."""
     a, b = tmp_path / "a", tmp_path / "b"
-    for out in (a, b):
-        proc = run_cli("fit", "--out", out, "--quiet")
+    for out, extra in ((a, ()), (b, ("--workers", "1"))):
+        proc = run_cli("fit", "--out", out, "--quiet", *extra)
         assert proc.returncode == 0, proc.stderr
     assert (a / "DATA_ARE_SIMULATED.txt").exists()
     assert json.loads((a / "metrics.json").read_text())["data"]["simulated"] is True
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert len(files) > 40
     for rel in files:
-        assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+        if rel.name != "run.json":
+            assert (a / rel).read_bytes() == (b / rel).read_bytes(), rel
+    run_a, run_b = (json.loads((d / "run.json").read_text()) for d in (a, b))
+    assert (run_a["config"].pop("workers"), run_b["config"].pop("workers")) == (2, 1)
+    assert run_a == run_b
 
 
 @pytest.mark.parametrize("content, expected", [
