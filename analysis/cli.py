@@ -143,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--bootstrap-seed", type=int, default=None,
                        help="seed of the bootstrap (default: the value of --seed)")
         p.add_argument("--workers", type=_positive, default=2,
-                       help="processes for the bootstrap; results do not depend on it (default: %(default)s)")
+                       help="processes for the bootstrap, and 1 to run the specification checks in the main "
+                            "process instead of beside it; results do not depend on it (default: %(default)s)")
         p.add_argument("--missing", choices=["refuse", "complete_cases", "impute"], default=None,
                        help="missing values in the used columns: refuse the file, leave out the rows that have "
                             "one (complete_cases: counted per column, compared with the rows kept and stated in "

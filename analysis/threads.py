@@ -48,13 +48,13 @@ def one_blas_thread(func):
 
 # ----------------------------------------------------------------------------- one job beside the main process
 
-#: the jobs of the running ``Beside`` objects, inherited by their forked workers (which receive only a key:
+#: the calls of the running ``Beside`` objects, inherited by their forked workers (which receive only a key:
 #: the inputs -- a fit on 500k patterns -- are not pickled; only the result comes back pickled)
-_JOBS: dict[int, tuple] = {}
+_CALLS: dict[int, tuple] = {}
 
 
-def _run_job(key: int):
-    function, args = _JOBS[key]
+def _run_call(key: int):
+    function, args = _CALLS[key]
     return function(*args)
 
 
@@ -75,9 +75,9 @@ class Beside:
             return
         from concurrent.futures import ProcessPoolExecutor
 
-        _JOBS[self._key] = self._call
+        _CALLS[self._key] = self._call
         self._pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-        self._future = self._pool.submit(_run_job, self._key)
+        self._future = self._pool.submit(_run_call, self._key)
 
     def result(self):
         if self._pool is None:
@@ -96,4 +96,4 @@ class Beside:
         """Let go of the worker without waiting for its result (the caller failed meanwhile)."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
-            _JOBS.pop(self._key, None)
+            _CALLS.pop(self._key, None)
