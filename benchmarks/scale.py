@@ -4,6 +4,7 @@
                                          [--raw-max 10000000] [--engine duckdb] [--spec SPEC.toml]
                                          [--bootstrap 0] [--resample CSV] [--json OUT.json]
                                          [--spark-master URL | --start-cluster N] [--part-rows 5000000]
+                                         [--copies K]
 
 Spark on a cluster: ``--spark-master URL`` runs ``ours`` with ``--engine spark --spark-master URL`` (the
 executors read and validate; the data must be on storage they see, so --dir must be); ``--start-cluster N``
@@ -15,6 +16,14 @@ pattern fit still read the single file (the same rows). Example (the lead's 10^8
 
     .venv/bin/python benchmarks/scale.py --rows 100000000 1000000000 --raw-max 0 --start-cluster 2 \
         --worker-memory 4g --dir /data/coupon-scale
+
+``--copies K`` (10^9 rows and more): ``ours`` reads a data set of K copies of each simulated file, as
+Parquet parts of ``--part-rows`` rows, copy k with its IDs shifted by k times the rows (so they stay unique
+and rise from part to part): K x ROWS rows, the same patterns K times over, made once and not timed; no
+raw Logit. The lead's 10^9-row runs, through DuckDB and through the localhost cluster:
+
+    .venv/bin/python benchmarks/scale.py --rows 100000000 --copies 10 --raw-max 0
+    .venv/bin/python benchmarks/scale.py --rows 100000000 --copies 10 --raw-max 0 --start-cluster 2
 
 For each size it makes (once, not timed) a simulated Parquet file with `python -m analysis simulate`
 (or, with --resample CSV, a file of rows drawn with replacement from CSV), then measures, each in its
@@ -160,18 +169,29 @@ def ensure_file(directory: Path, rows: int, resample: Path | None = None) -> Pat
     return path
 
 
-def ensure_parts(path: Path, part_rows: int) -> Path:
+def ensure_parts(path: Path, part_rows: int, copies: int = 1) -> Path:
     """The Parquet file ``path`` as a folder of Parquet files of ``part_rows`` rows each (once, not timed):
-    the shape of a large data set on shared storage, one executor task per file."""
+    the shape of a large data set on shared storage, one executor task per file; ``copies`` K: K copies of
+    the rows, copy k with the IDs shifted by k times the file's rows (see the module docstring)."""
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    folder = path.with_name(path.stem + f"_parts{part_rows}")
+    folder = path.with_name(path.stem + f"_parts{part_rows}" + (f"_copies{copies}" if copies > 1 else ""))
     if not (folder / "_SUCCESS").exists():
-        print(f"splitting {path} into parts of {part_rows:,} rows in {folder} (not timed)", file=sys.stderr, flush=True)
+        print(f"splitting {path} into parts of {part_rows:,} rows in {folder}"
+              + (f", {copies} copies" if copies > 1 else "") + " (not timed)", file=sys.stderr, flush=True)
         folder.mkdir(exist_ok=True)
-        source = pq.ParquetFile(path)
-        for k, batch in enumerate(source.iter_batches(batch_size=part_rows)):
-            pq.write_table(pa_table(batch), folder / f"part-{k:05d}.parquet", compression="zstd")
+        k = 0
+        for copy in range(copies):
+            source = pq.ParquetFile(path)
+            shift = copy * source.metadata.num_rows
+            for batch in source.iter_batches(batch_size=part_rows):
+                table = pa_table(batch)
+                if shift:
+                    ids = table.schema.get_field_index("ID")
+                    table = table.set_column(ids, "ID", pc.add(table.column(ids), shift))
+                pq.write_table(table, folder / f"part-{k:05d}.parquet", compression="zstd")
+                k += 1
         (folder / "_SUCCESS").write_bytes(b"")
     return folder
 
@@ -221,10 +241,15 @@ def main() -> None:
     parser.add_argument("--worker-memory", default="2g", help="memory of each started worker (default: %(default)s)")
     parser.add_argument("--part-rows", type=int, default=5_000_000,
                         help="rows per Parquet part when reading through a cluster (default: %(default)s)")
+    parser.add_argument("--copies", type=int, default=1, metavar="K",
+                        help="read K copies of each simulated file as Parquet parts (IDs shifted: see above); "
+                             "the size is then K x ROWS, without the raw Logit")
     parser.add_argument("--resample", type=Path, metavar="CSV",
                         help="instead of simulating, draw the rows with replacement from this file (e.g. the real "
                              "data, ../shared/data/tianmao.csv): data that compress as the real ones do")
     args = parser.parse_args()
+    if args.copies > 1:
+        args.raw_max = 0
     args.dir.mkdir(parents=True, exist_ok=True)
     cluster = None
     if args.start_cluster:
@@ -259,7 +284,8 @@ def run(args) -> None:
     records = []
     for rows in args.rows:
         path = ensure_file(args.dir, rows, args.resample)
-        data = ensure_parts(path, args.part_rows) if args.spark_master else path
+        data = ensure_parts(path, args.part_rows, args.copies) if args.spark_master or args.copies > 1 else path
+        rows *= args.copies
         out = args.dir / f"fit_{rows}"
         ours_wall, ours_peak, ours_cpu = measure([sys.executable, "-m", "analysis", "fit", "--data", str(data),
                                                   "--out", str(out), "--engine", args.engine, "--quiet",

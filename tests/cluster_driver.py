@@ -49,11 +49,23 @@ def main(plan_path: str, result_path: str) -> None:
         return shutil.rmtree(path, *args, **kwargs)
 
     reader.shutil = SimpleNamespace(rmtree=recording_rmtree)
+    # which cases Spark's own Parquet reader read (the first pass found every part native)
+    from analysis.read import spark_scan
+
+    native_rows, natives = spark_scan.SparkScanEngine._native_rows, []
+
+    def recording_native(self, *args):
+        natives.append(current[0])
+        return native_rows(self, *args)
+
+    spark_scan.SparkScanEngine._native_rows = recording_native
+    current = [None]
     spec = default_spec()
     out = {"cases": {}, "runs": {}, "timings": {}}
     start = time.perf_counter()
     for name, path in plan["cases"]:
         t0 = time.perf_counter()
+        current[0] = name
         try:
             got = read_patterns(path, spec, engine="spark", spark_master=master, hash_file=False)
             out["cases"][name] = plain(("ok", got.patterns.to_dict("list"), got.n_rows))
@@ -75,6 +87,7 @@ def main(plan_path: str, result_path: str) -> None:
         out["timings"]["cli"] = time.perf_counter() - t0
     out["timings"]["total"] = time.perf_counter() - start
     out["spills"] = spills
+    out["native"] = natives
     tmp = Path(tempfile.gettempdir())
     out["driver_files"] = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
     out["executor_python"] = os.environ.get("PYSPARK_PYTHON")

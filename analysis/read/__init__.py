@@ -183,8 +183,7 @@ def read_patterns(path, spec=None, *, seed: int = 100, test_size: float = 0.3, e
         if spec.id is not None:
             if with_ids:
                 dup_table = f"(SELECT id_value AS dup_id, n FROM {level1} WHERE by_id = 1)"
-            elif int(runner.frame(rules.not_increasing_parts(runner.parts) if getattr(runner, "parts", ())
-                                  else rules.not_increasing(relation))["n"].iloc[0]) != 0:
+            elif runner.ids_not_proved(rules, relation) != 0:
                 dup_table = f"dup_ids_{tag}"
                 runner.materialize(dup_table, rules.duplicate_ids(relation))
         n_dup = 0

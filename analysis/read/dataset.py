@@ -208,6 +208,10 @@ class FileResult:
     #: character problems (lines carry the file index)
     problems: list = field(default_factory=list)
     sha256: str | None = None
+    #: a Parquet file whose used columns Spark's own reader gives as the first pass does (each column's
+    #: Arrow type already the common one, none from folder names, no name alike but for letter case or
+    #: Spark's ``_metadata``): the spark engine on a cluster then reads its rows natively (``spark_scan``)
+    native: bool = False
 
 
 class _Without:
@@ -237,11 +241,14 @@ def _header_of(data, fmt: str) -> list[str]:
     return [h.strip(" \t") for h in scan.header]
 
 
-def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tuple[FileResult, pa.Table | None]:
+def scan_file(data, spec, index: int, name: str, partitions=(), keys=(), rows: bool = True
+              ) -> tuple[FileResult, pa.Table | None]:
     """The first pass of one file (``data``: its bytes, or a local path): the single-file first pass
     (:func:`analysis.read.source.open_csv` / ``open_parquet``, keeping its used columns), then the
     partition columns (text), and ``__line`` / ``__row`` carrying ``index`` (see the module docstring).
-    Returns the file's result and its rows (None when it raised or has none)."""
+    Returns the file's result and its rows (None when it raised or has none). ``rows`` False: only the
+    result is wanted; a Parquet file without partition columns is then checked without reading its rows
+    into memory (its text columns as dictionaries: each distinct value checked once per batch)."""
     from analysis.read.csvscan import CsvFormatError
     from analysis.read.source import (PARQUET_MAGIC, _CharCheck, check_path, header_problems, open_csv,
                                       open_parquet)
@@ -277,7 +284,7 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tupl
                     raise DataValidationError(name, problems)
             view = _Without(spec, from_folders)
         if result.format == "parquet":
-            source = open_parquet(source_data, view, keep="table")
+            source = open_parquet(source_data, view, keep="table" if rows or from_folders else "checks")
         else:
             source = open_csv(source_data, view, keep="table", temp_dir=None)
     except DataValidationError as err:
@@ -290,6 +297,17 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tupl
     table = source.table
     file_columns = list(view.file_columns)
     kinds = dict(source.kinds)
+    if table is None:      # checked only: the result as the rows would give it
+        import pyarrow.parquet as pq
+
+        schema = pq.read_schema(source_data)
+        result.n_rows = source.n_rows
+        result.kinds = {c: kinds[c] for c in required}
+        result.types = {c: _common(_as_stored(schema.field(c).type), kinds[c]) for c in required}
+        result.notes = tuple(notes) if notes is not None else tuple(source.notes)
+        result.problems = [replace(p, lines=tuple(x + index * FILE_STRIDE for x in p.lines)) for p in source.problems]
+        result.native = _native(schema, result.types, required)
+        return result, None
     columns, names = [], []
     values = dict(partitions)
     for j, column in enumerate(required):
@@ -315,17 +333,43 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=()) -> tupl
     result.notes = tuple(notes) if notes is not None else tuple(source.notes)
     result.problems = problems
     result.empty = table.num_rows == 0
+    if result.format == "parquet" and not from_folders:
+        import pyarrow.parquet as pq
+
+        result.native = _native(pq.read_schema(source_data), result.types, required)
     return result, table
+
+
+def _native(schema: pa.Schema, types: dict, required) -> bool:
+    """Whether Spark's Parquet reader gives a file's used columns as the first pass does (``FileResult.native``)."""
+    header = [str(n).casefold() for n in schema.names]
+    return (len(set(header)) == len(header) and "_metadata" not in header
+            and all(_as_stored(schema.field(c).type) == types[c] for c in required))
+
+
+def _as_stored(type_: pa.DataType) -> pa.DataType:
+    """The type of a Parquet column as its bytes hold it: every Arrow string type is one Parquet string
+    (a dictionary of strings too); a string column is read alike whichever the writer recorded."""
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    if pa.types.is_large_string(type_) or pa.types.is_string_view(type_):
+        return pa.string()
+    return type_
 
 
 def _common_type(values, kind: str):
     """A used column in the type every file of a data set has for its kind (so that the files' rows make one
     table): text as strings, integers as int64 (unsigned 64-bit as decimal(20, 0), which holds them all),
     floats and decimals as float64; the rules read these types as they read the originals."""
-    target = {"text": pa.string(), "bool": pa.bool_(), "float": pa.float64(), "int": pa.int64()}[kind]
-    if kind == "int" and pa.types.is_uint64(values.type):
-        target = pa.decimal128(20, 0)
+    target = _common(values.type, kind)
     return values if values.type == target else values.cast(target)
+
+
+def _common(type_: pa.DataType, kind: str) -> pa.DataType:
+    """The common type of a used column of Arrow type ``type_`` and kind ``kind`` (:func:`_common_type`)."""
+    if kind == "int" and pa.types.is_uint64(type_):
+        return pa.decimal128(20, 0)
+    return {"text": pa.string(), "bool": pa.bool_(), "float": pa.float64(), "int": pa.int64()}[kind]
 
 
 def merge(results: list[FileResult], dataset: DataSet, spec) -> tuple[dict, tuple, list, str, str]:

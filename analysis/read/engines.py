@@ -81,6 +81,12 @@ class DuckDBEngine:
     def relation(self) -> str:
         return self._relation
 
+    def ids_not_proved(self, rules, relation: str) -> int:
+        """Rows whose ID is missing or not above the ID of the row before, in an ordered scan (of each part,
+        plus the parts whose ID ranges meet): 0 proves the IDs unique without a hash of every ID."""
+        query = rules.not_increasing_parts(self.parts) if self.parts else rules.not_increasing(relation)
+        return int(self.frame(query)["n"].iloc[0])
+
     def frame(self, query: str) -> pd.DataFrame:
         return self.con.execute(query).df()
 
@@ -211,9 +217,57 @@ def arrow_frame(table) -> pd.DataFrame:
     return out
 
 
+def rising_runs(batches):
+    """mapInArrow over one column of IDs (in a task's scan order): the runs of strictly rising IDs as rows
+    ``n`` = 0, ``lo``, ``hi`` (a run's first and last ID); once an ID is missing or not above the one before,
+    one row ``n`` > 0 instead (the proof failed: the duplicate check hashes the IDs). The rows of every task
+    together prove the IDs unique when no two runs' ranges meet (:func:`runs_not_proved`): each run's IDs
+    are distinct, and so are the runs'."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n, runs, type_ = 0, [], None
+    for batch in batches:
+        if n:
+            continue
+        ids = batch.column(0)
+        type_ = ids.type
+        n = ids.null_count
+        ids = ids.drop_null()
+        if len(ids) > 1:
+            n += len(ids) - 1 - pc.sum(pc.greater(ids[1:], ids[:-1])).as_py()
+        if n or len(ids) == 0:
+            continue
+        first, last = ids[0].as_py(), ids[-1].as_py()
+        if runs and first > runs[-1][1]:
+            runs[-1][1] = last
+        else:
+            runs.append([first, last])
+    if n:
+        runs = [[None, None]]
+    if runs:
+        yield pa.RecordBatch.from_arrays([pa.array([n] * len(runs), pa.int64()), pa.array([r[0] for r in runs], type_),
+                                          pa.array([r[1] for r in runs], type_)], names=["n", "lo", "hi"])
+
+
+def runs_not_proved(runs: pd.DataFrame) -> int:
+    """Missing or non-rising IDs of :func:`rising_runs`' rows, plus the runs whose range meets an earlier
+    run's (sorted by their first ID): 0 proves every ID unique."""
+    bad = int(runs["n"].sum())
+    ranges = sorted((lo, hi) for lo, hi in zip(runs["lo"], runs["hi"]) if not pd.isna(lo))
+    top = None
+    for lo, hi in ranges:
+        if top is not None and lo <= top:
+            bad += 1
+        top = hi if top is None or hi > top else top
+    return bad
+
+
 class SparkEngine:
     dialect = SparkDialect()
-    ordered_scan = False  # lag(...) OVER () would move every row into one partition
+    #: IDs are proved unique from each task's runs of rising IDs (``ids_not_proved``), without the hash of
+    #: every ID (``GROUP BY id``, a shuffle of every row: 15 of 27 s at 10M rows on two cores)
+    ordered_scan = True
 
     def __init__(self, source, memory_limit: str, threads: int, temp_dir: str, master: str | None = None):
         from pyspark.sql import functions as F
@@ -238,6 +292,18 @@ class SparkEngine:
 
     def relation(self) -> str:
         return self.tag
+
+    def ids_not_proved(self, rules, relation: str) -> int:
+        """0 when the IDs are proved unique without a shuffle: the IDs in each task's scan order (narrow: a
+        file's rows, or a Parquet split's, come in their order) fall into runs of rising IDs whose ranges do
+        not meet (:func:`rising_runs`, :func:`runs_not_proved`); otherwise the duplicate check hashes them.
+        Sound in any order of the rows: only whether the proof succeeds depends on it."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ids = self.spark.sql(rules.ids(relation))
+            kind = ids.schema.fields[0].dataType.simpleString()
+            runs = ids.mapInArrow(rising_runs, f"n bigint, lo {kind}, hi {kind}")
+            return runs_not_proved(arrow_frame(runs.toArrow()) if hasattr(runs, "toArrow") else runs.toPandas())
 
     def frame(self, query: str) -> pd.DataFrame:
         """The result through Arrow, as DuckDB gives it: an integer column holding a NULL becomes ``Int64``

@@ -472,6 +472,12 @@ class RuleSet:
         return (f"SELECT {keys}, sum(n) AS trials, sum(n_events) AS events FROM ({select}) AS patterns "
                 f"GROUP BY {keys}")
 
+    def ids(self, relation: str) -> str:
+        """The parsed ID ``id`` of every row, in the scan's order (for an engine's own proof that the IDs are
+        unique: :meth:`analysis.read.engines.SparkEngine.ids_not_proved`)."""
+        id_col = self.spec.id.column
+        return f"SELECT {self.ref[id_col]}__v AS id FROM ({self.parsed(relation, [id_col])}) AS ids"
+
     def not_increasing(self, relation: str) -> str:
         """Rows whose ID is missing or not above the ID of the row before (0 proves the IDs unique)."""
         return f"SELECT n FROM ({self._increasing(relation)}) AS checked"

@@ -387,7 +387,8 @@ def _converted(values, target: pa.DataType | None, plain: bool):
 def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> Source:
     """Check a Parquet file's schema against the specification, the types of its used columns
     (:func:`parquet_kind`) and the characters of its text columns (read in batches). ``keep`` "table"
-    reads the used columns into memory (converted, dictionaries decoded); otherwise the engines read the
+    reads the used columns into memory (converted, dictionaries decoded); "checks" only checks (the spark
+    engine's verdict job on a cluster, :mod:`analysis.read.spark_scan`); otherwise the engines read the
     file in place, or a converted copy of its used columns written to ``temp_dir`` (see the module
     docstring). In place, the text columns other than the ID are read as dictionaries, so that each
     distinct value of a batch is checked once (`_CharCheck`): the same rows are found as by checking
@@ -418,7 +419,7 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
     if problems:
         raise DataValidationError(path, problems)
     reserved = any(n.casefold() in RESERVED_NAMES for n in header)
-    copy = keep != "table" and (reserved or any(t is not None for t in convert.values()))
+    copy = keep not in ("table", "checks") and (reserved or any(t is not None for t in convert.values()))
     id_index = required.index(spec.id.column) if spec.id else None
     text = [k for k, c in enumerate(required) if kinds[c] == "text"]
     if keep != "table" and not copy:   # the checks only: text columns other than the ID as dictionaries
