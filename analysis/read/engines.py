@@ -218,31 +218,42 @@ def arrow_frame(table) -> pd.DataFrame:
 
 
 def rising_runs(batches):
-    """mapInArrow over one column of IDs (in a task's scan order): the runs of strictly rising IDs as rows
-    ``n`` = 0, ``lo``, ``hi`` (a run's first and last ID); once an ID is missing or not above the one before,
-    one row ``n`` > 0 instead (the proof failed: the duplicate check hashes the IDs). The rows of every task
-    together prove the IDs unique when no two runs' ranges meet (:func:`runs_not_proved`): each run's IDs
-    are distinct, and so are the runs'."""
+    """mapInArrow over ``__row`` and the ID of the rows in a task's scan order: the runs of rising IDs on
+    consecutive rows as rows ``n`` = 0, ``lo``, ``hi`` (a run's first and last ID); once an ID is missing or
+    not above the ID of the row before it, one row ``n`` > 0 instead (the proof failed: the duplicate check
+    then hashes the IDs). A run ends where the rows stop being consecutive: Spark packs several files, or
+    pieces of one, into a task in any order, and a run spanning two of them would cover the IDs between
+    them. The rows of every task together prove the IDs unique when no two runs' ranges meet
+    (:func:`runs_not_proved`): each run's IDs are distinct, and so are the runs'."""
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    n, runs, type_ = 0, [], None
+    n, runs, type_, previous = 0, [], None, None
     for batch in batches:
+        if n or batch.num_rows == 0:
+            continue
+        rows, ids = batch.column(0).to_numpy(zero_copy_only=False), batch.column(1)
+        type_, n = ids.type, ids.null_count + batch.column(0).null_count
         if n:
             continue
-        ids = batch.column(0)
-        type_ = ids.type
-        n = ids.null_count
-        ids = ids.drop_null()
-        if len(ids) > 1:
-            n += len(ids) - 1 - pc.sum(pc.greater(ids[1:], ids[:-1])).as_py()
-        if n or len(ids) == 0:
+        starts = np.flatnonzero(rows[1:] != rows[:-1] + 1) + 1      # where a run of consecutive rows begins
+        within = np.ones(len(rows) - 1, dtype=bool)
+        within[starts - 1] = False
+        rising = pc.greater(ids[1:], ids[:-1]).to_numpy(zero_copy_only=False)
+        n = int(np.count_nonzero(within & ~rising))
+        if n:
             continue
-        first, last = ids[0].as_py(), ids[-1].as_py()
-        if runs and first > runs[-1][1]:
-            runs[-1][1] = last
-        else:
-            runs.append([first, last])
+        for begin, end in zip([0, *starts], [*starts, len(rows)]):
+            first, last = ids[int(begin)].as_py(), ids[int(end) - 1].as_py()
+            if begin == 0 and previous is not None and rows[0] == previous + 1:    # the last batch's run goes on
+                if not first > runs[-1][1]:
+                    n = 1
+                    break
+                runs[-1][1] = last
+            else:
+                runs.append([first, last])
+        previous = rows[-1]
     if n:
         runs = [[None, None]]
     if runs:
@@ -301,7 +312,7 @@ class SparkEngine:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ids = self.spark.sql(rules.ids(relation))
-            kind = ids.schema.fields[0].dataType.simpleString()
+            kind = ids.schema.fields[1].dataType.simpleString()
             runs = ids.mapInArrow(rising_runs, f"n bigint, lo {kind}, hi {kind}")
             return runs_not_proved(arrow_frame(runs.toArrow()) if hasattr(runs, "toArrow") else runs.toPandas())
 

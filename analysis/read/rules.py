@@ -17,9 +17,11 @@ rule except ID uniqueness is a function of one row, so *level 2* parses and vali
 groups (far fewer than the rows) instead of the rows: it computes each variable's value and one bit per
 failed check, and groups into patterns keyed by (sample, variables, exclusion, problem bits). A
 problem's row count is the sum of ``trials`` over the patterns with its bit set. Duplicate IDs come
-from a second grouping set, by ID, in the same pass (or, for DuckDB on a Parquet file whose IDs
-increase, from a scan of the ID column alone). Only when something failed does one more pass fetch the
-first lines, IDs and distinct values of each problem.
+from a second grouping set, by ID, in the same pass -- or, where an engine can prove the IDs unique
+from a scan of the ID column alone (``ids``: DuckDB on a Parquet file or parts whose IDs increase, Spark
+from each task's runs of rising IDs), from that scan, and from a hash of the IDs only when the proof
+fails. Only when something failed does one more pass fetch the first lines, IDs and distinct values of
+each problem.
 
 Missing values
 --------------
@@ -473,10 +475,11 @@ class RuleSet:
                 f"GROUP BY {keys}")
 
     def ids(self, relation: str) -> str:
-        """The parsed ID ``id`` of every row, in the scan's order (for an engine's own proof that the IDs are
-        unique: :meth:`analysis.read.engines.SparkEngine.ids_not_proved`)."""
+        """``__row`` and the parsed ID ``id`` of every row, in the scan's order (for an engine's own proof that
+        the IDs are unique: :meth:`analysis.read.engines.SparkEngine.ids_not_proved`)."""
         id_col = self.spec.id.column
-        return f"SELECT {self.ref[id_col]}__v AS id FROM ({self.parsed(relation, [id_col])}) AS ids"
+        return (f"SELECT __row, {self.ref[id_col]}__v AS id FROM ({self.parsed(relation, [id_col], carry=['__row'])})"
+                " AS ids")
 
     def not_increasing(self, relation: str) -> str:
         """Rows whose ID is missing or not above the ID of the row before (0 proves the IDs unique)."""

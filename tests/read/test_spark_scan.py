@@ -168,15 +168,19 @@ def test_executors_read_parquet_parts_natively_as_duckdb(spark, tmp_path, monkey
     """Parts whose used columns have their common types are read by Spark's Parquet reader (no Python on the
     rows): verdict, patterns and problem lines equal DuckDB's; IDs are proved unique from each task's runs of
     rising IDs, else hashed."""
-    from analysis.read import spark_scan
+    from analysis.read import engines, spark_scan
 
-    used = []
+    used, proofs = [], []
     native = spark_scan.SparkScanEngine._native_rows
     monkeypatch.setattr(spark_scan.SparkScanEngine, "_native_rows", lambda self, *a: used.append(1) or native(self, *a))
+    proof = engines.SparkEngine.ids_not_proved
+    monkeypatch.setattr(engines.SparkEngine, "ids_not_proved", lambda self, *a: proofs.append(proof(self, *a)) or proofs[-1])
     parts, options = PART_CASES[name]
     folder = _parquet_parts(tmp_path / name, parts, **options)
     assert verdict(folder, engine="spark", spark_first_pass="executors") == verdict(folder, engine="duckdb")
     assert used, "the native route was not taken"
+    # Spark packs the three small parts into one task: the proof holds all the same
+    assert (proofs == [0]) if name == "ok" else (proofs and proofs[0] > 0), proofs
 
 
 def test_executors_read_converted_parquet_in_python(spark, tmp_path, monkeypatch):
@@ -242,8 +246,9 @@ def test_check_only_first_pass_equals_the_full_one(tmp_path):
 
 def test_rising_runs_prove_only_unique_ids():
     """The ID proof of the spark engine (engines.rising_runs, runs_not_proved) against a count of distinct
-    values: it never proves repeated IDs unique (5,000 random batchings of random IDs), and it proves unique
-    IDs whenever each task's batches hold them in rising order."""
+    values, on random files cut into pieces that tasks read in any order (as Spark packs them), cut again
+    into batches: it never proves repeated or missing IDs unique (4,000 cases), and it proves unique IDs
+    whenever each file's IDs rise and the files' ranges do not meet, however the pieces are packed."""
     import random
 
     import pandas as pd
@@ -252,27 +257,45 @@ def test_rising_runs_prove_only_unique_ids():
     from analysis.read.engines import rising_runs, runs_not_proved
 
     def prove(tasks, type_=pa.int64()):
-        rows = [b for task in tasks for b in rising_runs(iter(pa.record_batch([pa.array(x, type_)], names=["id"])
-                                                              for x in task))]
-        frame = pa.Table.from_batches(rows).to_pandas() if rows else pd.DataFrame({"n": [], "lo": [], "hi": []})
+        out = []
+        for task in tasks:      # a task: batches of (row, id) pairs
+            out += list(rising_runs(iter(pa.record_batch([pa.array([r for r, _ in b], pa.int64()),
+                                                          pa.array([i for _, i in b], type_)], names=["__row", "id"])
+                                         for b in task)))
+        frame = pa.Table.from_batches(out).to_pandas() if out else pd.DataFrame({"n": [], "lo": [], "hi": []})
         return runs_not_proved(frame)
 
+    def cut(items, rng, most):
+        cuts = sorted(rng.sample(range(1, len(items)), min(len(items) - 1, rng.randrange(0, most)))) if items else []
+        return [items[a:b] for a, b in zip([0, *cuts], [*cuts, len(items)])]
+
     rng = random.Random(5)
-    proved_unique = 0
-    for _ in range(5000):
-        ids = [rng.randrange(40) if rng.random() < 0.9 else None for _ in range(rng.randrange(1, 30))]
+    proved_count, rising_count = 0, 0
+    for _ in range(4000):
+        files, top = [], 0
+        for f in range(rng.randrange(1, 5)):
+            ids = [rng.randrange(60) if rng.random() < 0.97 else None for _ in range(rng.randrange(1, 12))]
+            if rng.random() < 0.6:      # rising, above the files before (or not, in random order)
+                ids = sorted({top + 1 + i for i in ids if i is not None})
+                top = ids[-1] if ids else top
+            files.append([(f * 1000 + k, i) for k, i in enumerate(ids)])
         if rng.random() < 0.5:
-            ids = sorted(set(i for i in ids if i is not None))
-        if not ids:
-            continue
-        cuts = sorted(rng.sample(range(1, len(ids)), min(len(ids) - 1, rng.randrange(0, 5)))) + [len(ids)]
-        batches = [ids[a:b] for a, b in zip([0] + cuts, cuts)]
-        split = rng.randrange(len(batches) + 1)
-        proved = prove([batches[:split], batches[split:]]) == 0
-        unique = None not in ids and len(set(ids)) == len(ids)
-        assert sum(map(len, batches)) == len(ids) and (not proved or unique), (ids, batches)
-        if unique and all(a < b for a, b in zip(ids, ids[1:])):
-            assert proved, batches
-        proved_unique += proved
-    assert proved_unique > 1000
-    assert prove([[["b", "c"], ["d"]], [["a"]]], pa.string()) == 0 and prove([[["b", "c"]], [["c"]]], pa.string()) == 1
+            rng.shuffle(files)
+        pieces = [p for f in files for p in cut(f, rng, 3)]
+        rng.shuffle(pieces)
+        tasks = [[b for p in task for b in cut(p, rng, 2)] for task in cut(pieces, rng, 3)]
+        tasks = [[b for b in cut([pair for b in task for pair in b], rng, 3)] if rng.random() < 0.3 else task
+                 for task in tasks]     # batches across the pieces of a task
+        every = [i for f in files for _, i in f]
+        unique = None not in every and len(set(every)) == len(every)
+        proved = prove(tasks) == 0
+        assert not proved or unique, (files, tasks)
+        ranges = sorted((f[0][1], f[-1][1]) for f in files if f) if unique else []
+        if unique and all(all(a[1] < b[1] for a, b in zip(f, f[1:])) for f in files) and all(
+                a[1] < b[0] for a, b in zip(ranges, ranges[1:])):
+            rising_count += 1
+            assert proved, (files, tasks)
+        proved_count += proved
+    assert proved_count > 1000 and rising_count > 1000, (proved_count, rising_count)
+    text = [[[(0, "b"), (1, "c")], [(2, "d")]], [[(7, "a")]]]
+    assert prove(text, pa.string()) == 0 and prove([[[(0, "b"), (1, "c")]], [[(5, "c")]]], pa.string()) == 1
