@@ -212,6 +212,9 @@ class FileResult:
     #: Arrow type already the common one, none from folder names, no name alike but for letter case or
     #: Spark's ``_metadata``): the spark engine on a cluster then reads its rows natively (``spark_scan``)
     native: bool = False
+    #: the file's first and last ID when its 64-bit integer IDs all rise in its order (the verdict job's
+    #: check-only pass sees them): files whose ranges do not meet need no other proof that the IDs are unique
+    id_range: tuple | None = None
 
 
 class _Without:
@@ -307,6 +310,7 @@ def scan_file(data, spec, index: int, name: str, partitions=(), keys=(), rows: b
         result.notes = tuple(notes) if notes is not None else tuple(source.notes)
         result.problems = [replace(p, lines=tuple(x + index * FILE_STRIDE for x in p.lines)) for p in source.problems]
         result.native = _native(schema, result.types, required)
+        result.id_range = source.id_range
         return result, None
     columns, names = [], []
     values = dict(partitions)

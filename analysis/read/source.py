@@ -103,6 +103,34 @@ class Source:
     parts: tuple = ()
     #: problems found by the character checks (merged with the rule problems by the caller)
     problems: list = field(default_factory=list)
+    #: a Parquet file checked only (``keep="checks"``) whose 64-bit integer IDs all rise in the file's
+    #: order: its first and last ID (:class:`_RisingIds`); None otherwise
+    id_range: tuple | None = None
+
+
+class _RisingIds:
+    """Whether a column of 64-bit integer IDs, seen batch by batch in the file's order, holds no missing ID
+    and rises strictly from each row to the next; ``range`` is then (first, last), else None."""
+
+    def __init__(self):
+        self.ok, self.first, self.last = True, None, None
+
+    def batch(self, values) -> None:
+        if not self.ok or len(values) == 0:
+            return
+        if values.null_count or not pa.types.is_int64(values.type):
+            self.ok = False
+            return
+        ids = values.to_numpy()
+        if (self.last is not None and not ids[0] > self.last) or bool(np.any(ids[1:] <= ids[:-1])):
+            self.ok = False
+            return
+        self.first = int(ids[0]) if self.first is None else self.first
+        self.last = int(ids[-1])
+
+    @property
+    def range(self) -> tuple | None:
+        return (self.first, self.last) if self.ok and self.first is not None else None
 
 
 # ----------------------------------------------------------------------------- the path
@@ -432,6 +460,7 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
                 raise file_error(path, f"is not a readable Parquet file ({type(err).__name__}: {str(err)[:200]})",
                                  "Write the file again, or export it as CSV.") from None
     checks = _CharCheck(required, text, id_index, "rows")
+    rising = _RisingIds() if keep == "checks" and id_index is not None and kinds[required[id_index]] == "int" else None
     names = column_names(len(required))
     parts, writer, target, offset = [], None, None, 0
     whole = keep == "table" or copy
@@ -446,6 +475,8 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
                       for c in dict.fromkeys(read)}
             renamed = pa.table({**arrays, "__line": rows, "__row": rows})
             checks.batch(renamed)
+            if rising is not None:
+                rising.batch(renamed.column(f"c{id_index}").combine_chunks())
             if whole:
                 renamed = renamed.select(names + ["__line", "__row"])
             if keep == "table":
@@ -470,7 +501,7 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
             os.symlink(os.path.abspath(path), in_place)
     return Source(path=path, format="parquet", header=tuple(header), positions={c: c for c in required},
                   kinds=kinds, notes=notes, unit="rows", n_rows=n_rows, table=table, parquet=target,
-                  in_place=in_place, problems=checks.problems())
+                  in_place=in_place, problems=checks.problems(), id_range=rising.range if rising is not None else None)
 
 
 def open_source(path, spec, keep: str = "table", temp_dir=None, progress=lambda message: None) -> Source:
