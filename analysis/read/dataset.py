@@ -512,7 +512,7 @@ def _open_in_place(dataset: DataSet, spec, temp_dir, progress):
         results.append(result)
         link = Path(temp_dir) / f"part-{index:06d}.parquet"
         os.symlink(os.path.abspath(f.location), link)
-        parts.append((link, offset))
+        parts.append((link, offset, source.id_range))
         progress(f"read {f.name}")
     return results, tuple(parts)
 

@@ -99,12 +99,12 @@ class Source:
     in_place: Path | None = None
     #: a data set of Parquet files the DuckDB engine reads in place (links to them, in the data set's order):
     #: their used columns by their names, the file's index above FILE_STRIDE in __line and __row
-    #: (analysis.read.dataset.in_place_parts)
+    #: (analysis.read.dataset.in_place_parts): (link, offset, the file's ``id_range``) each
     parts: tuple = ()
     #: problems found by the character checks (merged with the rule problems by the caller)
     problems: list = field(default_factory=list)
-    #: a Parquet file checked only (``keep="checks"``) whose 64-bit integer IDs all rise in the file's
-    #: order: its first and last ID (:class:`_RisingIds`); None otherwise
+    #: a Parquet file not read into memory (``keep`` other than "table") whose 64-bit integer IDs all rise in
+    #: the file's order: its first and last ID (:class:`_RisingIds`); None otherwise
     id_range: tuple | None = None
 
 
@@ -460,7 +460,7 @@ def open_parquet(path: Path, spec, keep: str, temp_dir: Path | None = None) -> S
                 raise file_error(path, f"is not a readable Parquet file ({type(err).__name__}: {str(err)[:200]})",
                                  "Write the file again, or export it as CSV.") from None
     checks = _CharCheck(required, text, id_index, "rows")
-    rising = _RisingIds() if keep == "checks" and id_index is not None and kinds[required[id_index]] == "int" else None
+    rising = _RisingIds() if keep != "table" and id_index is not None and kinds[required[id_index]] == "int" else None
     names = column_names(len(required))
     parts, writer, target, offset = [], None, None, 0
     whole = keep == "table" or copy

@@ -250,3 +250,35 @@ def test_ids_of_parts_read_in_place_are_proved_unique_part_by_part(simulated, tm
     assert kind == "error"
     dup = next(p for p in problems if p[0] == "ID" and p[1].startswith("duplicate ID"))
     assert dup[3] == (3_000, 1) and dup[8] == ("part-00000.parquet", "part-00001.parquet"), dup
+
+
+def test_parts_in_place_by_name_and_proofs_of_unique_ids(simulated, tmp_path, request, monkeypatch):
+    """Parts read in place as one scan bind columns by name (a part with its columns in another order), and
+    their IDs are proved unique from the first pass's ranges (no query) when every part's IDs rise; a part
+    whose IDs do not rise falls back to the scan of each part, a repeated ID to the hash -- the patterns of
+    the single file every time, or its duplicate."""
+    from analysis.read import dataset as ds
+    from analysis.read.rules import RuleSet
+
+    frame, single = simulated
+    ref = read_patterns(single, SPEC, engine="duckdb", hash_file=False)
+    scans = []
+    parts_scan = RuleSet.not_increasing_parts
+    monkeypatch.setattr(RuleSet, "not_increasing_parts", lambda self, r: scans.append(len(r)) or parts_scan(self, r))
+
+    root = tmp_path / "reordered"
+    root.mkdir()
+    frame.iloc[:2_000].to_parquet(root / "part-00000.parquet", index=False)
+    frame.iloc[2_000:4_000][list(reversed(frame.columns))].to_parquet(root / "part-00001.parquet", index=False)
+    frame.iloc[4_000:].to_parquet(root / "part-00002.parquet", index=False)
+    assert ds._in_place(ds.resolve(str(root)), SPEC)
+    _same_as(ref, root, request)
+    assert scans == [], "rising parts with ranges apart need no scan"
+
+    root = tmp_path / "shuffled"
+    root.mkdir()
+    frame.iloc[:3_000].sample(frac=1, random_state=3).to_parquet(root / "part-00000.parquet", index=False)
+    frame.iloc[3_000:].to_parquet(root / "part-00001.parquet", index=False)
+    got = read_patterns(root, SPEC, engine="duckdb", hash_file=False)
+    assert scans == [2]
+    pd.testing.assert_frame_equal(got.patterns, ref.patterns)
