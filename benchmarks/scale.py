@@ -12,10 +12,10 @@ first starts a standalone cluster of N workers on 127.0.0.1 from pyspark's own s
 (tests/spark_cluster.py: each worker in its own mount namespace, ``--worker-memory`` each) and stops it at
 the end. With either, the simulated file is also written as a folder of Parquet parts of ``--part-rows``
 rows (a file is one executor task), and that folder is what ``ours`` reads; the raw Logit and the
-pattern fit still read the single file (the same rows). Example (the lead's 10^8 and 10^9 runs):
+pattern fit still read the single file (the same rows). Example (10^8 rows on a cluster):
 
-    .venv/bin/python benchmarks/scale.py --rows 100000000 1000000000 --raw-max 0 --start-cluster 2 \
-        --worker-memory 4g --dir /data/coupon-scale
+    .venv/bin/python benchmarks/scale.py --rows 100000000 --raw-max 0 --spark-master spark://HOST:7077 \
+        --dir /shared/coupon-scale
 
 ``--copies K`` (10^9 rows and more): ``ours`` reads a data set of K copies of each simulated file, as
 Parquet parts of ``--part-rows`` rows, copy k with its IDs shifted by k times the rows (so they stay unique
