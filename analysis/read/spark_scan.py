@@ -269,8 +269,12 @@ class SparkScanEngine(SparkEngine):
         columns = list(spec.file_columns)
         ddl = ", ".join(f"{self.dialect.ident(c)} {TYPES[kind][0]}" for c, kind in zip(columns, names))
         paths = [files[r.index].location for r in used]
-        offsets = F.create_map(*[x for r in used for x in (F.lit(files[r.index].location),
-                                                            F.lit(r.index * FILE_STRIDE))])
+        # _metadata.file_path is the file's URI, encoded as Hadoop's Path.toUri gives it ('a b%' ->
+        # 'a%20b%25'), the listing's path is not: both are keys (the listing's where no URI is alike)
+        hadoop_path = self.spark._jvm.org.apache.hadoop.fs.Path
+        keys = {str(hadoop_path(files[r.index].location).toUri().toString()): r.index for r in used}
+        keys |= {files[r.index].location: r.index for r in used if files[r.index].location not in keys}
+        offsets = F.create_map(*[x for key, index in keys.items() for x in (F.lit(key), F.lit(index * FILE_STRIDE))])
         frame = self.spark.read.schema(ddl).parquet(*paths)
         line = (F.element_at(offsets, F.col("_metadata.file_path")) + F.col("_metadata.row_index") + 1).cast("bigint")
         return frame.select(*[F.col(self.dialect.ident(c)).alias(f"c{k}") for k, c in enumerate(columns)],

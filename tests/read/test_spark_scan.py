@@ -177,7 +177,8 @@ def test_executors_read_parquet_parts_natively_as_duckdb(spark, tmp_path, monkey
     monkeypatch.setattr(spark_scan.SparkScanEngine, "ids_not_proved",
                         lambda self, *a: proofs.append(proof(self, *a)) or proofs[-1])
     parts, options = PART_CASES[name]
-    folder = _parquet_parts(tmp_path / name, parts, **options)
+    # characters a URI encodes in the folder's name: Spark names a row's file by its encoded URI
+    folder = _parquet_parts(tmp_path / f"{name} a%20b+c \u00e9", parts, **options)
     assert verdict(folder, engine="spark", spark_first_pass="executors") == verdict(folder, engine="duckdb")
     assert used, "the native route was not taken"
     # unique IDs rising in each part, the parts' ranges apart: proved from the verdict job's ranges
