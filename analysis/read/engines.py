@@ -92,10 +92,8 @@ class DuckDBEngine:
     def ids_not_proved(self, rules, relation: str) -> int:
         """Rows whose ID is missing or not above the ID of the row before, in an ordered scan (of each part,
         plus the parts whose ID ranges meet): 0 proves the IDs unique without a hash of every ID."""
-        if self.parts:
-            ranges = sorted(tuple(r) for r in self.id_ranges if r is not None)
-            if len(ranges) == len(self.id_ranges) and all(a[1] < b[0] for a, b in zip(ranges, ranges[1:])):
-                return 0     # each part's IDs rose in the first pass, and the parts' ranges do not meet
+        if self.parts and ranges_apart(self.id_ranges):
+            return 0     # each part's IDs rose in the first pass, and the parts' ranges do not meet
         query = rules.not_increasing_parts(self.parts) if self.parts else rules.not_increasing(relation)
         return int(self.frame(query)["n"].iloc[0])
 
@@ -273,17 +271,27 @@ def rising_runs(batches):
                                           pa.array([r[1] for r in runs], type_)], names=["n", "lo", "hi"])
 
 
-def runs_not_proved(runs: pd.DataFrame) -> int:
-    """Missing or non-rising IDs of :func:`rising_runs`' rows, plus the runs whose range meets an earlier
-    run's (sorted by their first ID): 0 proves every ID unique."""
-    bad = int(runs["n"].sum())
-    ranges = sorted((lo, hi) for lo, hi in zip(runs["lo"], runs["hi"]) if not pd.isna(lo))
-    top = None
-    for lo, hi in ranges:
+def meeting_ranges(ranges) -> int:
+    """How many of the (first, last) ID ranges ``ranges`` meet an earlier one (sorted by their first ID): 0
+    when no two share an ID, which, for ranges of strictly rising IDs, proves every ID unique."""
+    bad, top = 0, None
+    for lo, hi in sorted(tuple(r) for r in ranges):
         if top is not None and lo <= top:
             bad += 1
         top = hi if top is None or hi > top else top
     return bad
+
+
+def ranges_apart(ranges) -> bool:
+    """Every file's IDs rose in the first pass (no range is None) and no two files' ranges meet."""
+    ranges = list(ranges)
+    return bool(ranges) and None not in ranges and meeting_ranges(ranges) == 0
+
+
+def runs_not_proved(runs: pd.DataFrame) -> int:
+    """Missing or non-rising IDs of :func:`rising_runs`' rows, plus the runs whose range meets an earlier
+    run's (:func:`meeting_ranges`): 0 proves every ID unique."""
+    return int(runs["n"].sum()) + meeting_ranges((lo, hi) for lo, hi in zip(runs["lo"], runs["hi"]) if not pd.isna(lo))
 
 
 class SparkEngine:
